@@ -1,0 +1,9 @@
+/** Tests run against real servers that the global setup starts on loopback (see test/global-setup.ts). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+  testTimeout: 120000,
+  maxWorkers: 1,
+};
