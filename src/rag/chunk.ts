@@ -1,0 +1,191 @@
+// Token-accurate chunking with the embedder's own tokenizer. BERT WordPiece pre-tokenises on
+// whitespace (JS \s, the same class transformers.js uses) and punctuation, and never merges across
+// whitespace, so the content-token count of a span equals the sum of its whitespace words' counts.
+// We pack on per-word counts (cached, cheap) and then verify every chunk with one whole-text count;
+// a chunk that disagrees is trimmed until it fits, and the disagreement is reported.
+import { createHash } from 'node:crypto';
+
+/** The only thing chunking needs from an embedder. */
+export interface TokenCounter {
+  /** Tokens the embedder's tokenizer produces for text (with or without special tokens: measured). */
+  countTokens(text: string): number;
+}
+
+export interface ChunkOptions {
+  chunkSize: number;
+  /** round(chunk_size * overlap_ratio): tokens repeated at the start of the next chunk. */
+  overlapTokens: number;
+}
+
+export interface ChunkIdentity {
+  chunk_version: string;
+  config_hash: string;
+}
+
+export interface Chunk {
+  chunk_id: string;
+  doc_id: string;
+  chunk_index: number;
+  /** UTF-8 byte offsets into the document text, half-open [byte_start, byte_end). */
+  byte_start: number;
+  byte_end: number;
+  text: string;
+  /** Content tokens (no [CLS]/[SEP]), verified against the tokenizer on the whole chunk text. */
+  token_count: number;
+}
+
+export interface ChunkStats {
+  chunks: number;
+  /** Chunks whose whole-text count differed from the sum of per-word counts (expected 0 for WordPiece). */
+  countMismatches: number;
+  /** Words longer than a whole chunk, split at code-point boundaries. */
+  oversizeWordsSplit: number;
+  maxTokens: number;
+}
+
+export function overlapTokensFor(chunkSize: number, overlapRatio: number): number {
+  return Math.round(chunkSize * overlapRatio);
+}
+
+/** sha1(doc_id|byte_start-byte_end|chunk_version|config_hash): the same span under the same config is the same row. */
+export function chunkIdFor(docId: string, byteStart: number, byteEnd: number, id: ChunkIdentity): string {
+  return createHash('sha1').update(`${docId}|${byteStart}-${byteEnd}|${id.chunk_version}|${id.config_hash}`).digest('hex');
+}
+
+interface Unit {
+  charStart: number;
+  charEnd: number;
+  byteStart: number;
+  byteEnd: number;
+  tokens: number;
+}
+
+const WORD = /\S+/g;
+const WORD_CACHE_LIMIT = 1_000_000;
+
+export class TokenAccurateChunker {
+  /** Special tokens countTokens adds to any text (2 for [CLS] … [SEP], 0 if it counts content only). */
+  readonly specialTokens: number;
+  private readonly wordCache = new Map<string, number>();
+  readonly stats: ChunkStats = { chunks: 0, countMismatches: 0, oversizeWordsSplit: 0, maxTokens: 0 };
+
+  constructor(
+    private readonly counter: TokenCounter,
+    private readonly opts: ChunkOptions,
+  ) {
+    if (!Number.isInteger(opts.chunkSize) || opts.chunkSize < 1) throw new Error(`chunkSize must be a positive integer, got ${opts.chunkSize}`);
+    if (!Number.isInteger(opts.overlapTokens) || opts.overlapTokens < 0 || opts.overlapTokens >= opts.chunkSize) {
+      throw new Error(`overlapTokens must be an integer in [0, chunkSize), got ${opts.overlapTokens}`);
+    }
+    // c("a") = 1 + s and c("a a") = 2 + s for any tokenizer that keeps "a" whole, so s = 2c("a") - c("a a").
+    this.specialTokens = 2 * counter.countTokens('a') - counter.countTokens('a a');
+  }
+
+  /** Content tokens of text (the tokenizer's count minus its special tokens). */
+  contentTokens(text: string): number {
+    return this.counter.countTokens(text) - this.specialTokens;
+  }
+
+  private wordTokens(word: string): number {
+    let n = this.wordCache.get(word);
+    if (n === undefined) {
+      n = this.contentTokens(word);
+      if (this.wordCache.size >= WORD_CACHE_LIMIT) this.wordCache.clear();
+      this.wordCache.set(word, n);
+    }
+    return n;
+  }
+
+  /** Whitespace words with char and byte offsets and token counts; over-long words split to fit. */
+  private units(text: string): Unit[] {
+    const out: Unit[] = [];
+    let bytePos = 0;
+    let charPos = 0;
+    for (const m of text.matchAll(WORD)) {
+      const start = m.index;
+      const word = m[0];
+      bytePos += Buffer.byteLength(text.slice(charPos, start), 'utf8');
+      const wordBytes = Buffer.byteLength(word, 'utf8');
+      const tokens = this.wordTokens(word);
+      if (tokens <= this.opts.chunkSize) {
+        out.push({ charStart: start, charEnd: start + word.length, byteStart: bytePos, byteEnd: bytePos + wordBytes, tokens });
+      } else {
+        this.stats.oversizeWordsSplit++;
+        out.push(...this.splitWord(word, start, bytePos));
+      }
+      bytePos += wordBytes;
+      charPos = start + word.length;
+    }
+    return out;
+  }
+
+  /** Greedy longest prefixes (binary search over code points) that each fit in one chunk. */
+  private splitWord(word: string, charStart: number, byteStart: number): Unit[] {
+    const cps = Array.from(word);
+    const out: Unit[] = [];
+    let i = 0;
+    let charPos = charStart;
+    let bytePos = byteStart;
+    while (i < cps.length) {
+      let lo = i + 1;
+      let hi = cps.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (this.contentTokens(cps.slice(i, mid).join('')) <= this.opts.chunkSize) lo = mid;
+        else hi = mid - 1;
+      }
+      const piece = cps.slice(i, lo).join('');
+      const bytes = Buffer.byteLength(piece, 'utf8');
+      out.push({ charStart: charPos, charEnd: charPos + piece.length, byteStart: bytePos, byteEnd: bytePos + bytes, tokens: this.contentTokens(piece) });
+      charPos += piece.length;
+      bytePos += bytes;
+      i = lo;
+    }
+    return out;
+  }
+
+  chunk(docId: string, text: string, id: ChunkIdentity): Chunk[] {
+    const units = this.units(text);
+    const { chunkSize, overlapTokens } = this.opts;
+    const chunks: Chunk[] = [];
+    let start = 0;
+    while (start < units.length) {
+      let end = start;
+      let predicted = 0;
+      while (end < units.length && predicted + units[end].tokens <= chunkSize) predicted += units[end++].tokens;
+      // The verification count is the truth; trim from the end if the per-word sum under-estimated.
+      let body = text.slice(units[start].charStart, units[end - 1].charEnd);
+      let actual = this.contentTokens(body);
+      if (actual !== predicted) this.stats.countMismatches++;
+      while (actual > chunkSize && end - start > 1) {
+        end--;
+        body = text.slice(units[start].charStart, units[end - 1].charEnd);
+        actual = this.contentTokens(body);
+      }
+      const byteStart = units[start].byteStart;
+      const byteEnd = units[end - 1].byteEnd;
+      chunks.push({
+        chunk_id: chunkIdFor(docId, byteStart, byteEnd, id),
+        doc_id: docId,
+        chunk_index: chunks.length,
+        byte_start: byteStart,
+        byte_end: byteEnd,
+        text: body,
+        token_count: actual,
+      });
+      this.stats.chunks++;
+      this.stats.maxTokens = Math.max(this.stats.maxTokens, actual);
+      if (end >= units.length) break;
+      // Next chunk starts with the longest run of trailing words that fits in the overlap budget,
+      // always moving forward by at least one word.
+      let next = end;
+      let carried = 0;
+      while (next - 1 > start && carried + units[next - 1].tokens <= overlapTokens) {
+        carried += units[next - 1].tokens;
+        next--;
+      }
+      start = next;
+    }
+    return chunks;
+  }
+}

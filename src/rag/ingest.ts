@@ -1,0 +1,331 @@
+// Shadow ingest: documents → token-accurate chunks → near-duplicate removal → prefix policy →
+// batched embeddings → upserts into the version's shadow table, with a cursor committed together
+// with each batch. Everything before the embed/upsert phase is computed over the whole corpus and
+// is deterministic, so a resumed attempt makes exactly the same decisions as an uninterrupted one;
+// only the expensive part (embedding, writing) is skipped up to the cursor.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../platform/db';
+import { TokenAccurateChunker, overlapTokensFor, type Chunk, type TokenCounter } from './chunk';
+import { ChunkStore, type ChunkRow } from './chunk-store';
+import { GUARDRAILS, parseLockedConfig, type LockedConfig } from './config';
+import { dedupNearDuplicates } from './dedup';
+import { advanceIngestCursor, beginIngestRun, ensureIngestRunsTable, failIngestRun, finishIngestRun, getIngestRun } from './ingest-runs';
+import { applyPrefixPolicy } from './prefix';
+
+/** What ingest needs from an embedder (src/rag/embed.ts's Embedder satisfies it structurally). */
+export interface EmbedFn extends TokenCounter {
+  readonly dims: number;
+  readonly modelId: string;
+  /** Longest input the model attends to (e.g. 512 for MiniLM); chunks above it are counted, not cut here. */
+  readonly maxTokens?: number;
+  /** L2-normalised embeddings, one per text, in order. */
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface IngestProgress {
+  docsDone: number;
+  docsTotal: number;
+  /** Chunks written so far in this run (including those written by earlier attempts). */
+  chunks: number;
+  chunksTotal: number;
+}
+
+export type SkipReason = 'malformed' | 'duplicate_doc_id' | 'too_large' | 'invalid_utf8' | 'binary' | 'empty';
+export const SKIP_REASONS: readonly SkipReason[] = ['malformed', 'duplicate_doc_id', 'too_large', 'invalid_utf8', 'binary', 'empty'];
+
+export interface ShadowIngestOptions {
+  db: Db;
+  config: LockedConfig;
+  /** Corpus documents {doc_id, title, source?, text}; text may be a string or raw UTF-8 bytes. */
+  docs: readonly unknown[];
+  embedder: EmbedFn;
+  /** Called after each committed batch; the activity heartbeats with it. A throw aborts the run (resumable). */
+  onProgress?: (p: IngestProgress) => void | Promise<void>;
+  /** Document index to resume from; default: the stored cursor of an unfinished run with this ingest_run_id, else 0. */
+  startCursor?: number;
+  /** Chunks per embedding call (and roughly per committed batch). */
+  batchSize?: number;
+  /** Documents larger than this many UTF-8 bytes are skipped as too_large. */
+  maxDocBytes?: number;
+}
+
+export interface IngestReport {
+  ingest_run_id: string;
+  chunk_version: string;
+  config_hash: string;
+  table: string;
+  embedder: string;
+  docs_total: number;
+  docs_ingested: number;
+  skipped: Record<SkipReason, number>;
+  /** First few skipped documents per reason, for the operator. */
+  skipped_examples: { doc_id: string | null; index: number; reason: SkipReason }[];
+  chunks_before_dedup: number;
+  chunks: number;
+  duplicates_removed: number;
+  dedup_rate: number;
+  max_chunk_tokens: number;
+  max_embedding_tokens: number;
+  embedding_budget: number;
+  /** Chunks whose embedding text is longer than the model's own input limit (it would truncate them). */
+  over_model_limit: number;
+  prefix_trimmed: number;
+  token_count_mismatches: number;
+  oversize_words_split: number;
+  resumed_from: number;
+  chunks_written_this_attempt: number;
+  rows_in_table: number;
+  duration_ms: number;
+  embed_ms: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_MAX_DOC_BYTES = 8 * 1024 * 1024;
+
+const DocSchema = z.object({
+  doc_id: z.string().min(1).max(500),
+  title: z.string().default(''),
+  source: z.string().optional(),
+  text: z.union([z.string(), z.instanceof(Uint8Array)]),
+});
+
+interface GoodDoc {
+  index: number;
+  doc_id: string;
+  title: string;
+  text: string;
+}
+
+type Classified = { ok: true; doc: GoodDoc } | { ok: false; reason: SkipReason; doc_id: string | null };
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// C0 controls other than tab, newline, vertical tab, form feed, carriage return; and DEL.
+const CONTROL = /[\u0001-\u0008\u000e-\u001f\u007f]/g;
+
+/** Decides whether one input document can be ingested, and if not, why. */
+export function classifyDoc(raw: unknown, index: number, maxDocBytes: number, seen: Set<string>): Classified {
+  const parsed = DocSchema.safeParse(raw);
+  if (!parsed.success) {
+    const id = typeof (raw as { doc_id?: unknown })?.doc_id === 'string' ? (raw as { doc_id: string }).doc_id : null;
+    return { ok: false, reason: 'malformed', doc_id: id };
+  }
+  const d = parsed.data;
+  const skip = (reason: SkipReason): Classified => ({ ok: false, reason, doc_id: d.doc_id });
+  const bytes = typeof d.text === 'string' ? Buffer.byteLength(d.text, 'utf8') : d.text.byteLength;
+  if (bytes > maxDocBytes) return skip('too_large');
+  let text: string;
+  if (typeof d.text === 'string') {
+    text = d.text;
+  } else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(d.text);
+    } catch {
+      return skip('invalid_utf8');
+    }
+  }
+  // U+FFFD is what a lossy decode leaves where bytes were not UTF-8; a lone surrogate cannot be encoded at all.
+  if (text.includes('\uFFFD') || LONE_SURROGATE.test(text)) return skip('invalid_utf8');
+  if (text.includes('\u0000')) return skip('binary');
+  const controls = text.match(CONTROL)?.length ?? 0;
+  if (controls > 0 && controls / text.length > 0.01) return skip('binary');
+  if (text.trim() === '') return skip('empty');
+  if (seen.has(d.doc_id)) return skip('duplicate_doc_id');
+  seen.add(d.doc_id);
+  return { ok: true, doc: { index, doc_id: d.doc_id, title: d.title, text } };
+}
+
+interface PreparedChunk {
+  chunk: Chunk;
+  embedding_text: string;
+  bm25_text: string;
+  embedding_tokens: number;
+}
+
+export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestReport> {
+  const t0 = performance.now();
+  const config = parseLockedConfig(opts.config);
+  const { db, embedder, docs } = opts;
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+  const maxDocBytes = opts.maxDocBytes ?? DEFAULT_MAX_DOC_BYTES;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+
+  // 1. Classify every document; bad ones are counted, never fatal.
+  const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
+  const skipped_examples: IngestReport['skipped_examples'] = [];
+  const good: GoodDoc[] = [];
+  const seen = new Set<string>();
+  docs.forEach((raw, index) => {
+    const c = classifyDoc(raw, index, maxDocBytes, seen);
+    if (c.ok) good.push(c.doc);
+    else {
+      skipped[c.reason]++;
+      if (skipped_examples.filter((e) => e.reason === c.reason).length < 5) skipped_examples.push({ doc_id: c.doc_id, index, reason: c.reason });
+    }
+  });
+
+  // 2. Chunk the whole corpus with the embedder's tokenizer.
+  const chunker = new TokenAccurateChunker(embedder, {
+    chunkSize: config.chunk_size,
+    overlapTokens: overlapTokensFor(config.chunk_size, config.overlap_ratio),
+  });
+  const identity = { chunk_version: config.chunk_version, config_hash: config.config_hash };
+  const chunksByDoc = new Map<number, Chunk[]>();
+  const allChunks: Chunk[] = [];
+  for (const d of good) {
+    const cs = chunker.chunk(d.doc_id, d.text, identity);
+    chunksByDoc.set(d.index, cs);
+    allChunks.push(...cs);
+  }
+
+  // 3. Near-duplicates across the corpus, in corpus order (first occurrence kept).
+  const dedup = dedupNearDuplicates(
+    allChunks.map((c) => ({ id: c.chunk_id, text: c.text })),
+    { threshold: config.jaccard_threshold },
+  );
+  const removed = new Set(dedup.removedIds);
+
+  // 4. Prefix policy and the embedding-token budget for every kept chunk (cheap; keeps the report whole on resume).
+  const titles = new Map(good.map((d) => [d.index, d.title]));
+  const prepared = new Map<number, PreparedChunk[]>();
+  let maxEmbeddingTokens = 0;
+  let overModelLimit = 0;
+  let prefixTrimmed = 0;
+  for (const [docIndex, cs] of chunksByDoc) {
+    const list: PreparedChunk[] = [];
+    for (const chunk of cs) {
+      if (removed.has(chunk.chunk_id)) continue;
+      const p = applyPrefixPolicy(config.prefix_policy, titles.get(docIndex) ?? '', chunk.text, embedder, GUARDRAILS.maxEmbeddingTokens);
+      maxEmbeddingTokens = Math.max(maxEmbeddingTokens, p.embedding_tokens);
+      if (embedder.maxTokens !== undefined && p.embedding_tokens > embedder.maxTokens) overModelLimit++;
+      if (p.prefix_trimmed) prefixTrimmed++;
+      list.push({ chunk, embedding_text: p.embedding_text, bm25_text: p.bm25_text, embedding_tokens: p.embedding_tokens });
+    }
+    prepared.set(docIndex, list);
+  }
+  const keptTotal = allChunks.length - removed.size;
+
+  // 5. Resume point.
+  const store = ChunkStore.forVersion(db, config.chunk_version, embedder.dims);
+  await store.ensureTable();
+  await ensureIngestRunsTable(db);
+  const previous = await getIngestRun(db, config.ingest_run_id);
+  const fingerprint = corpusFingerprint(docs);
+  // Resume only an unfinished run over the same corpus; a finished run or a changed corpus starts
+  // over (upserts make the rewrite harmless).
+  const storedCursor = previous && previous.status !== 'done' && previous.corpus_fingerprint === fingerprint ? previous.cursor : 0;
+  await beginIngestRun(db, {
+    ingest_run_id: config.ingest_run_id,
+    table_name: store.table,
+    chunk_version: config.chunk_version,
+    config_hash: config.config_hash,
+    docs_total: docs.length,
+    corpus_fingerprint: fingerprint,
+  });
+  const resumedFrom = Math.min(Math.max(0, opts.startCursor ?? storedCursor), docs.length);
+  // Chunks already stored by earlier attempts: those of the documents before the cursor.
+  let chunksDone = 0;
+  for (const [docIndex, list] of prepared) if (docIndex < resumedFrom) chunksDone += list.length;
+  await advanceIngestCursor(db, config.ingest_run_id, resumedFrom, chunksDone);
+
+  // 6. Embed and upsert batch by batch; the cursor commits with the rows it covers.
+  let embedMs = 0;
+  let writtenThisAttempt = 0;
+  const report = (rowsInTable: number): IngestReport => ({
+    ingest_run_id: config.ingest_run_id,
+    chunk_version: config.chunk_version,
+    config_hash: config.config_hash,
+    table: store.table,
+    embedder: embedder.modelId,
+    docs_total: docs.length,
+    docs_ingested: good.length,
+    skipped,
+    skipped_examples,
+    chunks_before_dedup: allChunks.length,
+    chunks: keptTotal,
+    duplicates_removed: removed.size,
+    dedup_rate: dedup.rate,
+    max_chunk_tokens: chunker.stats.maxTokens,
+    max_embedding_tokens: maxEmbeddingTokens,
+    embedding_budget: GUARDRAILS.maxEmbeddingTokens,
+    over_model_limit: overModelLimit,
+    prefix_trimmed: prefixTrimmed,
+    token_count_mismatches: chunker.stats.countMismatches,
+    oversize_words_split: chunker.stats.oversizeWordsSplit,
+    resumed_from: resumedFrom,
+    chunks_written_this_attempt: writtenThisAttempt,
+    rows_in_table: rowsInTable,
+    duration_ms: Math.round(performance.now() - t0),
+    embed_ms: Math.round(embedMs),
+  });
+
+  try {
+    let pending: PreparedChunk[] = [];
+    for (let i = resumedFrom; i < docs.length; i++) {
+      pending.push(...(prepared.get(i) ?? []));
+      const last = i === docs.length - 1;
+      if (pending.length < batchSize && !last) continue;
+      const rows: ChunkRow[] = [];
+      for (let off = 0; off < pending.length; off += batchSize) {
+        const slice = pending.slice(off, off + batchSize);
+        const te = performance.now();
+        const vectors = await embedder.embed(slice.map((p) => p.embedding_text));
+        embedMs += performance.now() - te;
+        checkEmbeddings(vectors, slice.length, embedder.dims);
+        slice.forEach((p, j) =>
+          rows.push({
+            ...p.chunk,
+            ingest_run_id: config.ingest_run_id,
+            chunk_version: config.chunk_version,
+            config_hash: config.config_hash,
+            embedding_text: p.embedding_text,
+            bm25_text: p.bm25_text,
+            embedding: vectors[j],
+          }),
+        );
+      }
+      const cursor = i + 1;
+      chunksDone += rows.length;
+      await db.transaction(async (tx) => {
+        await store.upsert(rows, tx);
+        await advanceIngestCursor(tx, config.ingest_run_id, cursor, chunksDone);
+      });
+      writtenThisAttempt += rows.length;
+      pending = [];
+      await opts.onProgress?.({ docsDone: cursor, docsTotal: docs.length, chunks: chunksDone, chunksTotal: keptTotal });
+    }
+    if (docs.length === 0 || resumedFrom >= docs.length) {
+      await opts.onProgress?.({ docsDone: docs.length, docsTotal: docs.length, chunks: chunksDone, chunksTotal: keptTotal });
+    }
+    const final = report(await store.count());
+    await finishIngestRun(db, config.ingest_run_id, final);
+    return final;
+  } catch (err) {
+    await failIngestRun(db, config.ingest_run_id, err instanceof Error ? err.message : String(err)).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** sha256 over every input document in order, so a cursor is never applied to a different corpus. */
+export function corpusFingerprint(docs: readonly unknown[]): string {
+  const h = createHash('sha256');
+  for (const raw of docs) {
+    const d = (raw ?? {}) as { doc_id?: unknown; title?: unknown; text?: unknown };
+    h.update(String(d.doc_id)).update('\0').update(String(d.title)).update('\0');
+    if (d.text instanceof Uint8Array) h.update(d.text);
+    else h.update(String(d.text));
+    h.update('\u0001');
+  }
+  return h.digest('hex');
+}
+
+function checkEmbeddings(vectors: Float32Array[], expected: number, dims: number): void {
+  if (vectors.length !== expected) throw new Error(`embedder returned ${vectors.length} vectors for ${expected} texts`);
+  for (const v of vectors) {
+    if (v.length !== dims) throw new Error(`embedder returned a ${v.length}-dim vector, expected ${dims}`);
+    let sq = 0;
+    for (let i = 0; i < v.length; i++) sq += v[i] * v[i];
+    // Stored vectors must be unit length (cosine == inner product for FAISS); a drift means a broken embedder.
+    if (!(Math.abs(Math.sqrt(sq) - 1) < 1e-3)) throw new Error(`embedder returned a vector of norm ${Math.sqrt(sq)}, expected 1`);
+  }
+}
