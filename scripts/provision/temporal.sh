@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLI_VERSION=v1.8.2
 # The proxy serves the nested module only under its pseudo-version (commit time + short hash of tag v1.8.2).
 CLIEXT_VERSION=v0.0.0-20260731000218-c579925f193f
-TCTL_VERSION=v1.18.4
+# v1.18.4 (and 1.18.1–1.18.3) are refused by the module proxy (403); v1.18.0 is served and builds.
+TCTL_VERSION=v1.18.0
 
 build_temporal() {
   need_cmd go "install Go 1.22+ (Debian: golang) to build the Temporal CLI"
@@ -24,7 +25,9 @@ build_temporal() {
   rm -rf "$work/cliext"; cp -r "$cliext_dir" "$work/cliext"
   chmod -R u+w "$work"
   log "go build ./cmd/temporal (first build takes minutes)"
-  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$BAKEOFF_BIN/temporal.tmp" ./cmd/temporal) \
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-X github.com/temporalio/cli/internal/temporalcli.Version=${CLI_VERSION#v}" \
+      -o "$BAKEOFF_BIN/temporal.tmp" ./cmd/temporal) \
     || die "go build of the Temporal CLI failed (see output above)"
   mv "$BAKEOFF_BIN/temporal.tmp" "$BAKEOFF_BIN/temporal"
   rm -rf "$work"
@@ -32,9 +35,17 @@ build_temporal() {
 
 build_tctl() {
   need_cmd go "install Go to build tctl"
-  log "go install github.com/temporalio/tctl/cmd/tctl@$TCTL_VERSION"
-  GOBIN="$BAKEOFF_BIN" CGO_ENABLED=0 go install -trimpath "github.com/temporalio/tctl/cmd/tctl@$TCTL_VERSION" \
-    || die "go install of tctl failed"
+  # `go install .../cmd/tctl@v` asks the proxy for a module at the cmd path and stops at its 403,
+  # so download the module and build inside it.
+  log "go mod download github.com/temporalio/tctl@$TCTL_VERSION"
+  local dir work="$BAKEOFF_CACHE/build/tctl"
+  dir=$(go mod download -json "github.com/temporalio/tctl@$TCTL_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || die "go mod download of temporalio/tctl@$TCTL_VERSION gave no directory"
+  rm -rf "$work"; cp -r "$dir" "$work"; chmod -R u+w "$work"
+  log "go build ./cmd/tctl"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$BAKEOFF_BIN/tctl.tmp" ./cmd/tctl) || die "go build of tctl failed"
+  mv "$BAKEOFF_BIN/tctl.tmp" "$BAKEOFF_BIN/tctl"
+  rm -rf "$work"
 }
 
 if [ -n "${TEMPORAL_CLI:-}" ] && [ -x "$TEMPORAL_CLI" ]; then
