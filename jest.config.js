@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   testTimeout: 120000,
   maxWorkers: 1,
+  setupFilesAfterEnv: ['<rootDir>/test/setup-logging.ts'],
 };
