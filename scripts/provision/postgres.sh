@@ -69,7 +69,8 @@ build_pgvector() {
 timed "apt postgresql-$PG_MAJOR + server-dev" apt_ensure "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" dpkg-dev make
 [ -x "$PG_CONFIG" ] || die "missing $PG_CONFIG after installing postgresql-server-dev-$PG_MAJOR"
 
-if [ -f "$("$PG_CONFIG" --sharedir)/extension/vector.control" ]; then
+# BAKEOFF_REBUILD_PGVECTOR=1 forces a rebuild (e.g. after a PostgreSQL upgrade).
+if [ -f "$("$PG_CONFIG" --sharedir)/extension/vector.control" ] && [ -z "${BAKEOFF_REBUILD_PGVECTOR:-}" ]; then
   log "reusing pgvector $(installed_pgvector_version) ($(cat "$PGVECTOR_VERSION_FILE" 2>/dev/null || echo 'not built by us'))"
 else
   timed "pgvector build" build_pgvector

@@ -45,7 +45,9 @@ fetch_jars() {
 </project>
 EOF
   log "mvn dependency:copy-dependencies io.temporal:temporal-test-server:$TEST_SERVER_VERSION -> $LIB_DIR"
-  (cd "$work" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB_DIR" >&2) \
+  # -q still prints bare colour resets through jansi; strip them so the log stays readable.
+  (cd "$work" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB_DIR" 2>&1 \
+    | sed -e $'s/\x1b\\[[0-9;]*m//g' -e '/^$/d' >&2) \
     || die "Maven could not fetch io.temporal:temporal-test-server:$TEST_SERVER_VERSION (see output above)"
   [ -f "$LIB_DIR/temporal-test-server-$TEST_SERVER_VERSION.jar" ] || die "temporal-test-server jar missing from $LIB_DIR"
   rm -rf "$work"
@@ -88,14 +90,16 @@ build_cds_archive() {
     || log "no class-data archive written (see $HOME_DIR/cds.log); the server still runs, only slower to start"
 }
 
-need_cmd java "install a Java 11+ runtime (Debian: openjdk-17-jre-headless) to run the Temporal test server"
+need_cmd java "install a Java 17 runtime (Debian: openjdk-17-jre-headless) to run the Temporal test server"
 mkdir -p "$HOME_DIR"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$TEST_SERVER_VERSION" ] && [ -x "$WRAPPER" ]; then
+# The class-data archive only fits the JVM build that wrote it: a new JDK means a new archive.
+WANT_STAMP="$TEST_SERVER_VERSION $(java -version 2>&1 | head -1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT_STAMP" ] && [ -x "$WRAPPER" ]; then
   log "reusing $WRAPPER (temporal-test-server $TEST_SERVER_VERSION, $(ls "$LIB_DIR" | wc -l) jars)"
 else
   timed "maven fetch" fetch_jars
   write_wrapper
   timed "class-data archive" build_cds_archive
-  echo "$TEST_SERVER_VERSION" > "$STAMP"
+  echo "$WANT_STAMP" > "$STAMP"
   log "wrote $WRAPPER ($(ls "$LIB_DIR" | wc -l) jars, $(du -sh "$LIB_DIR" | cut -f1))"
 fi
