@@ -19,6 +19,8 @@ export interface EmbedFn extends TokenCounter {
   readonly modelId: string;
   /** Longest input the model attends to (e.g. 512 for MiniLM); chunks above it are counted, not cut here. */
   readonly maxTokens?: number;
+  /** Tokens the model sees for a text, special tokens included (countTokens is used when absent). */
+  embeddingTokens?(text: string): number;
   /** L2-normalised embeddings, one per text, in order. */
   embed(texts: string[]): Promise<Float32Array[]>;
 }

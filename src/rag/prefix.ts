@@ -15,6 +15,15 @@ export function contextualPrefix(title: string): string {
   return t ? `${PREFIX_MARKER}${t}\n` : '';
 }
 
+/** Counts what the model sees: embeddingTokens (special tokens included) when the embedder has it. */
+export interface EmbeddingTokenCounter extends TokenCounter {
+  embeddingTokens?(text: string): number;
+}
+
+export function embeddingTokensOf(counter: EmbeddingTokenCounter, text: string): number {
+  return counter.embeddingTokens ? counter.embeddingTokens(text) : counter.countTokens(text);
+}
+
 export interface PrefixedTexts {
   embedding_text: string;
   bm25_text: string;
@@ -40,11 +49,11 @@ export function applyPrefixPolicy(
   policy: PrefixPolicy,
   title: string,
   chunkText: string,
-  counter: TokenCounter,
+  counter: EmbeddingTokenCounter,
   budget: number = GUARDRAILS.maxEmbeddingTokens,
 ): PrefixedTexts {
   if (policy === 'none') {
-    const tokens = counter.countTokens(chunkText);
+    const tokens = embeddingTokensOf(counter, chunkText);
     if (tokens > budget) throw new EmbeddingBudgetError(tokens, budget);
     return { embedding_text: chunkText, bm25_text: chunkText, embedding_tokens: tokens, prefix_trimmed: false };
   }
@@ -53,7 +62,7 @@ export function applyPrefixPolicy(
   for (;;) {
     const prefix = contextualPrefix(words.join(' '));
     const embedding_text = prefix + chunkText;
-    const tokens = counter.countTokens(embedding_text);
+    const tokens = embeddingTokensOf(counter, embedding_text);
     if (tokens <= budget) {
       return { embedding_text, bm25_text: policy === 'B' ? embedding_text : chunkText, embedding_tokens: tokens, prefix_trimmed: trimmed };
     }
