@@ -2,7 +2,6 @@
 // so a typo in TEMPORAL_ADDRESS is a one-line message instead of a gRPC stack trace.
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import type { ConnectionOptions } from '@temporalio/client';
 
 const hostPort = z
   .string()
@@ -37,7 +36,18 @@ export interface TemporalSettings {
   address?: string;
   namespace: string;
   taskQueue: string;
-  connection: Omit<ConnectionOptions, 'address'>;
+  /** Fits both the client's Connection and the worker's NativeConnection options. */
+  connection: ConnectionSettings;
+}
+
+export interface ConnectionSettings {
+  tls?: {
+    serverNameOverride?: string;
+    serverRootCACertificate?: Buffer;
+    clientCertPair?: { crt: Buffer; key: Buffer };
+  };
+  apiKey?: string;
+  metadata?: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -66,7 +76,7 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): Temp
   if (!parsed.success) throw new ConfigError(`invalid Temporal settings:\n${describeIssues(parsed.error)}`);
   const e = parsed.data;
   const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_API_KEY);
-  const connection: TemporalSettings['connection'] = {};
+  const connection: ConnectionSettings = {};
   if (useTls) {
     connection.tls = {
       serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME,
