@@ -1,0 +1,50 @@
+// createActivities(deps): every activity the bakeoff workflow calls, built around injected parts
+// (the database, the data plane, where reports go) so tests and the worker wire real pieces.
+import type { Db } from '../platform/db';
+import { createBackupActivities } from './backup';
+import { createCanaryActivities } from './canary';
+import { createLockConfigActivities } from './lock-config';
+import { createNotifyActivities } from './notify';
+import { createPointerActivities } from './pointer';
+import { createPromoteActivities } from './promote';
+import { createReportActivities } from './report';
+import { createRollbackActivities } from './rollback';
+import type { BakeoffActivities, DataPlaneActivities, PlatformActivities } from './types';
+import { createValidateInputActivities } from './validate-input';
+
+export { ensurePlatformSchema } from './schema';
+
+export interface PlatformDeps {
+  db: Db;
+  /** Directory for JSON copies of final reports (absent: database only). */
+  reportsDir?: string;
+  /** Where notifications without a webhook are logged. */
+  log?: (line: string) => void;
+  fetchImpl?: typeof fetch;
+}
+
+export function createPlatformActivities(deps: PlatformDeps): PlatformActivities {
+  return {
+    ...createValidateInputActivities(),
+    ...createPointerActivities(deps),
+    ...createBackupActivities(deps),
+    ...createRollbackActivities(deps),
+    ...createPromoteActivities(deps),
+    ...createCanaryActivities(deps),
+    ...createNotifyActivities(deps),
+    ...createReportActivities(deps),
+  };
+}
+
+export interface ActivityDeps extends PlatformDeps {
+  /** ingest / evaluate / probes from src/rag; lockConfig defaults to src/rag/config's lockConfig. */
+  dataPlane: Omit<DataPlaneActivities, 'lockConfig'> & Partial<Pick<DataPlaneActivities, 'lockConfig'>>;
+}
+
+export function createActivities(deps: ActivityDeps): BakeoffActivities {
+  return {
+    ...createLockConfigActivities(),
+    ...deps.dataPlane,
+    ...createPlatformActivities(deps),
+  };
+}

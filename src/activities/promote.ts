@@ -1,0 +1,19 @@
+// Promotion: the candidate table becomes live and the old config goes to config_archive, in one
+// statement applied once per idempotency key.
+import type { Db } from '../platform/db';
+import { applyOnce } from './audit';
+import { promotePointer } from './pointer';
+import type { PromoteInput, PromoteResult } from './types';
+
+export function createPromoteActivities(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    async promoteCandidate(input: PromoteInput): Promise<PromoteResult> {
+      const { idempotencyKey, ...promote } = input;
+      const { result } = await applyOnce(db, { idempotencyKey, activity: 'promoteCandidate', workflowId: input.workflowId }, (tx) =>
+        promotePointer(tx, promote),
+      );
+      return result;
+    },
+  };
+}

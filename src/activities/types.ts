@@ -1,0 +1,266 @@
+// The activity interface the bakeoff workflow calls: inputs and outputs of every step. Platform
+// activities (pointer, backup, canary, rollback, notify, audit, report) live beside this file; the
+// data-plane ones (lock, ingest, evaluate, probes) are built from src/rag and must match
+// DataPlaneActivities exactly. Pure types only: the workflow imports this file with `import type`.
+import type { LockedConfig } from '../rag/config';
+import type { BakeoffInput, BakeoffInputRaw } from '../workflows/messages';
+import type { BakeoffStatus, Gate, GateDirection, Verdict } from '../workflows/types';
+
+export type { LockedConfig };
+
+/** Every activity with a side effect gets one; the audit table makes a repeat a no-op. */
+export interface Idempotent {
+  /** `${workflowId}/${firstExecutionRunId}/${step}`: the same for every attempt and every replay. */
+  idempotencyKey: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data plane (src/rag)
+
+export interface LockConfigInput {
+  candidate: Record<string, unknown>;
+  requestedBy: string;
+}
+
+export interface ShadowIngestInput {
+  locked: LockedConfig;
+  /** Table to fill: locked.shadow_table for a real run, a scratch table for a dry run. */
+  table: string;
+  dryRun: boolean;
+}
+
+export interface IngestReport {
+  table: string;
+  ingestRunId: string;
+  documents: number;
+  chunks: number;
+  duplicatesRemoved: number;
+  /** duplicatesRemoved / (chunks + duplicatesRemoved). */
+  dedupRate: number;
+  /** FAISS index files (flat = truth, IVF = serving), when built. */
+  index: { flat: string; ivf: string } | null;
+  durationMs: number;
+}
+
+export interface EvaluateInput {
+  side: 'candidate' | 'baseline';
+  table: string;
+  /** Index the serving side would use for this table (null: the data plane picks its default). */
+  index: string | null;
+  caseSetRef: string;
+  k: number;
+  /** Smoke mode: only the first N cases (the post-rollback check). */
+  maxCases?: number;
+  /** Written into the evaluation manifest. */
+  runLabel: string;
+}
+
+export interface LatencyPercentiles {
+  p50: number;
+  p95: number;
+}
+
+/** Values in [0,1] except latencies (milliseconds). */
+export interface EvalReport {
+  side: 'candidate' | 'baseline';
+  table: string;
+  cases: number;
+  k: number;
+  metrics: {
+    hit_rate: number;
+    recall: number;
+    mrr: number;
+    ndcg: number;
+    f1: number;
+    precision: number;
+  };
+  latencyMs: {
+    encode: LatencyPercentiles;
+    search: LatencyPercentiles;
+    rerank: LatencyPercentiles;
+    total: LatencyPercentiles;
+  };
+  /** Where the run's manifest (model ids, config_hash, dataset checksums, seed) was written. */
+  manifest: string | null;
+}
+
+export interface ProbeInput {
+  locked: LockedConfig;
+  table: string;
+  index: string | null;
+}
+
+export interface ProbeResult {
+  name: string;
+  value: number;
+  threshold: number;
+  /** Upper bound for band probes (e.g. dedup rate 0.10..0.35). */
+  upper?: number;
+  /** How value relates to threshold; defaults to 'higher-is-better'. */
+  direction?: GateDirection;
+  verdict: Verdict;
+  detail?: string;
+}
+
+export interface DataPlaneActivities {
+  lockConfig(input: LockConfigInput): Promise<LockedConfig>;
+  shadowIngest(input: ShadowIngestInput): Promise<IngestReport>;
+  evaluate(input: EvaluateInput): Promise<EvalReport>;
+  runProbes(input: ProbeInput): Promise<ProbeResult[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving pointer
+
+export interface PointerState {
+  lane: string;
+  liveTable: string;
+  liveIndex: string | null;
+  liveConfigHash: string | null;
+  candidateTable: string | null;
+  candidateIndex: string | null;
+  candidateConfigHash: string | null;
+  canaryPercent: number;
+  cacheEpoch: number;
+  version: number;
+  updatedBy: string;
+  updatedAt: string;
+  reason: string | null;
+}
+
+export interface SetTrafficSplitInput extends Idempotent {
+  lane: string;
+  candidateTable: string;
+  candidateIndex: string | null;
+  candidateConfigHash: string;
+  percent: number;
+  by: string;
+  reason: string;
+}
+
+export interface RestoreBaselineInput extends Idempotent {
+  lane: string;
+  baseline: { table: string; index: string | null; configHash: string | null };
+  by: string;
+  reason: string;
+}
+
+export interface ClearCachesInput extends Idempotent {
+  lane: string;
+  by: string;
+  reason: string;
+}
+
+export interface PromoteInput extends Idempotent {
+  lane: string;
+  candidateTable: string;
+  candidateIndex: string | null;
+  candidateConfigHash: string;
+  workflowId: string;
+  by: string;
+}
+
+export interface PromoteResult {
+  pointer: PointerState;
+  /** The config that was live before; kept in config_archive. */
+  archivedTable: string;
+  archiveId: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup
+
+export interface BackupInput extends Idempotent {
+  lane: string;
+  workflowId: string;
+  by: string;
+}
+
+export interface BackupRef {
+  backupId: string;
+  lane: string;
+  sourceTable: string;
+  backupTable: string;
+  rows: number;
+  pointer: PointerState;
+  createdAt: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canary live KPIs
+
+export interface LiveSideKpis {
+  samples: number;
+  /** Sample-weighted over the window; null when no samples. */
+  errorRate: number | null;
+  p95Ms: number | null;
+  qualityProxy: number | null;
+}
+
+export interface LiveCheckInput {
+  lane: string;
+  /** Window in workflow time (epoch ms): rows whose window ends in (fromMs, toMs]. */
+  fromMs: number;
+  toMs: number;
+  thresholds: BakeoffInput['thresholds']['live'];
+}
+
+export interface LiveCheckResult {
+  fromMs: number;
+  toMs: number;
+  baseline: LiveSideKpis;
+  candidate: LiveSideKpis;
+  gates: Gate[];
+  verdict: Verdict;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notify, report
+
+export interface NotifyInput extends Idempotent {
+  workflowId: string;
+  webhookUrl?: string;
+  event: 'phase' | 'gate' | 'live-check' | 'operator' | 'rollback' | 'promotion';
+  phase: string;
+  message: string;
+  gate?: Gate;
+  dryRun: boolean;
+}
+
+export interface NotifyResult {
+  delivered: 'webhook' | 'log' | 'duplicate';
+}
+
+export interface WriteReportInput extends Idempotent {
+  workflowId: string;
+  status: BakeoffStatus;
+}
+
+export interface ReportRef {
+  reportId: string;
+  path: string | null;
+}
+
+export interface PlatformActivities {
+  validateInput(raw: BakeoffInputRaw): Promise<BakeoffInput>;
+  readPointer(input: { lane: string }): Promise<PointerState>;
+  backupLive(input: BackupInput): Promise<BackupRef>;
+  setTrafficSplit(input: SetTrafficSplitInput): Promise<PointerState>;
+  restoreBaseline(input: RestoreBaselineInput): Promise<PointerState>;
+  clearCaches(input: ClearCachesInput): Promise<{ cacheEpoch: number }>;
+  promoteCandidate(input: PromoteInput): Promise<PromoteResult>;
+  checkLiveKpis(input: LiveCheckInput): Promise<LiveCheckResult>;
+  notify(input: NotifyInput): Promise<NotifyResult>;
+  writeReport(input: WriteReportInput): Promise<ReportRef>;
+}
+
+export type BakeoffActivities = DataPlaneActivities & PlatformActivities;
+
+/** ApplicationFailure types that must never be retried (user mistakes, broken invariants). */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'BakeoffInputError',
+  'ConfigValidationError',
+  'LaneNotFound',
+  'BaselineMismatch',
+  'UnsafeIdentifier',
+] as const;

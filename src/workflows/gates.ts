@@ -1,0 +1,171 @@
+// The KPI gate: turns candidate-vs-baseline numbers into verdicts with reasons. Pure and
+// deterministic (the workflow and the canary activity both call it); every threshold is relative
+// to the baseline, as the seeds ask: hit rate +5..15 pts, F1 ≥ baseline, precision drift ≤ 2 pts,
+// p95 ≤ +15 %. A verdict is never "pass" on too little evidence: that is "inconclusive".
+import type { EvalReport, LiveSideKpis, ProbeResult } from '../activities/types';
+import type { LiveThresholds, OfflineThresholds } from './messages';
+import type { Gate, Verdict } from './types';
+
+// Float arithmetic must not flip a verdict: 0.55 + 0.05 is 0.6000000000000001.
+const EPS = 1e-9;
+const round = (x: number): number => Math.round(x * 1e6) / 1e6;
+const pts = (x: number): string => `${round(x * 100)} pts`;
+
+export function overallVerdict(gates: readonly Gate[]): Verdict {
+  if (gates.length === 0) return 'inconclusive';
+  if (gates.some((g) => g.verdict === 'fail')) return 'fail';
+  if (gates.some((g) => g.verdict === 'inconclusive')) return 'inconclusive';
+  return 'pass';
+}
+
+/** The gates that decided a verdict: the failed ones for 'fail', the inconclusive ones otherwise. */
+export function decidingGates(gates: readonly Gate[]): Gate[] {
+  const v = overallVerdict(gates);
+  return v === 'pass' ? [] : gates.filter((g) => g.verdict === v);
+}
+
+export function describeGate(g: Gate): string {
+  return `${g.name} ${g.verdict}: ${g.reason}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline (evaluation) gates
+
+export function judgeOffline(candidate: EvalReport, baseline: EvalReport, t: OfflineThresholds): Gate[] {
+  const fewCases = Math.min(candidate.cases, baseline.cases) < t.minCases;
+  const gates = [
+    hitRateGate(candidate.metrics.hit_rate, baseline.metrics.hit_rate, t),
+    f1Gate(candidate.metrics.f1, baseline.metrics.f1, t),
+    precisionGate(candidate.metrics.precision, baseline.metrics.precision, t),
+    p95Gate('p95_total_ms', 'offline', candidate.latencyMs.total.p95, baseline.latencyMs.total.p95, t.p95MaxIncreasePct),
+  ];
+  if (!fewCases) return gates;
+  const n = Math.min(candidate.cases, baseline.cases);
+  // The numbers are still shown; only the verdict is withheld.
+  return gates.map((g) => ({
+    ...g,
+    verdict: 'inconclusive' as const,
+    reason: `only ${n} labelled cases (need ${t.minCases}); ${g.reason}`,
+  }));
+}
+
+function hitRateGate(v: number, b: number, t: OfflineThresholds): Gate {
+  const threshold = round(b + t.hitRateGainMinPts / 100);
+  const upper = round(b + t.hitRateGainMaxPts / 100);
+  const base = { name: 'hit_rate', source: 'offline' as const, value: v, baseline: b, threshold, upper, direction: 'within-band' as const };
+  const gain = `gain ${pts(v - b)}`;
+  if (v < threshold - t.marginPts / 100 - EPS) {
+    return { ...base, verdict: 'fail', reason: `${gain} is below the required +${t.hitRateGainMinPts} pts by more than the ${t.marginPts} pt margin` };
+  }
+  if (v < threshold - EPS) {
+    return { ...base, verdict: 'inconclusive', reason: `${gain} is within ${t.marginPts} pt short of the required +${t.hitRateGainMinPts} pts` };
+  }
+  if (v > upper + EPS) {
+    return { ...base, verdict: 'inconclusive', reason: `${gain} exceeds the plausible +${t.hitRateGainMaxPts} pts: check for leakage before trusting it` };
+  }
+  return { ...base, verdict: 'pass', reason: `${gain} is within +${t.hitRateGainMinPts}..+${t.hitRateGainMaxPts} pts` };
+}
+
+function f1Gate(v: number, b: number, t: OfflineThresholds): Gate {
+  const threshold = round(b + t.f1MinDeltaPts / 100);
+  const base = { name: 'f1', source: 'offline' as const, value: v, baseline: b, threshold, direction: 'higher-is-better' as const };
+  const delta = `delta ${pts(v - b)}`;
+  if (v >= threshold - EPS) return { ...base, verdict: 'pass', reason: `${delta}, at or above the bound ${threshold}` };
+  if (v >= threshold - t.marginPts / 100 - EPS) {
+    return { ...base, verdict: 'inconclusive', reason: `${delta}: below the bound ${threshold} but within the ${t.marginPts} pt margin` };
+  }
+  return { ...base, verdict: 'fail', reason: `${delta}: below the bound ${threshold} by more than the ${t.marginPts} pt margin` };
+}
+
+function precisionGate(v: number, b: number, t: OfflineThresholds): Gate {
+  const threshold = round(b - t.precisionDriftMaxPts / 100);
+  const upper = round(b + t.precisionDriftMaxPts / 100);
+  const base = { name: 'precision', source: 'offline' as const, value: v, baseline: b, threshold, upper, direction: 'within-band' as const };
+  const drift = `drift ${pts(v - b)}`;
+  if (v < threshold - t.marginPts / 100 - EPS) {
+    return { ...base, verdict: 'fail', reason: `${drift}: dropped more than ${t.precisionDriftMaxPts} pts (+${t.marginPts} pt margin)` };
+  }
+  if (v < threshold - EPS) {
+    return { ...base, verdict: 'inconclusive', reason: `${drift}: dropped more than ${t.precisionDriftMaxPts} pts, within the ${t.marginPts} pt margin` };
+  }
+  if (v > upper + EPS) {
+    return { ...base, verdict: 'inconclusive', reason: `${drift}: rose more than ${t.precisionDriftMaxPts} pts, a shift worth a look (recall may have paid for it)` };
+  }
+  return { ...base, verdict: 'pass', reason: `${drift}, within ±${t.precisionDriftMaxPts} pts` };
+}
+
+function p95Gate(name: string, source: 'offline' | 'live', v: number | null, b: number | null, maxIncreasePct: number): Gate {
+  if (v === null || b === null || !(b > 0)) {
+    return {
+      name, source, value: v, baseline: b, threshold: null, direction: 'lower-is-better',
+      verdict: 'inconclusive', reason: 'no usable latency on one side (missing or zero baseline)',
+    };
+  }
+  const threshold = round(b * (1 + maxIncreasePct / 100));
+  const base = { name, source, value: v, baseline: b, threshold, direction: 'lower-is-better' as const };
+  const change = `${round(((v - b) / b) * 100)} % vs baseline`;
+  return v <= threshold + EPS
+    ? { ...base, verdict: 'pass', reason: `${change}, within +${maxIncreasePct} %` }
+    : { ...base, verdict: 'fail', reason: `${change}, over the +${maxIncreasePct} % limit (${threshold} ms)` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probes: the data plane judged each one; we only give them the gate shape.
+
+export function probeGates(probes: readonly ProbeResult[]): Gate[] {
+  return probes.map((p) => ({
+    name: `probe:${p.name}`,
+    source: 'probe' as const,
+    value: p.value,
+    baseline: null,
+    threshold: p.threshold,
+    ...(p.upper !== undefined ? { upper: p.upper } : {}),
+    direction: p.direction ?? 'higher-is-better',
+    verdict: p.verdict,
+    reason: p.detail ?? `value ${p.value} vs threshold ${p.threshold}`,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live (canary) gates
+
+export function judgeLive(baseline: LiveSideKpis, candidate: LiveSideKpis, t: LiveThresholds): Gate[] {
+  const minSeen = Math.min(baseline.samples, candidate.samples);
+  const enough = minSeen >= t.minSamples;
+  const samples: Gate = {
+    name: 'live:samples', source: 'live', value: minSeen, baseline: baseline.samples, threshold: t.minSamples,
+    direction: 'higher-is-better', verdict: enough ? 'pass' : 'inconclusive',
+    reason: enough
+      ? `baseline ${baseline.samples}, candidate ${candidate.samples} requests in the window`
+      : `too few requests to judge (baseline ${baseline.samples}, candidate ${candidate.samples}; need ${t.minSamples} each)`,
+  };
+  const kpis = [
+    errorRateGate(candidate.errorRate, baseline.errorRate, t),
+    p95Gate('live:p95_ms', 'live', candidate.p95Ms, baseline.p95Ms, t.maxP95IncreasePct),
+    qualityGate(candidate.qualityProxy, baseline.qualityProxy, t),
+  ];
+  if (enough) return [samples, ...kpis];
+  return [samples, ...kpis.map((g) => ({ ...g, verdict: 'inconclusive' as const, reason: `not judged: too few requests; ${g.reason}` }))];
+}
+
+function errorRateGate(v: number | null, b: number | null, t: LiveThresholds): Gate {
+  if (v === null || b === null) {
+    return { name: 'live:error_rate', source: 'live', value: v, baseline: b, threshold: null, direction: 'lower-is-better', verdict: 'inconclusive', reason: 'no error rate on one side' };
+  }
+  const threshold = round(b + t.maxErrorRateIncreasePts / 100);
+  const base = { name: 'live:error_rate', source: 'live' as const, value: v, baseline: b, threshold, direction: 'lower-is-better' as const };
+  return v <= threshold + EPS
+    ? { ...base, verdict: 'pass', reason: `${pts(v - b)} vs baseline, within +${t.maxErrorRateIncreasePts} pts` }
+    : { ...base, verdict: 'fail', reason: `${pts(v - b)} vs baseline, over the +${t.maxErrorRateIncreasePts} pts limit` };
+}
+
+function qualityGate(v: number | null, b: number | null, t: LiveThresholds): Gate {
+  if (v === null || b === null) {
+    return { name: 'live:quality_proxy', source: 'live', value: v, baseline: b, threshold: null, direction: 'higher-is-better', verdict: 'inconclusive', reason: 'no quality proxy on one side' };
+  }
+  const threshold = round(b - t.maxQualityDropPts / 100);
+  const base = { name: 'live:quality_proxy', source: 'live' as const, value: v, baseline: b, threshold, direction: 'higher-is-better' as const };
+  return v >= threshold - EPS
+    ? { ...base, verdict: 'pass', reason: `${pts(v - b)} vs baseline, within −${t.maxQualityDropPts} pts` }
+    : { ...base, verdict: 'fail', reason: `${pts(v - b)} vs baseline, dropped more than ${t.maxQualityDropPts} pts` };
+}

@@ -1,0 +1,168 @@
+// Pure shapes shared by the bakeoff workflow, its activities, the CLI and tests. No runtime imports:
+// this file is safe inside the workflow sandbox and costs nothing in the bundle.
+import type { EvalReport, IngestReport } from '../activities/types';
+
+export type Phase =
+  | 'locking'
+  | 'backing-up'
+  | 'ingesting'
+  | 'evaluating'
+  | 'probing'
+  | 'gating'
+  | 'canary'
+  | 'awaiting-operator'
+  | 'promoting'
+  | 'rolling-back'
+  | 'done'
+  | 'rolled-back'
+  | 'failed';
+
+export const TERMINAL_PHASES: readonly Phase[] = ['done', 'rolled-back', 'failed'];
+
+export function isTerminal(phase: Phase): boolean {
+  return TERMINAL_PHASES.includes(phase);
+}
+
+export type Verdict = 'pass' | 'inconclusive' | 'fail';
+
+/**
+ * How a gate reads its threshold:
+ * - higher-is-better: value ≥ threshold passes;
+ * - lower-is-better: value ≤ threshold passes;
+ * - within-band: threshold ≤ value ≤ upper passes; below fails, above is inconclusive (a gain larger
+ *   than plausible, or a drift upwards, is for a human to look at, not a pass).
+ */
+export type GateDirection = 'higher-is-better' | 'lower-is-better' | 'within-band';
+
+export interface Gate {
+  /** e.g. 'hit_rate', 'probe:prefix_leakage', 'live:p95_ms'. */
+  name: string;
+  source: 'offline' | 'probe' | 'live';
+  /** null when the KPI could not be measured (then the verdict is inconclusive). */
+  value: number | null;
+  /** The baseline's value of the same KPI; null for absolute checks (probes). */
+  baseline: number | null;
+  /** The bound `value` is compared with, already made relative to the baseline (null: not computable). */
+  threshold: number | null;
+  /** Upper bound of a within-band gate. */
+  upper?: number;
+  direction: GateDirection;
+  verdict: Verdict;
+  /** One sentence on why: what was compared with what. */
+  reason: string;
+}
+
+export interface StageStatus {
+  index: number;
+  percent: number;
+  soakMs: number;
+  /** Soak time still to run; frozen while paused. */
+  remainingMs: number;
+  /** Epoch ms when the soak ends if nothing changes; null while paused. */
+  endsAt: number | null;
+  startedAt: number;
+}
+
+export interface LiveCheckSummary {
+  checks: number;
+  passes: number;
+  fails: number;
+  inconclusive: number;
+  /** Consecutive results, reset by a pass (Argo's failureLimit / inconclusiveLimit). */
+  failStreak: number;
+  inconclusiveStreak: number;
+  lastAt: number | null;
+  lastVerdict: Verdict | null;
+  lastGates: Gate[];
+}
+
+export interface AwaitingOperator {
+  reason: string;
+  since: number;
+  deadline: number;
+  /** Where the bakeoff continues after an approve. */
+  resumesAt: 'canary' | 'promoting';
+}
+
+export interface OperatorAction {
+  by: string;
+  reason?: string;
+  at: number;
+}
+
+export interface RollbackRecord {
+  by: string;
+  reason: string;
+  requestedAt: number;
+  automatic: boolean;
+  /** Set once the pointer is back on the baseline. */
+  pointerRestoredAt?: number;
+  pointerVersion?: number;
+  cacheEpoch?: number;
+  smoke?: { ok: boolean; hitRate?: number; cases?: number; error?: string };
+  completedAt?: number;
+}
+
+export interface PromotionRecord {
+  by: string;
+  at: number;
+  liveTable: string;
+  archivedTable: string;
+  pointerVersion: number;
+  reportId?: string;
+}
+
+export interface BakeoffEvent {
+  at: number;
+  kind: 'phase' | 'gate' | 'signal' | 'update' | 'live-check' | 'note';
+  message: string;
+  by?: string;
+}
+
+export interface BaselineRef {
+  lane: string;
+  table: string;
+  index: string | null;
+  configHash: string | null;
+  pointerVersion: number;
+}
+
+export interface BakeoffStatus {
+  workflowId: string;
+  requestedBy: string;
+  lane: string;
+  configHash: string | null;
+  ingestRunId: string | null;
+  shadowTable: string | null;
+  dryRun: boolean;
+  phase: Phase;
+  /** Overall verdict of the offline gates (null until judged). */
+  verdict: Verdict | null;
+  paused: boolean;
+  pausedBy?: string;
+  baseline: BaselineRef | null;
+  backupId: string | null;
+  stage: StageStatus | null;
+  stagesTotal: number;
+  gates: Gate[];
+  ingest: IngestReport | null;
+  evaluation: { candidate: EvalReport; baseline: EvalReport } | null;
+  live: LiveCheckSummary;
+  awaiting: AwaitingOperator | null;
+  approvals: OperatorAction[];
+  rollback: RollbackRecord | null;
+  promotion: PromotionRecord | null;
+  failure: string | null;
+  /** Number of continue-as-new hops so far (history stays bounded). */
+  runs: number;
+  /** The last events, newest last (bounded so the state carried across continue-as-new stays small). */
+  events: BakeoffEvent[];
+  reportId: string | null;
+}
+
+export type BakeoffOutcome = 'promoted' | 'rolled-back' | 'failed' | 'dry-run-passed' | 'dry-run-failed';
+
+export interface BakeoffResult {
+  outcome: BakeoffOutcome;
+  status: BakeoffStatus;
+}
