@@ -50,6 +50,8 @@ export interface ShadowIngestOptions {
   batchSize?: number;
   /** Documents larger than this many UTF-8 bytes are skipped as too_large. */
   maxDocBytes?: number;
+  /** Table to fill instead of config.shadow_table (a dry run's scratch table). Its cursor is kept apart. */
+  table?: string;
 }
 
 export interface IngestReport {
@@ -208,16 +210,19 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   const keptTotal = allChunks.length - removed.size;
 
   // 5. Resume point.
-  const store = ChunkStore.forVersion(db, config.chunk_version, embedder.dims);
+  const store = opts.table ? new ChunkStore(db, opts.table, embedder.dims) : ChunkStore.forVersion(db, config.chunk_version, embedder.dims);
+  // Rows always carry the config's ingest_run_id; the cursor of another table is tracked under its own
+  // key so a dry run into a scratch table never moves the real table's resume point.
+  const runKey = store.table === config.shadow_table ? config.ingest_run_id : `${config.ingest_run_id}@${store.table}`;
   await store.ensureTable();
   await ensureIngestRunsTable(db);
-  const previous = await getIngestRun(db, config.ingest_run_id);
+  const previous = await getIngestRun(db, runKey);
   const fingerprint = corpusFingerprint(docs);
   // Resume only an unfinished run over the same corpus; a finished run or a changed corpus starts
   // over (upserts make the rewrite harmless).
   const storedCursor = previous && previous.status !== 'done' && previous.corpus_fingerprint === fingerprint ? previous.cursor : 0;
   await beginIngestRun(db, {
-    ingest_run_id: config.ingest_run_id,
+    ingest_run_id: runKey,
     table_name: store.table,
     chunk_version: config.chunk_version,
     config_hash: config.config_hash,
@@ -228,7 +233,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   // Chunks already stored by earlier attempts: those of the documents before the cursor.
   let chunksDone = 0;
   for (const [docIndex, list] of prepared) if (docIndex < resumedFrom) chunksDone += list.length;
-  await advanceIngestCursor(db, config.ingest_run_id, resumedFrom, chunksDone);
+  await advanceIngestCursor(db, runKey, resumedFrom, chunksDone);
 
   // 6. Embed and upsert batch by batch; the cursor commits with the rows it covers.
   let embedMs = 0;
@@ -290,7 +295,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
       chunksDone += rows.length;
       await db.transaction(async (tx) => {
         await store.upsert(rows, tx);
-        await advanceIngestCursor(tx, config.ingest_run_id, cursor, chunksDone);
+        await advanceIngestCursor(tx, runKey, cursor, chunksDone);
       });
       writtenThisAttempt += rows.length;
       pending = [];
@@ -300,10 +305,10 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
       await opts.onProgress?.({ docsDone: docs.length, docsTotal: docs.length, chunks: chunksDone, chunksTotal: keptTotal });
     }
     const final = report(await store.count());
-    await finishIngestRun(db, config.ingest_run_id, final);
+    await finishIngestRun(db, runKey, final);
     return final;
   } catch (err) {
-    await failIngestRun(db, config.ingest_run_id, err instanceof Error ? err.message : String(err)).catch(() => undefined);
+    await failIngestRun(db, runKey, err instanceof Error ? err.message : String(err)).catch(() => undefined);
     throw err;
   }
 }
