@@ -3,7 +3,8 @@
 # no pgvector binary, but trixie's source package builds against postgresql-server-dev-15.
 # The trixie deb-src line lives in an isolated apt tree under $BAKEOFF_CACHE, so the system's own
 # sources (and what `apt-get install` picks) never change.
-# With DATABASE_URL set the user already has a server: nothing is installed.
+# With DATABASE_URL set the user already has a server: nothing is installed, unless --for-tests
+# (the test suite starts its own private clusters whatever DATABASE_URL says).
 PROVISION_PART=postgres
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -13,7 +14,7 @@ PG_CONFIG="$PG_BIN/pg_config"
 PGVECTOR_SUITE="${PGVECTOR_SUITE:-trixie}"
 PGVECTOR_VERSION_FILE="$BAKEOFF_CACHE/pgvector.version"
 
-if [ -n "${DATABASE_URL:-}" ]; then
+if [ -n "${DATABASE_URL:-}" ] && [ "${1:-}" != "--for-tests" ]; then
   log "DATABASE_URL is set: using that server (it needs pgvector: CREATE EXTENSION vector); no local PostgreSQL installed"
   exit 0
 fi
