@@ -39,7 +39,7 @@ if [ "$mode" != demo ]; then
   step "time-skipping test server"
   bash "$P/testserver.sh"
   step "PostgreSQL 15 + pgvector"
-  bash "$P/postgres.sh"
+  bash "$P/postgres.sh" --for-tests
 fi
 
 printf '\n[setup] ready in %ss\n' "$(( $(date +%s) - t0 ))" >&2

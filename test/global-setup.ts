@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
   g.__bakeoffStops = [];
   const t0 = Date.now();
   const [pg, temporal] = await Promise.all([
-    process.env.BAKEOFF_TEST_PG_URL ? undefined : startPostgres({ dir: path.join(tmp, 'pg') }),
+    process.env.BAKEOFF_TEST_PG_URL ? undefined : startPostgres({ dir: path.join(tmp, 'pg'), ephemeral: true }),
     process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS
       ? undefined
       : startDevServer({ dbFile: path.join(tmp, 'temporal.db'), headless: true, logFile: path.join(tmp, 'temporal.log') }),

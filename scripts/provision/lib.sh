@@ -24,11 +24,11 @@ apt_ensure() {
   local stamp="$BAKEOFF_CACHE/.apt-updated"
   if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +60 2>/dev/null)" ]; then
     log "apt-get update"
-    apt-get update -qq >&2 || die "apt-get update failed"
+    apt-get update -qq -o DPkg::Lock::Timeout=600 >&2 || die "apt-get update failed"
     touch "$stamp"
   fi
   log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >&2 \
     || die "apt-get install failed for: ${missing[*]}"
 }
 
