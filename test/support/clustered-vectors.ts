@@ -1,0 +1,78 @@
+// Seeded synthetic embeddings for FAISS tests and benchmarks: unit vectors scattered around random
+// cluster centres, which is how real sentence embeddings sit (topics), unlike uniform noise where no
+// ANN index can beat a scan. `spread` is the noise norm relative to the unit centre: at 1.0 a point's
+// cosine to its centre is about 0.7, and neighbouring clusters overlap enough that IVF recall really
+// depends on nprobe.
+
+export interface ClusteredVectorsOptions {
+  dim: number;
+  clusters: number;
+  seed: number;
+}
+
+export class ClusteredVectors {
+  readonly centres: Float32Array;
+
+  constructor(readonly options: ClusteredVectorsOptions) {
+    const random = gaussian(options.seed);
+    this.centres = new Float32Array(options.clusters * options.dim);
+    for (let c = 0; c < options.clusters; c++) {
+      const row = this.centres.subarray(c * options.dim, (c + 1) * options.dim);
+      for (let j = 0; j < options.dim; j++) row[j] = random();
+      normalise(row);
+    }
+  }
+
+  /** n unit rows (row-major), each a random centre plus Gaussian noise of norm ≈ spread. */
+  sample(n: number, spread: number, seed: number): Float32Array {
+    const { dim, clusters } = this.options;
+    const random = gaussian(seed);
+    const uniform = mulberry32(seed ^ 0x9e3779b9);
+    const out = new Float32Array(n * dim);
+    const scale = spread / Math.sqrt(dim);
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(uniform() * clusters);
+      const row = out.subarray(i * dim, (i + 1) * dim);
+      for (let j = 0; j < dim; j++) row[j] = this.centres[c * dim + j] + scale * random();
+      normalise(row);
+    }
+    return out;
+  }
+}
+
+/** Rows normalised in float64 then stored as float32: |‖v‖−1| stays near 1e-7. */
+function normalise(row: Float32Array): void {
+  let sq = 0;
+  for (let j = 0; j < row.length; j++) sq += row[j] * row[j];
+  const inv = 1 / Math.sqrt(sq);
+  for (let j = 0; j < row.length; j++) row[j] *= inv;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws (Box–Muller over a seeded uniform). */
+function gaussian(seed: number): () => number {
+  const uniform = mulberry32(seed);
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    const u = 1 - uniform();
+    const v = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
