@@ -33,7 +33,8 @@ export function sentenceEnds(text: string): number[] {
 }
 
 function isAttribution(text: string): boolean {
-  return /^\((?:contributed|answer|written|updated)\b[^)]*\)$/i.test(text.trim());
+  // "(contributed by …)", "(partly contributed by …)", "(portions of this answer contributed by …)".
+  return /^\([^()]*\b(?:contributed|written|updated) by\b[^()]*\)$/i.test(text.trim());
 }
 
 /** The gold span in `paragraphs` joined by PARAGRAPH_SEPARATOR, or null when there is no usable prose. */

@@ -78,6 +78,7 @@ describe('answer span', () => {
   test('skips attributions, "Yes." and code; takes one or two sentences', () => {
     const paragraphs = [
       { kind: 'prose' as const, text: '(contributed by brian d foy)' },
+      { kind: 'prose' as const, text: '(portions of this answer contributed by Anno Siegel)' },
       { kind: 'prose' as const, text: 'Yes.' },
       { kind: 'verbatim' as const, text: 'print "hi";' },
       { kind: 'prose' as const, text: 'Short one. The second sentence explains the rest in detail. A third.' },
