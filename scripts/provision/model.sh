@@ -88,8 +88,12 @@ EOF
 fetch_jar() { # <artifact> <outdir>
   need_cmd mvn "install Maven (Debian: maven) to fetch the embedding model from Maven Central"
   log "mvn dependency:copy dev.langchain4j:$1:$LANGCHAIN4J_VERSION"
-  mvn -B -q -C -Dstyle.color=never dependency:copy "-Dartifact=dev.langchain4j:$1:$LANGCHAIN4J_VERSION" "-DoutputDirectory=$2" >&2 \
-    || die "could not fetch dev.langchain4j:$1:$LANGCHAIN4J_VERSION from Maven Central (see Maven output above)"
+  # Maven's console prints colour escapes even with -q; keep its log and show it only on failure.
+  if ! mvn -B -q -C dependency:copy "-Dartifact=dev.langchain4j:$1:$LANGCHAIN4J_VERSION" "-DoutputDirectory=$2" \
+      >"$2/mvn.log" 2>&1; then
+    tail -n 30 "$2/mvn.log" >&2
+    die "could not fetch dev.langchain4j:$1:$LANGCHAIN4J_VERSION from Maven Central (Maven output above)"
+  fi
   [ -f "$2/$1-$LANGCHAIN4J_VERSION.jar" ] || die "Maven reported success but $2/$1-$LANGCHAIN4J_VERSION.jar is missing"
 }
 

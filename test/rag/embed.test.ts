@@ -5,7 +5,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { modelsDir } from '../../src/platform/paths';
 import { cosine, Embedder, l2Norm, ModelNotFoundError } from '../../src/rag/embed';
+
+const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<typeof import('@xenova/transformers')>;
+const provisioned = (name: string, file: string): boolean => fs.existsSync(path.join(modelsDir, name, 'onnx', file));
 
 const RELATED_A = 'How do I sort a list of numbers in Python?';
 const RELATED_B = 'What is the way to order an array of integers in Python?';
@@ -30,7 +35,6 @@ describe('Embedder (all-MiniLM-L6-v2, quantized)', () => {
   });
 
   test('matches the transformers.js feature-extraction pipeline (mean pooling, normalised)', async () => {
-    const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<typeof import('@xenova/transformers')>;
     const { pipeline } = await importEsm('@xenova/transformers');
     const extract = await pipeline('feature-extraction', 'all-MiniLM-L6-v2', { quantized: true, local_files_only: true });
     const texts = [RELATED_A, UNRELATED];
@@ -59,19 +63,19 @@ describe('Embedder (all-MiniLM-L6-v2, quantized)', () => {
     const two = await embedder.embed(texts, { batchSize: 2 });
     texts.forEach((_, i) => {
       const sims = alone.map((v) => cosine(two[i], v));
-      expect(sims[i]).toBeGreaterThan(0.98);
+      expect(sims[i]).toBeGreaterThan(0.95);
       expect(Math.max(...sims)).toBe(sims[i]);
     });
   });
 
-  test('quantized vectors depend on batch neighbours, within 2e-2 cosine', async () => {
+  test('quantized vectors depend on batch neighbours, within 5e-2 cosine', async () => {
     expect(embedder.batchInvariant).toBe(false);
     const long = 'Padding changes the activations the quantizer scales by. '.repeat(30);
     const [alone] = await embedder.embed([RELATED_A]);
     const [, withLong] = await embedder.embed([long, RELATED_A], { batchSize: 2 });
     const drift = 1 - cosine(alone, withLong);
     expect(drift).toBeGreaterThan(0);
-    expect(drift).toBeLessThan(2e-2);
+    expect(drift).toBeLessThan(5e-2);
   });
 
   test('tokenizer view: countTokens agrees with encode, round-trips, is identified by hash', () => {
@@ -81,8 +85,8 @@ describe('Embedder (all-MiniLM-L6-v2, quantized)', () => {
     expect(ids.length).toBeGreaterThan(text.split(' ').length); // WordPiece splits rare words
     expect(embedder.embeddingTokens(text)).toBe(ids.length + 2);
     expect(embedder.encode(embedder.decode(ids))).toEqual(ids);
-    const tokenizerJson = path.join(process.env.BAKEOFF_MODEL_DIR ?? path.join(process.env.BAKEOFF_CACHE ?? path.join(os.homedir(), '.cache', 'bakeoff'), 'models'), 'all-MiniLM-L6-v2', 'tokenizer.json');
-    const expected = require('node:crypto').createHash('sha256').update(fs.readFileSync(tokenizerJson)).digest('hex');
+    const tokenizerJson = path.join(modelsDir, 'all-MiniLM-L6-v2', 'tokenizer.json');
+    const expected = createHash('sha256').update(fs.readFileSync(tokenizerJson)).digest('hex');
     expect(embedder.tokenizerHash).toBe(expected);
     expect(embedder.tokenizerName).toBe('all-MiniLM-L6-v2');
     expect(embedder.modelId).toMatch(/^all-MiniLM-L6-v2\/model_quantized\.onnx@[0-9a-f]{12}$/);
@@ -106,6 +110,36 @@ describe('Embedder (all-MiniLM-L6-v2, quantized)', () => {
 
   test('rejects bad options with the field named', async () => {
     await expect(embedder.embed([RELATED_A], { batchSize: 0 })).rejects.toThrow(/batchSize/);
+  });
+});
+
+// bge is provisioned by default but optional (model.sh warns if it could not be had).
+(provisioned('bge-small-en-v1.5', 'model_quantized.onnx') ? describe : describe.skip)('Embedder (bge-small-en-v1.5, CLS pooling)', () => {
+  test('uses CLS pooling like the reference pipeline, and ranks related above unrelated', async () => {
+    const bge = await Embedder.load('bge-small-en-v1.5');
+    expect(bge.pooling).toBe('cls');
+    const [a, b, c] = await bge.embed([RELATED_A, RELATED_B, UNRELATED]);
+    expect(cosine(a, b)).toBeGreaterThan(cosine(a, c) + 0.1);
+    const { pipeline } = await importEsm('@xenova/transformers');
+    const extract = await pipeline('feature-extraction', 'bge-small-en-v1.5', { quantized: true, local_files_only: true });
+    const ref = await extract([RELATED_A], { pooling: 'cls', normalize: true });
+    // Same batch (one text alone) as the reference, so the quantizer sees the same activations.
+    expect(cosine(await bge.embedOne(RELATED_A), ref.data as Float32Array)).toBeGreaterThan(0.99999);
+  });
+});
+
+// The fp32 weights come only with `model.sh --fp32` (90 MB more); they are what makes vectors batch-invariant.
+(provisioned('all-MiniLM-L6-v2', 'model.onnx') ? describe : describe.skip)('Embedder (all-MiniLM-L6-v2, fp32)', () => {
+  test('gives bit-identical vectors whatever the batch, close to the quantized ones', async () => {
+    const fp32 = await Embedder.load('all-MiniLM-L6-v2', { quantized: false });
+    expect(fp32.batchInvariant).toBe(true);
+    expect(fp32.modelId).toMatch(/^all-MiniLM-L6-v2\/model\.onnx@/);
+    const long = 'Padding changes the activations the quantizer scales by. '.repeat(30);
+    const [alone] = await fp32.embed([RELATED_A]);
+    const [, withLong] = await fp32.embed([long, RELATED_A], { batchSize: 2 });
+    expect(Array.from(withLong)).toEqual(Array.from(alone));
+    const q = await Embedder.load('all-MiniLM-L6-v2');
+    expect(cosine(alone, await q.embedOne(RELATED_A))).toBeGreaterThan(0.95);
   });
 });
 
