@@ -88,6 +88,13 @@ describe('ivf index (serving)', () => {
     expect(JSON.parse(JSON.stringify(sweep))).toEqual(sweep);
   });
 
+  test('defaults to nlist = √n and nprobe = √nlist', () => {
+    const byDefault = FaissIndex.build(vectors, ids, { kind: 'ivf' });
+    expect(byDefault.nlist).toBe(Math.round(Math.sqrt(N)));
+    expect(byDefault.nprobe).toBe(Math.round(Math.sqrt(Math.round(Math.sqrt(N)))));
+    expect(byDefault.ntotal).toBe(N);
+  });
+
   test('setNprobe changes what a search returns', () => {
     const truth = flat.searchLabels(queries, 10).labels;
     ivf.setNprobe(1);
