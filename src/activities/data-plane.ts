@@ -1,0 +1,397 @@
+// The data-plane activities (shadowIngest, evaluate, runProbes) over src/rag. Heavy resources — the
+// embedding model, loaded FAISS indexes, trained rerankers, the dataset — are loaded once per worker
+// and reused by every activity call. Long steps heartbeat; shadowIngest puts its cursor in the
+// heartbeat and a retried attempt resumes from it.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { DatasetError, loadDataset, type CorpusDoc, type Dataset, type EvalCase } from '../data/dataset';
+import { quoteIdent, SAFE_IDENTIFIER, type Db } from '../platform/db';
+import { stateDir } from '../platform/paths';
+import { ChunkStore } from '../rag/chunk-store';
+import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../rag/config';
+import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
+import { evaluateSide, tableFingerprints } from '../rag/evaluate';
+import { FaissIndex } from '../rag/faiss-index';
+import { shadowIngest as runShadowIngest } from '../rag/ingest';
+import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
+import { LearnedReranker } from '../rag/rerank';
+import { RerankerService } from '../rag/rerank-service';
+import { trainTableReranker } from '../rag/rerank-training';
+import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
+import { buildTableIndexes, readIndexPointer } from '../rag/serving-index';
+import type { DataPlaneActivities, EvalReport, EvaluateInput, IngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
+
+export const DEFAULT_SEED = 3;
+
+/** What the data plane needs from an embedding model (Embedder has it; tests may wrap one). */
+export type EmbedderLike = Pick<Embedder, 'name' | 'modelId' | 'dims' | 'maxTokens' | 'tokenizerHash' | 'countTokens' | 'embeddingTokens' | 'embed' | 'embedOne'>;
+
+export interface DataPlaneDeps {
+  db: Db;
+  /** Loads an embedding model by name; default Embedder.load(name) from the provisioned models. */
+  loadEmbedder?: (name: string) => Promise<EmbedderLike>;
+  /** A dataset already loaded (tests pass subsetForTests(n)); else it is loaded from datasetDir. */
+  dataset?: Dataset;
+  datasetDir?: string;
+  /** FAISS indexes and trained rerankers: <indexDir>/<table>/... Default <stateDir>/indexes. */
+  indexDir?: string;
+  /** Evaluation manifests and per-case results. Default <stateDir>/eval. */
+  manifestDir?: string;
+  retrieval?: RetrievalOptionsInput;
+  seed?: number;
+  ingestBatchSize?: number;
+  /** Questions the probes retrieve with (first N dev cases, then train). */
+  probeQueries?: number;
+  /** Reranker audit trail directory; null: none. Default <indexDir>/<table>/rerank-audit.jsonl. */
+  rerankAudit?: boolean;
+  log?: (line: string) => void;
+}
+
+/** What shadowIngest heartbeats; a retried attempt reads it back from heartbeatDetails. */
+export interface IngestHeartbeat {
+  phase: 'ingest' | 'index';
+  ingestRunId: string;
+  table: string;
+  cursor: number;
+  docsTotal: number;
+  chunks: number;
+}
+
+const TableName = z.string().regex(SAFE_IDENTIFIER, { error: (iss) => `table ${JSON.stringify(iss.input)} is not a safe SQL identifier (${SAFE_IDENTIFIER})` });
+
+const ShadowIngestInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, dryRun: z.boolean() });
+const EvaluateInputSchema = z.strictObject({
+  side: z.enum(['candidate', 'baseline']),
+  table: TableName,
+  index: z.string().min(1).nullable(),
+  caseSetRef: z.string().regex(/^faq:(train|dev|all)$/, { error: (iss) => `caseSetRef ${JSON.stringify(iss.input)} must be faq:train, faq:dev or faq:all` }),
+  k: z.number().int().min(1).max(100),
+  maxCases: z.number().int().min(1).optional(),
+  runLabel: z.string().min(1).max(500),
+});
+const ProbeInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, index: z.string().min(1).nullable() });
+
+function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+    const unsafe = parsed.error.issues.some((i) => i.path[0] === 'table');
+    throw ApplicationFailure.create({ type: unsafe ? 'UnsafeIdentifier' : 'BakeoffInputError', nonRetryable: true, message: `invalid ${what} input: ${issues.join('; ')}` });
+  }
+  return parsed.data;
+}
+
+function lockedOrFail(value: unknown): LockedConfig {
+  try {
+    return parseLockedConfig(value);
+  } catch (err) {
+    if (err instanceof ConfigValidationError) throw ApplicationFailure.create({ type: 'ConfigValidationError', nonRetryable: true, message: err.message });
+    throw err;
+  }
+}
+
+/** The activity context when running as an activity; null in plain calls (scripts, benches). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
+}
+
+function heartbeat(details?: unknown): void {
+  const ctx = activityContext();
+  if (!ctx) return;
+  ctx.heartbeat(details);
+  // A cancelled activity learns it through the heartbeat; stop at the next safe point.
+  if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('activity cancelled');
+}
+
+interface SideResources {
+  table: string;
+  store: ChunkStore;
+  embedder: EmbedderLike;
+  retriever: HybridRetriever;
+  rows: number;
+  ingestRunId: string | null;
+  flat: FaissIndex | null;
+  ivf: FaissIndex | null;
+}
+
+/** The data plane of one worker: its caches live as long as the worker process. */
+export class DataPlane {
+  readonly indexDir: string;
+  readonly manifestDir: string;
+  readonly seed: number;
+  private readonly embedders = new Map<string, Promise<EmbedderLike>>();
+  private readonly indexes = new Map<string, { stamp: string; index: FaissIndex }>();
+  private readonly rerankers = new Map<string, Promise<RerankerService | null>>();
+  private datasetPromise: Promise<Dataset> | null = null;
+
+  constructor(private readonly deps: DataPlaneDeps) {
+    this.indexDir = deps.indexDir ?? path.join(stateDir, 'indexes');
+    this.manifestDir = deps.manifestDir ?? path.join(stateDir, 'eval');
+    this.seed = deps.seed ?? DEFAULT_SEED;
+  }
+
+  private log(line: string): void {
+    this.deps.log?.(line);
+  }
+
+  embedder(name: string): Promise<EmbedderLike> {
+    let p = this.embedders.get(name);
+    if (!p) {
+      p = (this.deps.loadEmbedder ?? ((n: string): Promise<EmbedderLike> => Embedder.load(n)))(name);
+      p.catch(() => this.embedders.delete(name)); // a failed load may succeed once provisioned
+      this.embedders.set(name, p);
+    }
+    return p;
+  }
+
+  dataset(): Promise<Dataset> {
+    if (this.deps.dataset) return Promise.resolve(this.deps.dataset);
+    this.datasetPromise ??= loadDataset(this.deps.datasetDir).catch((err) => {
+      this.datasetPromise = null;
+      if (err instanceof DatasetError) throw ApplicationFailure.create({ type: 'DatasetUnavailable', nonRetryable: true, message: err.message });
+      throw err;
+    });
+    return this.datasetPromise;
+  }
+
+  /** A saved FAISS index, loaded once and reloaded only when its checksums change (a rebuild). */
+  loadIndex(dir: string): FaissIndex {
+    const sums = path.join(dir, 'SHA256SUMS');
+    const stamp = fs.existsSync(sums) ? fs.readFileSync(sums, 'utf8') : '';
+    const hit = this.indexes.get(dir);
+    if (hit && hit.stamp === stamp) return hit.index;
+    const index = FaissIndex.load(dir);
+    this.indexes.set(dir, { stamp, index });
+    return index;
+  }
+
+  // ---- shadowIngest ------------------------------------------------------------------------------
+
+  async shadowIngest(raw: ShadowIngestInput): Promise<IngestReport> {
+    const input = parseInput(ShadowIngestInputSchema, raw, 'shadowIngest');
+    const locked = lockedOrFail(input.locked);
+    const t0 = Date.now();
+    const embedder = await this.embedder(locked.embedder);
+    if (embedder.tokenizerHash !== locked.tokenizer_hash) {
+      throw ApplicationFailure.create({
+        type: 'ConfigValidationError',
+        nonRetryable: true,
+        message: `tokenizer_hash ${locked.tokenizer_hash} of the locked config is not the loaded ${locked.embedder} tokenizer's (${embedder.tokenizerHash}): chunk sizes would be counted in other tokens`,
+      });
+    }
+    const dataset = await this.dataset();
+    const ctx = activityContext();
+    const previous = ctx?.info.heartbeatDetails as Partial<IngestHeartbeat> | undefined;
+    const resumable = previous && previous.ingestRunId === locked.ingest_run_id && previous.table === input.table && typeof previous.cursor === 'number';
+    const startCursor = resumable ? previous.cursor : undefined;
+    if (resumable) this.log(`shadowIngest ${input.table}: resuming at document ${startCursor} (${previous.phase}) from the last heartbeat`);
+
+    const report = await runShadowIngest({
+      db: this.deps.db,
+      config: locked,
+      docs: dataset.docs,
+      embedder,
+      table: input.table,
+      startCursor,
+      batchSize: this.deps.ingestBatchSize,
+      onProgress: (p) => heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks } satisfies IngestHeartbeat),
+    });
+    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: dataset.docs.length, docsTotal: dataset.docs.length, chunks: report.chunks };
+    heartbeat(indexing);
+
+    // Queries for choosing nprobe: the training questions (the dev split stays unseen by every choice).
+    const train = dataset.cases.filter((c) => c.split === 'train').slice(0, 200);
+    const sweepQueries = train.length > 0 ? await embedder.embed(train.map((c) => c.question)) : [];
+    const built = await buildTableIndexes({
+      db: this.deps.db,
+      table: input.table,
+      indexDir: this.indexDir,
+      ingestRunId: locked.ingest_run_id,
+      configHash: locked.config_hash,
+      embedder: locked.embedder,
+      sweepQueries,
+      onProgress: () => heartbeat(indexing),
+    });
+    this.indexes.set(built.pointer.flat, { stamp: fs.readFileSync(path.join(built.pointer.flat, 'SHA256SUMS'), 'utf8'), index: built.flat });
+    this.indexes.set(built.pointer.ivf, { stamp: fs.readFileSync(path.join(built.pointer.ivf, 'SHA256SUMS'), 'utf8'), index: built.ivf });
+    // A new ingest changes what a cached reranker was trained on.
+    for (const key of [...this.rerankers.keys()]) if (key.startsWith(`${input.table}|`)) this.rerankers.delete(key);
+    this.log(
+      `shadowIngest ${input.table}: ${report.chunks} chunks from ${report.docs_ingested} documents, dedup ${(report.dedup_rate * 100).toFixed(2)} %, ` +
+        `IVF${built.pointer.nlist} nprobe ${built.pointer.nprobe} (overlap@10 ${built.pointer.overlap_at_10 ?? 'n/a'})${input.dryRun ? ' [dry run]' : ''}`,
+    );
+    return {
+      table: input.table,
+      ingestRunId: report.ingest_run_id,
+      documents: report.docs_ingested,
+      chunks: report.chunks,
+      duplicatesRemoved: report.duplicates_removed,
+      dedupRate: report.dedup_rate,
+      index: { flat: built.pointer.flat, ivf: built.pointer.ivf },
+      durationMs: Date.now() - t0,
+    };
+  }
+
+  // ---- evaluate ----------------------------------------------------------------------------------
+
+  async evaluate(raw: EvaluateInput): Promise<EvalReport> {
+    const input = parseInput(EvaluateInputSchema, raw, 'evaluate');
+    const dataset = await this.dataset();
+    const split = input.caseSetRef.slice('faq:'.length);
+    let cases: EvalCase[] = split === 'all' ? dataset.cases : dataset.cases.filter((c) => c.split === split);
+    if (input.maxCases !== undefined) cases = cases.slice(0, input.maxCases);
+    if (cases.length === 0) throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `case set ${input.caseSetRef} has no cases` });
+    const side = await this.side(input.table, input.index);
+    const docs = new Map<string, CorpusDoc>(dataset.docs.map((d) => [d.doc_id, d]));
+    heartbeat({ phase: 'evaluate', done: 0, total: cases.length });
+    const result = await evaluateSide({
+      side: input.side,
+      table: input.table,
+      db: this.deps.db,
+      retriever: side.retriever,
+      encoder: side.embedder,
+      cases,
+      docs,
+      k: input.k,
+      seed: this.seed,
+      runLabel: input.runLabel,
+      caseSet: input.caseSetRef + (input.maxCases !== undefined ? `[:${input.maxCases}]` : ''),
+      datasetManifest: dataset.manifest,
+      embedderId: side.embedder.modelId,
+      manifestDir: this.manifestDir,
+      onCase: (done, total) => heartbeat({ phase: 'evaluate', done, total }),
+    });
+    this.log(`evaluate ${input.side} ${input.table}: hit@${input.k} ${result.report.metrics.hit_rate.toFixed(3)}, MRR ${result.report.metrics.mrr.toFixed(3)}, F1 ${result.report.metrics.f1.toFixed(3)} on ${cases.length} cases`);
+    return result.report;
+  }
+
+  // ---- runProbes ---------------------------------------------------------------------------------
+
+  async runProbes(raw: ProbeInput): Promise<ProbeResult[]> {
+    const input = parseInput(ProbeInputSchema, raw, 'runProbes');
+    const locked = lockedOrFail(input.locked);
+    const dataset = await this.dataset();
+    const side = await this.side(input.table, input.index);
+    const n = this.deps.probeQueries ?? 50;
+    const questions = [...dataset.cases.filter((c) => c.split === 'dev'), ...dataset.cases.filter((c) => c.split === 'train')].slice(0, n).map((c) => c.question);
+    const results: RetrievalResult[] = [];
+    for (const q of questions) {
+      results.push(await side.retriever.retrieve(q));
+      heartbeat({ phase: 'probes', done: results.length, total: questions.length });
+    }
+    const queryVectors = results.map((r) => r.queryVector);
+    const probes = [
+      await probePrefixLeakage(this.deps.db, input.table, locked.prefix_policy),
+      await probeMaxEmbeddingTokens(this.deps.db, input.table, side.embedder),
+      await probeDedupRate(this.deps.db, input.table),
+      probeSnapshotBreadth(results, side.retriever.options.snapshotK, side.rows),
+      probeIvfFlatOverlap(side.flat, side.ivf, queryVectors, 10),
+      await probeUnitNorm(this.deps.db, input.table, queryVectors),
+      probeFingerprints(results, locked),
+    ];
+    this.log(`probes ${input.table}: ${probes.map((p) => `${p.name}=${p.verdict}`).join(', ')}`);
+    return probes;
+  }
+
+  // ---- shared ------------------------------------------------------------------------------------
+
+  /** Store, embedder, vector search and reranker of a table: the given index, its recorded one, or pgvector. */
+  private async side(table: string, indexPath: string | null): Promise<SideResources> {
+    const db = this.deps.db;
+    const exists = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`,
+      [table],
+    );
+    if (exists.rows[0].n === 0) throw ApplicationFailure.create({ type: 'TableNotFound', nonRetryable: true, message: `table ${table} does not exist` });
+    const fingerprints = await tableFingerprints(db, table);
+    const rows = fingerprints.reduce((s, f) => s + f.rows, 0);
+    if (rows === 0) throw ApplicationFailure.create({ type: 'TableNotFound', nonRetryable: true, message: `table ${table} is empty` });
+    const dimRow = await db.query<{ d: number }>(`SELECT vector_dims(embedding) AS d FROM ${quoteIdent(table)} LIMIT 1`);
+    const dims = dimRow.rows[0].d;
+    const ingestRunId = fingerprints[0].ingest_run_id;
+
+    const pointer = readIndexPointer(this.indexDir, table);
+    const embedder = await this.embedder(pointer?.embedder ?? DEFAULT_EMBEDDER);
+    if (embedder.dims !== dims) throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `table ${table} holds ${dims}-dim vectors, embedder ${embedder.name} makes ${embedder.dims}` });
+
+    let ivf: FaissIndex | null = null;
+    let flat: FaissIndex | null = null;
+    const ivfDir = indexPath ?? (pointer && pointer.ingest_run_id === ingestRunId ? pointer.ivf : null);
+    if (ivfDir) {
+      try {
+        ivf = this.loadIndex(ivfDir);
+      } catch (err) {
+        throw ApplicationFailure.create({ type: 'IndexUnavailable', nonRetryable: true, message: `index ${ivfDir} of ${table}: ${(err as Error).message}` });
+      }
+      const flatDir = path.join(path.dirname(ivfDir), 'flat');
+      if (fs.existsSync(flatDir)) flat = this.loadIndex(flatDir);
+    }
+    const store = new ChunkStore(db, table, dims);
+    const base = new HybridRetriever({ store, encoder: embedder, vector: ivf ? faissSearcher(ivf) : pgvectorSearcher(store), options: this.deps.retrieval });
+    const reranker = await this.reranker(table, ingestRunId, base);
+    return { table, store, embedder, retriever: base.withReranker(reranker), rows, ingestRunId, flat, ivf };
+  }
+
+  /**
+   * The learned reranker of a table's ingest run: loaded from disk, or trained on the dataset's train
+   * split over this very table (lift on dev written beside it). null when the dataset has no train/dev cases.
+   */
+  private reranker(table: string, ingestRunId: string, retriever: HybridRetriever): Promise<RerankerService | null> {
+    const key = `${table}|${ingestRunId}|${retriever.vector.source}`;
+    let p = this.rerankers.get(key);
+    if (!p) {
+      p = this.loadOrTrainReranker(table, ingestRunId, retriever);
+      p.catch(() => this.rerankers.delete(key));
+      this.rerankers.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadOrTrainReranker(table: string, ingestRunId: string, retriever: HybridRetriever): Promise<RerankerService | null> {
+    const dir = path.join(this.indexDir, table, ingestRunId);
+    const file = path.join(dir, `reranker-${retriever.vector.source}.json`);
+    let model: LearnedReranker;
+    if (fs.existsSync(file)) {
+      model = LearnedReranker.load(file);
+    } else {
+      const dataset = await this.dataset();
+      const labelled = dataset.cases.filter((c) => c.split === 'train' || c.split === 'dev');
+      if (!labelled.some((c) => c.split === 'train') || !labelled.some((c) => c.split === 'dev')) return null;
+      const trained = await trainTableReranker(retriever, labelled, { source: `${table}@${ingestRunId}`, onCase: (done, total) => heartbeat({ phase: 'rerank-training', done, total }) });
+      model = new LearnedReranker(trained.model);
+      model.save(file);
+      fs.writeFileSync(path.join(dir, `reranker-${retriever.vector.source}.lift.json`), JSON.stringify(trained.lift, null, 2) + '\n');
+      this.log(`reranker for ${table}: trained on ${trained.trainCases.length} train cases; dev MRR@10 ${trained.lift.fused.mrr_at_10.toFixed(3)} → ${trained.lift.reranked.mrr_at_10.toFixed(3)}`);
+    }
+    return new RerankerService(model, {
+      rateLimit: null, // the data plane's own evaluation loop is not a client to protect against
+      auditFile: this.deps.rerankAudit === false ? undefined : path.join(this.indexDir, table, 'rerank-audit.jsonl'),
+    });
+  }
+
+  /** Closes the reranker audit trails. */
+  async close(): Promise<void> {
+    for (const p of this.rerankers.values()) {
+      const s = await p.catch(() => null);
+      await s?.close();
+    }
+    this.rerankers.clear();
+  }
+}
+
+/** The activities the workflow calls; pass a DataPlane to share its caches with other callers. */
+export function createDataPlaneActivities(deps: DataPlaneDeps | DataPlane): Omit<DataPlaneActivities, 'lockConfig'> {
+  const plane = deps instanceof DataPlane ? deps : new DataPlane(deps);
+  return {
+    shadowIngest: (input) => plane.shadowIngest(input),
+    evaluate: (input) => plane.evaluate(input),
+    runProbes: (input) => plane.runProbes(input),
+  };
+}

@@ -1,0 +1,169 @@
+// Retrieval metrics with ranx's definitions (BEIR uses the same), latency percentiles, and a paired
+// significance test between two systems scored on the same cases.
+//
+// A run is a ranked list of ids (best first); qrels map id → graded relevance (0 = not relevant).
+//   hit_rate@k  1 if any id with rel ≥ relLevel is in the top k, else 0
+//   recall@k    |relevant ∩ top k| / |relevant|            (0 when nothing is relevant)
+//   MRR@k       1 / rank of the first relevant id in the top k, else 0
+//   nDCG@k      DCG@k / IDCG@k, DCG = Σ_{i=1..k} rel_i / log2(i + 1) (ranx's default "jarvelin" gain)
+
+export type Qrels = ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+
+function relOf(qrels: Qrels, id: string): number {
+  const v = qrels instanceof Map ? qrels.get(id) : (qrels as Record<string, number>)[id];
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+function relevantIds(qrels: Qrels, relLevel: number): string[] {
+  const entries = qrels instanceof Map ? [...qrels.entries()] : Object.entries(qrels);
+  return entries.filter(([, r]) => r >= relLevel).map(([id]) => id);
+}
+
+function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
+}
+
+/** The top k of a ranking with repeated ids removed (a repeated id cannot count twice). */
+function topK(ranked: readonly string[], k: number): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const id of ranked) {
+    if (out.length >= k) break;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(id);
+  }
+  return out;
+}
+
+export function hitAtK(ranked: readonly string[], qrels: Qrels, k: number, relLevel = 1): number {
+  checkK(k);
+  return topK(ranked, k).some((id) => relOf(qrels, id) >= relLevel) ? 1 : 0;
+}
+
+export function recallAtK(ranked: readonly string[], qrels: Qrels, k: number, relLevel = 1): number {
+  checkK(k);
+  const relevant = relevantIds(qrels, relLevel);
+  if (relevant.length === 0) return 0;
+  const top = new Set(topK(ranked, k));
+  return relevant.filter((id) => top.has(id)).length / relevant.length;
+}
+
+export function reciprocalRankAtK(ranked: readonly string[], qrels: Qrels, k: number, relLevel = 1): number {
+  checkK(k);
+  const top = topK(ranked, k);
+  const i = top.findIndex((id) => relOf(qrels, id) >= relLevel);
+  return i < 0 ? 0 : 1 / (i + 1);
+}
+
+export function ndcgAtK(ranked: readonly string[], qrels: Qrels, k: number): number {
+  checkK(k);
+  const dcg = topK(ranked, k).reduce((s, id, i) => s + relOf(qrels, id) / Math.log2(i + 2), 0);
+  const ideal = (qrels instanceof Map ? [...qrels.values()] : Object.values(qrels))
+    .filter((r) => r > 0)
+    .sort((a, b) => b - a)
+    .slice(0, k)
+    .reduce((s, r, i) => s + r / Math.log2(i + 2), 0);
+  return ideal === 0 ? 0 : dcg / ideal;
+}
+
+export function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
+/** Nearest-rank percentile (p in [0,1]); 0 for an empty list. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+/** Seeded uniform [0,1) generator (mulberry32): the same seed gives the same stream everywhere. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface PairedBootstrapResult {
+  n: number;
+  /** mean(candidate − baseline) */
+  meanDiff: number;
+  /** Percentile 95 % interval of the resampled mean difference. */
+  ci95: [number, number];
+  /** Two-sided p-value of "no difference" (resampling the centred differences). */
+  pValue: number;
+  resamples: number;
+  seed: number;
+}
+
+function pairedDiffs(baseline: readonly number[], candidate: readonly number[]): number[] {
+  if (baseline.length !== candidate.length) {
+    throw new RangeError(`paired test needs the same cases on both sides: ${baseline.length} baseline vs ${candidate.length} candidate scores`);
+  }
+  return candidate.map((c, i) => c - baseline[i]);
+}
+
+/**
+ * Paired bootstrap over per-case scores (Efron & Tibshirani §16.4): resample cases with replacement;
+ * the interval comes from the resampled mean differences, the p-value from resampling differences
+ * centred on zero (the null) and counting means at least as far from zero as the observed one.
+ */
+export function pairedBootstrap(
+  baseline: readonly number[],
+  candidate: readonly number[],
+  options: { resamples?: number; seed?: number } = {},
+): PairedBootstrapResult {
+  const resamples = options.resamples ?? 10_000;
+  const seed = options.seed ?? 3;
+  const d = pairedDiffs(baseline, candidate);
+  const n = d.length;
+  const observed = mean(d);
+  if (n === 0) return { n, meanDiff: 0, ci95: [0, 0], pValue: 1, resamples, seed };
+  const random = seededRandom(seed);
+  const means = new Float64Array(resamples);
+  let extreme = 0;
+  for (let r = 0; r < resamples; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += d[Math.floor(random() * n)];
+    const m = s / n;
+    means[r] = m;
+    // Same draw, centred: under the null the differences have mean 0.
+    if (Math.abs(m - observed) >= Math.abs(observed) - 1e-12) extreme++;
+  }
+  means.sort();
+  const at = (p: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
+  return { n, meanDiff: observed, ci95: [at(0.025), at(0.975)], pValue: observed === 0 ? 1 : Math.min(1, (extreme + 1) / (resamples + 1)), resamples, seed };
+}
+
+export interface SignTestResult {
+  wins: number;
+  losses: number;
+  ties: number;
+  /** Exact two-sided binomial p-value over the non-tied cases. */
+  pValue: number;
+}
+
+/** Sign test: does the candidate beat the baseline on more cases than chance would give? */
+export function signTest(baseline: readonly number[], candidate: readonly number[]): SignTestResult {
+  const d = pairedDiffs(baseline, candidate);
+  const wins = d.filter((x) => x > 0).length;
+  const losses = d.filter((x) => x < 0).length;
+  const ties = d.length - wins - losses;
+  const n = wins + losses;
+  if (n === 0) return { wins, losses, ties, pValue: 1 };
+  // P(X ≤ min) for X ~ Binomial(n, 1/2), in log space so large n does not underflow.
+  const lo = Math.min(wins, losses);
+  let logC = 0; // log C(n, 0)
+  let tail = 0;
+  for (let i = 0; i <= lo; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    tail += Math.exp(logC - n * Math.LN2);
+  }
+  return { wins, losses, ties, pValue: Math.min(1, 2 * tail) };
+}

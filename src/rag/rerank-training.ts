@@ -1,0 +1,49 @@
+// Training data for the learned reranker: retrieval snapshots (fused order, no reranker) of labelled
+// cases, with a candidate labelled relevant when it comes from the case's gold document. The model
+// is fitted on TRAIN cases only and its lift measured on DEV cases of the same table.
+import type { EvalCase } from '../data/dataset';
+import { rerankerLift, trainLogisticReranker, type LogisticModel, type RerankerLift, type TrainingExample, type TrainOptions } from './rerank';
+import { snapshotFeatures } from './rerank-features';
+import type { HybridRetriever } from './retrieve';
+
+export async function collectExamples(
+  retriever: HybridRetriever,
+  cases: readonly EvalCase[],
+  onCase?: (done: number, total: number) => void | Promise<void>,
+): Promise<TrainingExample[]> {
+  const plain = retriever.withReranker(null);
+  const out: TrainingExample[] = [];
+  for (const [i, c] of cases.entries()) {
+    const r = await plain.retrieve(c.question);
+    out.push({
+      case_id: c.case_id,
+      split: c.split,
+      features: snapshotFeatures(c.question, r.snapshot),
+      labels: r.snapshot.map((x) => (x.doc_id === c.gold_doc_id ? 1 : 0)),
+    });
+    await onCase?.(i + 1, cases.length);
+  }
+  return out;
+}
+
+export interface TrainedTableReranker {
+  model: LogisticModel;
+  lift: RerankerLift;
+  trainCases: string[];
+  devCases: string[];
+}
+
+/** Fits on the train cases, reports the lift on the dev cases; the two sets must not share a case. */
+export async function trainTableReranker(
+  retriever: HybridRetriever,
+  cases: readonly EvalCase[],
+  options: TrainOptions & { onCase?: (done: number, total: number) => void | Promise<void> } = {},
+): Promise<TrainedTableReranker> {
+  const train = cases.filter((c) => c.split === 'train');
+  const dev = cases.filter((c) => c.split === 'dev');
+  if (train.length === 0 || dev.length === 0) throw new Error(`reranker training needs train and dev cases, got ${train.length} train / ${dev.length} dev`);
+  const all = await collectExamples(retriever, [...train, ...dev], options.onCase);
+  const model = trainLogisticReranker(all.filter((e) => e.split === 'train'), options);
+  const lift = rerankerLift(model, all.filter((e) => e.split === 'dev'));
+  return { model, lift, trainCases: train.map((c) => c.case_id), devCases: dev.map((c) => c.case_id) };
+}

@@ -1,0 +1,139 @@
+// The FAISS indexes of one shadow table, built from the vectors stored in it: flat (exact, the truth)
+// and IVF (serving), with nprobe chosen by a sweep as the smallest value whose overlap@10 with flat
+// reaches the probe's target. Laid out as <indexDir>/<table>/<ingest_run_id>/{flat,ivf,sweep.json},
+// with <indexDir>/<table>/current.json naming the latest build (so a caller that knows only the
+// table finds its index).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { quoteIdent, type Queryable } from '../platform/db';
+import { defaultNlist, FaissIndex } from './faiss-index';
+import { runNprobeSweep, type SweepResult } from './nprobe-sweep';
+
+export const CURRENT_FILE = 'current.json';
+
+export const IndexPointerSchema = z.strictObject({
+  table: z.string(),
+  ingest_run_id: z.string(),
+  config_hash: z.string(),
+  embedder: z.string(),
+  rows: z.number().int().nonnegative(),
+  flat: z.string(),
+  ivf: z.string(),
+  nlist: z.number().int().positive(),
+  nprobe: z.number().int().positive(),
+  overlap_at_10: z.number().nullable(),
+});
+export type IndexPointer = z.infer<typeof IndexPointerSchema>;
+
+/** Every (chunk_id, embedding) of a table, ordered by chunk_id, as one row-major Float32Array. */
+export async function readTableVectors(db: Queryable, table: string, onPage?: (rows: number) => void | Promise<void>): Promise<{ ids: string[]; vectors: Float32Array; dim: number }> {
+  const qt = quoteIdent(table);
+  const dimRow = await db.query<{ d: number | null }>(`SELECT vector_dims(embedding) AS d FROM ${qt} LIMIT 1`);
+  const dim = dimRow.rows[0]?.d ?? 0;
+  const ids: string[] = [];
+  const parts: Float32Array[] = [];
+  const page = 2000;
+  for (let after = ''; ; ) {
+    const r = await db.query<{ chunk_id: string; e: string }>(
+      `SELECT chunk_id, embedding::text AS e FROM ${qt} WHERE chunk_id > $1 ORDER BY chunk_id LIMIT $2`,
+      [after, page],
+    );
+    const block = new Float32Array(r.rows.length * dim);
+    r.rows.forEach((row, i) => {
+      const v = JSON.parse(row.e) as number[];
+      if (v.length !== dim) throw new Error(`${table}: chunk ${row.chunk_id} has ${v.length} dims, expected ${dim}`);
+      block.set(v, i * dim);
+      ids.push(row.chunk_id);
+    });
+    parts.push(block);
+    await onPage?.(ids.length);
+    if (r.rows.length < page) break;
+    after = r.rows[r.rows.length - 1].chunk_id;
+  }
+  const vectors = new Float32Array(ids.length * dim);
+  let off = 0;
+  for (const p of parts) {
+    vectors.set(p, off);
+    off += p.length;
+  }
+  return { ids, vectors, dim };
+}
+
+export interface BuiltIndexes {
+  pointer: IndexPointer;
+  flat: FaissIndex;
+  ivf: FaissIndex;
+  sweep: SweepResult | null;
+}
+
+/** nprobe values tried: powers of two up to nlist, and nlist itself (an exhaustive, exact search). */
+function nprobeCandidates(nlist: number): number[] {
+  const out: number[] = [];
+  for (let p = 1; p < nlist; p *= 2) out.push(p);
+  out.push(nlist);
+  return out;
+}
+
+export async function buildTableIndexes(o: {
+  db: Queryable;
+  table: string;
+  indexDir: string;
+  ingestRunId: string;
+  configHash: string;
+  embedder: string;
+  /** Realistic query vectors (embedded questions) for choosing nprobe. */
+  sweepQueries: readonly Float32Array[];
+  minOverlap?: number;
+  onProgress?: (what: string) => void | Promise<void>;
+}): Promise<BuiltIndexes> {
+  const { ids, vectors, dim } = await readTableVectors(o.db, o.table, (n) => o.onProgress?.(`read ${n} vectors`));
+  if (ids.length === 0) throw new Error(`${o.table} has no rows to index`);
+  const flat = FaissIndex.build(vectors, ids, { kind: 'flat' });
+  const nlist = defaultNlist(ids.length);
+  const ivf = FaissIndex.build(vectors, ids, { kind: 'ivf', nlist, seed: 42 });
+  await o.onProgress?.(`built flat and IVF${nlist} over ${ids.length} vectors`);
+  let sweep: SweepResult | null = null;
+  if (o.sweepQueries.length > 0) {
+    const q = new Float32Array(o.sweepQueries.length * dim);
+    o.sweepQueries.forEach((v, i) => q.set(v, i * dim));
+    sweep = runNprobeSweep(flat, ivf, q, { nprobes: nprobeCandidates(nlist), k: 10, minOverlap: o.minOverlap ?? 0.95, warmupQueries: 5 });
+  }
+  // Without a sweep (no queries), or if nothing met the target, search every list: exact, never wrong.
+  const nprobe = sweep?.chosen?.nprobe ?? nlist;
+  ivf.setNprobe(nprobe);
+  const runDir = path.join(o.indexDir, o.table, o.ingestRunId);
+  const flatDir = path.join(runDir, 'flat');
+  const ivfDir = path.join(runDir, 'ivf');
+  flat.save(flatDir);
+  ivf.save(ivfDir);
+  if (sweep) fs.writeFileSync(path.join(runDir, 'sweep.json'), JSON.stringify(sweep, null, 2) + '\n');
+  const pointer: IndexPointer = {
+    table: o.table,
+    ingest_run_id: o.ingestRunId,
+    config_hash: o.configHash,
+    embedder: o.embedder,
+    rows: ids.length,
+    flat: flatDir,
+    ivf: ivfDir,
+    nlist,
+    nprobe,
+    overlap_at_10: sweep?.points.find((p) => p.nprobe === nprobe)?.overlapAtK ?? null,
+  };
+  const current = path.join(o.indexDir, o.table, CURRENT_FILE);
+  fs.writeFileSync(`${current}.tmp`, JSON.stringify(pointer, null, 2) + '\n');
+  fs.renameSync(`${current}.tmp`, current);
+  return { pointer, flat, ivf, sweep };
+}
+
+/** The latest build recorded for a table, or null when there is none (or it is unreadable). */
+export function readIndexPointer(indexDir: string, table: string): IndexPointer | null {
+  const file = path.join(indexDir, table, CURRENT_FILE);
+  if (!fs.existsSync(file)) return null;
+  try {
+    const parsed = IndexPointerSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
