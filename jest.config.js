@@ -1,6 +1,7 @@
 /** Tests run against real servers that the global setup starts on loopback (see test/global-setup.ts). */
 module.exports = {
-  testEnvironment: 'node',
+  // onnxruntime checks Float32Array across realms; this environment shares the host's typed arrays.
+  testEnvironment: '<rootDir>/test/support/onnx-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
