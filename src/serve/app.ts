@@ -1,0 +1,221 @@
+// Assembles the serving path of one lane — pointer watcher, side cache, encoders, search pipeline,
+// live-KPI recorder, metrics, HTTP server — and tears it down in the right order. main.ts, the tests,
+// the demo and the load bench all start the service through startServing().
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LIVE_KPIS_DDL } from '../activities/canary';
+import { POINTER_DDL } from '../activities/pointer';
+import type { Db } from '../platform/db';
+import { repoRoot, stateDir } from '../platform/paths';
+import { Embedder } from '../rag/embed';
+import type { RerankerServiceOptions } from '../rag/rerank-service';
+import type { RetrievalOptionsInput } from '../rag/retrieve';
+import { EncoderPool, type QueryModel } from './caching-encoder';
+import { ServeHttpServer } from './http-server';
+import { LiveKpiRecorder } from './live-kpis';
+import { PointerWatcher, SideCache, type ServingState } from './pointer-watcher';
+import { SearchService } from './search-service';
+import { ServeMetrics } from './serve-metrics';
+import type { ServingSide } from './serving-side';
+
+export interface ServeOptions {
+  db: Db;
+  lane: string;
+  /** Quality-proxy threshold (see quality-tau.ts for how it is calibrated). */
+  tau: number;
+  /** FAISS indexes and rerankers, laid out as the data plane writes them. Default <stateDir>/indexes. */
+  indexDir?: string;
+  loadEmbedder?: (name: string) => Promise<QueryModel>;
+  pollMs?: number;
+  kpiWindowMs?: number;
+  retrieval?: RetrievalOptionsInput;
+  reranker?: RerankerServiceOptions;
+  rerank?: boolean;
+  nearDupCosine?: number;
+  rerankAcceptScore?: number;
+  caches?: { embedding?: number; rows?: number; results?: number };
+  http?: { port?: number; host?: string; maxBodyBytes?: number; rateLimit?: { perSecond: number; burst: number }; maxInFlight?: number };
+  /** Process-level metrics (CPU, heap, event-loop lag); off in tests that start many services. */
+  defaultMetrics?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningService {
+  url: string;
+  service: SearchService;
+  http: ServeHttpServer;
+  watcher: PointerWatcher;
+  kpis: LiveKpiRecorder;
+  metrics: ServeMetrics;
+  /** Graceful: stop accepting, drain, write the last KPI window, stop polling. Does not close the db. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export const SERVICE_VERSION: string = (() => {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+export async function startServing(o: ServeOptions): Promise<RunningService> {
+  await o.db.exec(POINTER_DDL);
+  await o.db.exec(LIVE_KPIS_DDL);
+  const metrics = new ServeMetrics({ defaultMetrics: o.defaultMetrics });
+  const encoders = new EncoderPool(o.loadEmbedder ?? ((name) => Embedder.load(name)), o.caches?.embedding ?? 4096, (hit) =>
+    metrics.cache('embedding', hit ? 1 : 0, hit ? 0 : 1),
+  );
+  const sides = new SideCache({
+    db: o.db,
+    indexDir: o.indexDir ?? path.join(stateDir, 'indexes'),
+    encoderFor: (name) => encoders.encoderFor(name),
+    retrieval: { passK: 12, ...o.retrieval },
+    reranker: { rateLimit: { perSecond: 2000, burst: 4000 }, ...o.reranker },
+    rerank: o.rerank,
+    rowCacheSize: o.caches?.rows ?? 20_000,
+    onRowLookup: (hits, misses) => metrics.cache('rows', hits, misses),
+  });
+  const kpis = new LiveKpiRecorder({ db: o.db, lane: o.lane, tau: o.tau, windowMs: o.kpiWindowMs, log: o.log });
+  let service: SearchService | null = null;
+  const watcher = new PointerWatcher({
+    db: o.db,
+    lane: o.lane,
+    sides,
+    pollMs: o.pollMs,
+    log: o.log,
+    onApply: (next, prev) => {
+      metrics.canaryPercent.set({ lane: o.lane }, next.pointer.canaryPercent);
+      metrics.pointerVersion.set({ lane: o.lane }, next.pointer.version);
+      if (prev && prev.pointer.cacheEpoch !== next.pointer.cacheEpoch) {
+        service?.clearCaches(prev);
+        service?.clearCaches(next);
+        void encoders.clear();
+      }
+    },
+  });
+  service = new SearchService({
+    lane: o.lane,
+    watcher,
+    kpis,
+    metrics,
+    resultCacheSize: o.caches?.results ?? 4096,
+    nearDupCosine: o.nearDupCosine,
+    rerankAcceptScore: o.rerankAcceptScore,
+  });
+  const startedAt = Date.now();
+  const http = new ServeHttpServer(service, metrics, {
+    maxBodyBytes: o.http?.maxBodyBytes,
+    rateLimit: o.http?.rateLimit,
+    maxInFlight: o.http?.maxInFlight,
+    health: () => healthDocument({ db: o.db, lane: o.lane, watcher, kpis, metrics, startedAt }),
+  });
+  // The first poll loads the sides before the port opens (a lane without a pointer still starts: /health says why).
+  await watcher.start();
+  kpis.start();
+  await http.listen(o.http?.port ?? 0, o.http?.host ?? '127.0.0.1');
+  const svc = service;
+  return {
+    url: http.url,
+    service: svc,
+    http,
+    watcher,
+    kpis,
+    metrics,
+    async close(graceMs = 5000) {
+      await http.close(graceMs);
+      await watcher.stop();
+      await kpis.stop();
+      for (const side of await sides.loaded()) await side.reranker?.service.close();
+    },
+  };
+}
+
+interface HealthDeps {
+  db: Db;
+  lane: string;
+  watcher: PointerWatcher;
+  kpis: LiveKpiRecorder;
+  metrics: ServeMetrics;
+  startedAt: number;
+}
+
+async function healthDocument(d: HealthDeps): Promise<{ ready: boolean; body: unknown }> {
+  const state = d.watcher.current();
+  const watcher = d.watcher.status();
+  const ingest = state ? await ingestStatus(d.db, state) : null;
+  const status = !state ? 'starting' : state.candidateError || watcher.lastError ? 'degraded' : 'ok';
+  return {
+    ready: state !== null,
+    body: {
+      status,
+      version: SERVICE_VERSION,
+      lane: d.lane,
+      uptimeS: Math.round((Date.now() - d.startedAt) / 1000),
+      pointer: state?.pointer ?? null,
+      watcher,
+      ingest,
+      search: state
+        ? {
+            baseline: sideHealth(state.baseline),
+            candidate: state.candidate ? sideHealth(state.candidate) : state.candidateError ? { status: 'failed', error: state.candidateError } : { status: 'none' },
+          }
+        : null,
+      rerank: state
+        ? {
+            baseline: rerankHealth(state.baseline),
+            candidate: state.candidate ? rerankHealth(state.candidate) : null,
+          }
+        : null,
+      caches: {
+        embeddingHitRatio: d.metrics.cacheHitRatio('embedding'),
+        rowsHitRatio: d.metrics.cacheHitRatio('rows'),
+        resultHitRatio: d.metrics.cacheHitRatio('result'),
+      },
+      kpis: d.kpis.status(),
+    },
+  };
+}
+
+function sideHealth(s: ServingSide) {
+  return {
+    status: 'ready',
+    table: s.spec.table,
+    index: s.indexDir,
+    vectorSource: s.vectorSource,
+    embedder: s.encoder.model.modelId,
+    rows: s.rows,
+    fingerprints: s.fingerprints,
+    loadedAt: s.loadedAt,
+    loadMs: Math.round(s.loadMs),
+  };
+}
+
+function rerankHealth(s: ServingSide) {
+  return {
+    status: s.rerankerStatus,
+    model: s.reranker?.id ?? null,
+    fallbacks: s.reranker?.fallbacks ?? 0,
+    lastError: s.reranker?.lastError ?? null,
+    stats: s.reranker?.service.stats() ?? null,
+  };
+}
+
+/** The ingest runs behind the served tables (ingest_runs may not exist where tables were made otherwise). */
+async function ingestStatus(db: Db, state: ServingState): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [name, side] of [['baseline', state.baseline], ['candidate', state.candidate]] as const) {
+    if (!side) continue;
+    const ids = side.fingerprints.map((f) => f.ingest_run_id);
+    try {
+      const r = await db.query<{ ingest_run_id: string; status: string; chunks_written: number; updated_at: Date | string }>(
+        `SELECT ingest_run_id, status, chunks_written, updated_at FROM ingest_runs WHERE ingest_run_id = ANY($1::text[])`,
+        [ids],
+      );
+      out[name] = { ingestRunIds: ids, runs: r.rows.map((x) => ({ ...x, updated_at: new Date(x.updated_at).toISOString() })) };
+    } catch (err) {
+      out[name] = { ingestRunIds: ids, runs: null, note: `ingest_runs unreadable: ${(err as Error).message}` };
+    }
+  }
+  return out;
+}

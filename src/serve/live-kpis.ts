@@ -1,0 +1,236 @@
+// Live KPIs of the serving path, per side and time window, aggregated in memory and written to the
+// live_kpis table (src/activities/canary.ts) once per window, which the canary check reads:
+//   error_rate         failed requests / requests routed to the side
+//   p95_ms             end-to-end latency (nearest rank) of every request routed to the side
+//   quality_proxy      share of answered requests whose top passage has cosine(query, chunk) ≥ τ,
+//                      τ calibrated on the train split (see quality-tau.ts)
+//   rerank_acceptance  share of requests whose reranked top passage clears the reranker's acceptance
+//                      score (a request served without reranking counts as not accepted); null when
+//                      the side has no reranker
+//   near_dup_share     mean over requests of the share of top-50 snapshot candidates that are near
+//                      copies (cosine ≥ nearDupCosine) of a better-ranked candidate
+//   diversity_top5     mean over requests of 1 − mean pairwise cosine of the top-5 passages
+// A window is keyed by side AND config hash, so a window that spans a promotion never mixes configs.
+import { recordLiveKpiWindow, type LiveKpiWindow, type Side } from '../activities/canary';
+import type { Queryable } from '../platform/db';
+import { percentile } from '../rag/metrics';
+
+export interface KpiSample {
+  side: Side;
+  configHash: string | null;
+  latencyMs: number;
+  error: boolean;
+  /** cosine(query, top passage); null when nothing was returned (counts as below τ). */
+  topCosine: number | null;
+  /** null: the side has no reranker. */
+  rerankAccepted: boolean | null;
+  nearDupShare: number | null;
+  diversityTop5: number | null;
+}
+
+/** Share of candidates (after the first) whose best cosine to any better-ranked candidate is ≥ threshold. */
+export function nearDuplicateShare(vectors: readonly Float32Array[], threshold: number): number | null {
+  if (vectors.length < 2) return null;
+  let dups = 0;
+  for (let i = 1; i < vectors.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (dot(vectors[i], vectors[j]) >= threshold) {
+        dups++;
+        break;
+      }
+    }
+  }
+  return dups / (vectors.length - 1);
+}
+
+/** 1 − mean pairwise cosine of unit vectors; null for fewer than two. */
+export function pairwiseDiversity(vectors: readonly Float32Array[]): number | null {
+  if (vectors.length < 2) return null;
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < vectors.length; i++) {
+    for (let j = i + 1; j < vectors.length; j++) {
+      sum += dot(vectors[i], vectors[j]);
+      pairs++;
+    }
+  }
+  return 1 - sum / pairs;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+class WindowAccumulator {
+  samples = 0;
+  errors = 0;
+  readonly latencies: number[] = [];
+  qualityHits = 0;
+  qualityN = 0;
+  rerankAccepted = 0;
+  rerankN = 0;
+  nearDupSum = 0;
+  nearDupN = 0;
+  diversitySum = 0;
+  diversityN = 0;
+
+  add(s: KpiSample, tau: number): void {
+    this.samples++;
+    this.latencies.push(s.latencyMs);
+    if (s.error) {
+      this.errors++;
+      return;
+    }
+    this.qualityN++;
+    if (s.topCosine !== null && s.topCosine >= tau) this.qualityHits++;
+    if (s.rerankAccepted !== null) {
+      this.rerankN++;
+      if (s.rerankAccepted) this.rerankAccepted++;
+    }
+    if (s.nearDupShare !== null) {
+      this.nearDupSum += s.nearDupShare;
+      this.nearDupN++;
+    }
+    if (s.diversityTop5 !== null) {
+      this.diversitySum += s.diversityTop5;
+      this.diversityN++;
+    }
+  }
+}
+
+const ratio = (a: number, n: number): number | null => (n === 0 ? null : a / n);
+
+export interface LiveKpiRecorderOptions {
+  db: Queryable;
+  lane: string;
+  /** Quality-proxy threshold on cosine(query, top passage). */
+  tau: number;
+  windowMs?: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface LiveKpiStatus {
+  lane: string;
+  tau: number;
+  windowMs: number;
+  windowStart: string;
+  pendingSamples: Record<Side, number>;
+  windowsWritten: number;
+  lastFlushAt: string | null;
+  lastError: string | null;
+}
+
+/** Collects samples for the current window and writes one live_kpis row per (side, config) at its end. */
+export class LiveKpiRecorder {
+  readonly windowMs: number;
+  private readonly now: () => number;
+  private windowStart: number;
+  private acc = new Map<string, { side: Side; configHash: string | null; w: WindowAccumulator }>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private windowsWritten = 0;
+  private lastFlushAt: number | null = null;
+  private lastError: string | null = null;
+
+  constructor(private readonly o: LiveKpiRecorderOptions) {
+    this.windowMs = o.windowMs ?? 10_000;
+    this.now = o.now ?? Date.now;
+    this.windowStart = this.now();
+  }
+
+  get tau(): number {
+    return this.o.tau;
+  }
+
+  record(s: KpiSample): void {
+    const key = `${s.side}|${s.configHash ?? ''}`;
+    let entry = this.acc.get(key);
+    if (!entry) {
+      entry = { side: s.side, configHash: s.configHash, w: new WindowAccumulator() };
+      this.acc.set(key, entry);
+    }
+    entry.w.add(s, this.o.tau);
+  }
+
+  /** Flushes every windowMs until stop(). */
+  start(): void {
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        void this.flush().finally(tick);
+      }, Math.max(1, this.windowStart + this.windowMs - this.now()));
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Stops the timer and writes the partial window (graceful shutdown keeps its samples). */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+
+  /**
+   * Closes the current window at `now` and writes its rows. Writes are serialised, and a failed
+   * write is logged, not thrown: losing one window of KPIs must not take serving down.
+   */
+  flush(): Promise<void> {
+    const end = Math.max(this.now(), this.windowStart + 1);
+    const windows = this.closeWindow(end);
+    this.flushing = this.flushing.then(async () => {
+      for (const w of windows) {
+        try {
+          await recordLiveKpiWindow(this.o.db, w);
+          this.windowsWritten++;
+        } catch (err) {
+          this.lastError = `writing the ${w.side} window ending ${w.windowEnd.toISOString()}: ${(err as Error).message}`;
+          this.o.log?.(this.lastError);
+        }
+      }
+      this.lastFlushAt = this.now();
+    });
+    return this.flushing;
+  }
+
+  /** The rows of the window [windowStart, end), and a fresh window from `end`. */
+  closeWindow(end: number): LiveKpiWindow[] {
+    const start = this.windowStart;
+    const entries = [...this.acc.values()];
+    this.acc = new Map();
+    this.windowStart = end;
+    return entries
+      .filter((e) => e.w.samples > 0)
+      .map(({ side, configHash, w }) => ({
+        lane: this.o.lane,
+        side,
+        windowStart: new Date(start),
+        windowEnd: new Date(end),
+        samples: w.samples,
+        errorRate: w.errors / w.samples,
+        p95Ms: percentile(w.latencies, 0.95),
+        qualityProxy: ratio(w.qualityHits, w.qualityN),
+        rerankAcceptance: ratio(w.rerankAccepted, w.rerankN),
+        nearDupShare: ratio(w.nearDupSum, w.nearDupN),
+        diversityTop5: ratio(w.diversitySum, w.diversityN),
+        configHash,
+      }));
+  }
+
+  status(): LiveKpiStatus {
+    const pending: Record<Side, number> = { baseline: 0, candidate: 0 };
+    for (const e of this.acc.values()) pending[e.side] += e.w.samples;
+    return {
+      lane: this.o.lane,
+      tau: this.o.tau,
+      windowMs: this.windowMs,
+      windowStart: new Date(this.windowStart).toISOString(),
+      pendingSamples: pending,
+      windowsWritten: this.windowsWritten,
+      lastFlushAt: this.lastFlushAt === null ? null : new Date(this.lastFlushAt).toISOString(),
+      lastError: this.lastError,
+    };
+  }
+}

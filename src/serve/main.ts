@@ -1,0 +1,112 @@
+// The retrieval service entry point: `node dist/serve/main.js`. Settings come from the environment
+// and are validated; a mistake is one readable line, not a stack trace.
+//   DATABASE_URL                 postgres://… (absent: PGlite in BAKEOFF_PGLITE_DIR — one process only)
+//   BAKEOFF_SERVE_HOST / _PORT   bind address (default 127.0.0.1:8088; loopback unless you say otherwise)
+//   BAKEOFF_LANE                 serving lane (default "default")
+//   BAKEOFF_SERVE_TAU            quality-proxy τ; absent: BAKEOFF_SERVE_TAU_FILE, else calibrated on the train split
+//   BAKEOFF_SERVE_RATE / _BURST  token bucket for /search (per second / burst)
+//   BAKEOFF_SERVE_MAX_IN_FLIGHT  concurrent searches before 429
+//   BAKEOFF_SERVE_POLL_MS        pointer poll interval (≤ 1000 so a flip is seen within a second)
+//   BAKEOFF_SERVE_KPI_WINDOW_MS  live-KPI window written to live_kpis
+//   BAKEOFF_INDEX_DIR            FAISS indexes and rerankers (default <state>/indexes)
+import * as path from 'node:path';
+import { z } from 'zod';
+import { loadDataset } from '../data/dataset';
+import { openDb, type Db } from '../platform/db';
+import { stateDir } from '../platform/paths';
+import { Embedder } from '../rag/embed';
+import { startServing } from './app';
+import { laneTau } from './calibrate-lane';
+
+export class ServeConfigError extends Error {
+  override name = 'ServeConfigError';
+}
+
+const int = (name: string, min: number, max: number) =>
+  z.coerce.number({ error: `${name} must be a number` }).int({ error: `${name} must be a whole number` }).min(min, { error: `${name} must be at least ${min}` }).max(max, { error: `${name} must be at most ${max}` });
+
+export const ServeEnvSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL' })
+    .optional(),
+  BAKEOFF_PGLITE_DIR: z.string().min(1).default(path.join(stateDir, 'pglite')),
+  BAKEOFF_SERVE_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'BAKEOFF_SERVE_HOST must be an IP address or localhost' }).default('127.0.0.1'),
+  BAKEOFF_SERVE_PORT: int('BAKEOFF_SERVE_PORT', 0, 65535).default(8088),
+  BAKEOFF_LANE: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, { error: 'BAKEOFF_LANE must be lowercase letters, digits, _ (max 31)' }).default('default'),
+  BAKEOFF_SERVE_TAU: z.coerce.number({ error: 'BAKEOFF_SERVE_TAU must be a number' }).min(-1).max(1).optional(),
+  BAKEOFF_SERVE_TAU_FILE: z.string().min(1).default(path.join(stateDir, 'serve', 'quality-tau.json')),
+  BAKEOFF_SERVE_RATE: z.coerce.number({ error: 'BAKEOFF_SERVE_RATE must be a number' }).positive().default(2000),
+  BAKEOFF_SERVE_BURST: int('BAKEOFF_SERVE_BURST', 1, 1_000_000).default(4000),
+  BAKEOFF_SERVE_MAX_IN_FLIGHT: int('BAKEOFF_SERVE_MAX_IN_FLIGHT', 1, 100_000).default(256),
+  BAKEOFF_SERVE_POLL_MS: int('BAKEOFF_SERVE_POLL_MS', 20, 1000).default(250),
+  BAKEOFF_SERVE_KPI_WINDOW_MS: int('BAKEOFF_SERVE_KPI_WINDOW_MS', 1000, 3_600_000).default(10_000),
+  BAKEOFF_INDEX_DIR: z.string().min(1).default(path.join(stateDir, 'indexes')),
+});
+export type ServeEnv = z.output<typeof ServeEnvSchema>;
+
+export function loadServeEnv(env: NodeJS.ProcessEnv = process.env): ServeEnv {
+  // An empty variable means "not set" (shells export VAR= easily).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ServeEnvSchema.safeParse(present);
+  if (!parsed.success) throw new ServeConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  const env = loadServeEnv();
+  const log = (line: string) => console.log(`[serve] ${line}`);
+  const db: Db = env.DATABASE_URL ? await openDb({ url: env.DATABASE_URL }) : await openDb({ dataDir: env.BAKEOFF_PGLITE_DIR });
+  const loadEmbedder = (name: string) => Embedder.load(name);
+  const tau =
+    env.BAKEOFF_SERVE_TAU ??
+    (
+      await laneTau({
+        db, lane: env.BAKEOFF_LANE, indexDir: env.BAKEOFF_INDEX_DIR, file: env.BAKEOFF_SERVE_TAU_FILE, loadEmbedder, log,
+        trainCases: async () => (await loadDataset(undefined, { split: 'train' })).cases,
+      })
+    ).tau;
+  const running = await startServing({
+    db,
+    lane: env.BAKEOFF_LANE,
+    tau,
+    indexDir: env.BAKEOFF_INDEX_DIR,
+    loadEmbedder,
+    pollMs: env.BAKEOFF_SERVE_POLL_MS,
+    kpiWindowMs: env.BAKEOFF_SERVE_KPI_WINDOW_MS,
+    http: {
+      port: env.BAKEOFF_SERVE_PORT,
+      host: env.BAKEOFF_SERVE_HOST,
+      rateLimit: { perSecond: env.BAKEOFF_SERVE_RATE, burst: env.BAKEOFF_SERVE_BURST },
+      maxInFlight: env.BAKEOFF_SERVE_MAX_IN_FLIGHT,
+    },
+    log,
+  });
+  log(`lane '${env.BAKEOFF_LANE}' on ${running.url} (POST /search, GET /health, GET /metrics); τ = ${tau.toFixed(4)}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: draining`);
+    running
+      .close()
+      .then(() => db.close())
+      .then(() => {
+        log('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof ServeConfigError ? `bakeoff serve: ${err.message}` : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,237 @@
+// The serving pipeline of one lane: snapshot the pointer state once, route the request key to a side,
+// answer from the result cache or run the side's hybrid retriever (encode → BM25 + ANN → RRF →
+// rerank → filter), stamp every result with its fingerprint and side, and feed metrics and live KPIs.
+// A candidate that cannot answer (not loaded, or failing) never fails the user: the baseline answers
+// and the failure is counted against the candidate, where the canary check sees it.
+import type { Side } from '../activities/canary';
+import type { Candidate, RetrievalResult } from '../rag/retrieve';
+import { nearDuplicateShare, pairwiseDiversity, type KpiSample, type LiveKpiRecorder } from './live-kpis';
+import { LruCache } from './lru-cache';
+import type { PointerWatcher, ServingState } from './pointer-watcher';
+import { withRerankOutcome } from './rerank-outcome';
+import { routeSide } from './routing';
+import type { SearchRequest } from './search-request';
+import type { ServeMetrics } from './serve-metrics';
+import type { ServingSide } from './serving-side';
+
+export class ServiceUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServiceUnavailableError';
+  }
+}
+
+export interface SearchResultRow {
+  rank: number;
+  chunk_id: string;
+  doc_id: string;
+  chunk_index: number;
+  text: string;
+  /** cosine(query, chunk). */
+  cosine: number;
+  rrf_score: number;
+  rerank_score: number | null;
+  ingest_run_id: string;
+  chunk_version: string;
+  config_hash: string;
+  side: Side;
+}
+
+export interface SearchResponse {
+  lane: string;
+  pointerVersion: number;
+  canaryPercent: number;
+  /** The side that answered. */
+  side: Side;
+  /** The side the key was routed to (differs from side only on a fallback). */
+  routedSide: Side;
+  fallback: string | null;
+  table: string;
+  configHash: string | null;
+  vectorSource: string;
+  /** 'applied', 'none' (no reranker) or why it was skipped. */
+  rerank: string;
+  cached: boolean;
+  timingsMs: { route: number; encode: number; search: number; rerank: number; total: number };
+  results: SearchResultRow[];
+}
+
+/** What a cached answer keeps: the rows and the per-request KPI values they produced. */
+interface CachedAnswer {
+  rows: Omit<SearchResultRow, 'side'>[];
+  rerank: string;
+  topCosine: number | null;
+  rerankAccepted: boolean | null;
+  nearDupShare: number | null;
+  diversityTop5: number | null;
+}
+
+export interface SearchServiceOptions {
+  lane: string;
+  watcher: PointerWatcher;
+  kpis: LiveKpiRecorder;
+  metrics: ServeMetrics;
+  resultCacheSize: number;
+  /** Candidates at least this similar to a better one count as near-duplicates. */
+  nearDupCosine?: number;
+  /** A reranked top passage scoring at least this is "accepted" by the reranker. */
+  rerankAcceptScore?: number;
+}
+
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+export class SearchService {
+  readonly results: LruCache<string, CachedAnswer>;
+  private readonly nearDupCosine: number;
+  private readonly rerankAcceptScore: number;
+
+  constructor(private readonly o: SearchServiceOptions) {
+    this.results = new LruCache(o.resultCacheSize);
+    this.nearDupCosine = o.nearDupCosine ?? 0.95;
+    this.rerankAcceptScore = o.rerankAcceptScore ?? 0.5;
+  }
+
+  get lane(): string {
+    return this.o.lane;
+  }
+
+  async search(req: SearchRequest): Promise<SearchResponse> {
+    const t0 = process.hrtime.bigint();
+    // The one read of shared state: everything below uses this snapshot only.
+    const state = this.o.watcher.current();
+    if (!state) throw new ServiceUnavailableError(this.o.watcher.status().lastError ?? 'the serving pointer is not loaded yet');
+    const p = state.pointer;
+    const routed = routeSide(req.key ?? req.query, p.canaryPercent, p.candidateTable !== null);
+    const routeMs = ms(t0);
+    this.o.metrics.routing.observe(routeMs / 1000);
+
+    if (routed === 'candidate') {
+      if (state.candidate) {
+        try {
+          return await this.answer(state, state.candidate, 'candidate', 'candidate', null, req, t0, routeMs);
+        } catch (err) {
+          return this.fallBack(state, req, t0, routeMs, `candidate failed: ${(err as Error).message}`, 'search');
+        }
+      }
+      return this.fallBack(state, req, t0, routeMs, `candidate not loaded: ${state.candidateError ?? 'unknown reason'}`, 'unavailable');
+    }
+    try {
+      return await this.answer(state, state.baseline, 'baseline', 'baseline', null, req, t0, routeMs);
+    } catch (err) {
+      this.o.metrics.requests.inc({ side: 'baseline', outcome: 'error' });
+      this.o.metrics.errors.inc({ side: 'baseline', kind: 'search' });
+      this.o.kpis.record(errorSample('baseline', p.liveConfigHash, ms(t0)));
+      throw err;
+    }
+  }
+
+  /** The candidate could not answer: count its failure, let the baseline answer the user. */
+  private async fallBack(state: ServingState, req: SearchRequest, t0: bigint, routeMs: number, reason: string, kind: string): Promise<SearchResponse> {
+    const latency = ms(t0);
+    this.o.metrics.requests.inc({ side: 'candidate', outcome: 'fallback' });
+    this.o.metrics.errors.inc({ side: 'candidate', kind });
+    this.o.kpis.record(errorSample('candidate', state.pointer.candidateConfigHash, latency));
+    return this.answer(state, state.baseline, 'baseline', 'candidate', reason, req, t0, routeMs, false);
+  }
+
+  private async answer(
+    state: ServingState,
+    side: ServingSide,
+    sideName: Side,
+    routed: Side,
+    fallback: string | null,
+    req: SearchRequest,
+    t0: bigint,
+    routeMs: number,
+    countAsSample = true,
+  ): Promise<SearchResponse> {
+    const p = state.pointer;
+    const configHash = sideName === 'candidate' ? p.candidateConfigHash : p.liveConfigHash;
+    const cacheKey = `${side.key}\u0000${p.cacheEpoch}\u0000${req.query}`;
+    let timings = { route: routeMs, encode: 0, search: 0, rerank: 0, total: 0 };
+    let answer = this.results.get(cacheKey);
+    const cached = answer !== undefined;
+    this.o.metrics.cache('result', cached ? 1 : 0, cached ? 0 : 1);
+    if (!answer) {
+      const { value: result, outcome: rerankOutcome } = await withRerankOutcome(() => side.retriever.retrieve(req.query));
+      const rerank = side.reranker === null ? 'none' : rerankOutcome.ran ? 'applied' : `skipped (${rerankOutcome.fallback ?? 'empty snapshot'})`;
+      answer = this.toAnswer(result, side, rerank);
+      this.results.set(cacheKey, answer);
+      timings = { route: routeMs, encode: result.timings.encodeMs, search: result.timings.searchMs, rerank: result.timings.rerankMs, total: 0 };
+    }
+    timings.total = ms(t0);
+
+    const m = this.o.metrics;
+    if (!cached) {
+      m.stage.observe({ side: sideName, stage: 'encode' }, timings.encode / 1000);
+      m.stage.observe({ side: sideName, stage: 'search' }, timings.search / 1000);
+      m.stage.observe({ side: sideName, stage: 'rerank' }, timings.rerank / 1000);
+    }
+    m.stage.observe({ side: sideName, stage: 'total' }, timings.total / 1000);
+    if (countAsSample) {
+      m.requests.inc({ side: sideName, outcome: 'ok' });
+      this.o.kpis.record({
+        side: sideName,
+        configHash,
+        latencyMs: timings.total,
+        error: false,
+        topCosine: answer.topCosine,
+        rerankAccepted: answer.rerankAccepted,
+        nearDupShare: answer.nearDupShare,
+        diversityTop5: answer.diversityTop5,
+      });
+    }
+    return {
+      lane: this.o.lane,
+      pointerVersion: p.version,
+      canaryPercent: p.canaryPercent,
+      side: sideName,
+      routedSide: routed,
+      fallback,
+      table: side.spec.table,
+      configHash,
+      vectorSource: side.vectorSource,
+      rerank: answer.rerank,
+      cached,
+      timingsMs: timings,
+      results: answer.rows.slice(0, req.k).map((r) => ({ ...r, side: sideName })),
+    };
+  }
+
+  private toAnswer(r: RetrievalResult, side: ServingSide, rerank: string): CachedAnswer {
+    const top: Candidate | undefined = r.passed[0];
+    return {
+      rows: r.passed.map((c, i) => ({
+        rank: i + 1,
+        chunk_id: c.chunk_id,
+        doc_id: c.doc_id,
+        chunk_index: c.chunk_index,
+        text: c.text,
+        cosine: c.cosine,
+        rrf_score: c.rrfScore,
+        rerank_score: c.rerankScore,
+        ingest_run_id: c.ingest_run_id,
+        chunk_version: c.chunk_version,
+        config_hash: c.config_hash,
+      })),
+      rerank,
+      topCosine: top ? top.cosine : null,
+      rerankAccepted: side.reranker === null ? null : rerank === 'applied' && top !== undefined && (top.rerankScore ?? 0) >= this.rerankAcceptScore,
+      nearDupShare: nearDuplicateShare(r.snapshot.slice(0, 50).map((c) => c.embedding), this.nearDupCosine),
+      diversityTop5: pairwiseDiversity(r.passed.slice(0, 5).map((c) => c.embedding)),
+    };
+  }
+
+  /** Drops every cached answer and row (after a cache-epoch bump: rollback, promotion). */
+  clearCaches(state: ServingState | null): void {
+    this.results.clear();
+    for (const side of [state?.baseline, state?.candidate]) {
+      side?.store.clear();
+      side?.reranker?.service.clearCache();
+    }
+  }
+}
+
+function errorSample(side: Side, configHash: string | null, latencyMs: number): KpiSample {
+  return { side, configHash, latencyMs, error: true, topCosine: null, rerankAccepted: null, nearDupShare: null, diversityTop5: null };
+}

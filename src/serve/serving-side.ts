@@ -1,0 +1,157 @@
+// One side of the lane, ready to serve: a table (and its FAISS index) wrapped in a HybridRetriever
+// with the table's trained reranker. Loaded once per (table, index, config hash) and shared by every
+// pointer version that names it, so a percent change or a rollback to a loaded baseline is instant.
+// The layout of indexes and rerankers is the data plane's (src/activities/data-plane.ts):
+//   <indexDir>/<table>/current.json                          the latest index build (embedder, ivf path)
+//   <indexDir>/<table>/<ingest_run_id>/reranker-<source>.json the learned reranker for that vector source
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { quoteIdent, type Db } from '../platform/db';
+import { DEFAULT_EMBEDDER } from '../rag/embed';
+import { tableFingerprints, type TableFingerprint } from '../rag/evaluate';
+import { FaissIndex } from '../rag/faiss-index';
+import { LearnedReranker } from '../rag/rerank';
+import { RerankerService, type RerankerServiceOptions } from '../rag/rerank-service';
+import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type VectorSource } from '../rag/retrieve';
+import { readIndexPointer } from '../rag/serving-index';
+import type { CachingEncoder } from './caching-encoder';
+import { FallbackReranker } from './rerank-outcome';
+import { RowCachingChunkStore } from './row-caching-store';
+
+export interface SideSpec {
+  table: string;
+  /** FAISS IVF index directory; null: the table's recorded build, else pgvector. */
+  index: string | null;
+  configHash: string | null;
+}
+
+export function sideKey(s: SideSpec): string {
+  return `${s.table}|${s.index ?? ''}|${s.configHash ?? ''}`;
+}
+
+export class SideLoadError extends Error {
+  constructor(
+    readonly spec: SideSpec,
+    message: string,
+  ) {
+    super(`cannot serve ${spec.table}${spec.index ? ` with index ${spec.index}` : ''}: ${message}`);
+    this.name = 'SideLoadError';
+  }
+}
+
+export interface ServingSide {
+  readonly key: string;
+  readonly spec: SideSpec;
+  readonly retriever: HybridRetriever;
+  readonly store: RowCachingChunkStore;
+  readonly encoder: CachingEncoder;
+  /** null when the table has no trained reranker (fused order is served). */
+  readonly reranker: FallbackReranker | null;
+  readonly rerankerStatus: string;
+  readonly vectorSource: VectorSource;
+  readonly indexDir: string | null;
+  readonly rows: number;
+  readonly fingerprints: TableFingerprint[];
+  readonly loadedAt: string;
+  readonly loadMs: number;
+}
+
+export interface SideLoaderDeps {
+  db: Db;
+  indexDir: string;
+  encoderFor(embedderName: string): Promise<CachingEncoder>;
+  retrieval?: RetrievalOptionsInput;
+  /** Options of each side's RerankerService (its cache, batching and rate limit). */
+  reranker?: RerankerServiceOptions;
+  /** false: serve fused order even where a trained reranker exists. */
+  rerank?: boolean;
+  rowCacheSize: number;
+  onRowLookup?: (hits: number, misses: number) => void;
+}
+
+/** How many index labels are checked against the table: enough to catch an index of another table. */
+const INDEX_ID_SAMPLE = 200;
+
+export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Promise<ServingSide> {
+  const t0 = performance.now();
+  const { db } = deps;
+  const exists = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`,
+    [spec.table],
+  );
+  if (exists.rows[0].n === 0) throw new SideLoadError(spec, 'the table does not exist');
+  const fingerprints = await tableFingerprints(db, spec.table);
+  const rows = fingerprints.reduce((s, f) => s + f.rows, 0);
+  if (rows === 0) throw new SideLoadError(spec, 'the table is empty');
+  if (spec.configHash && !fingerprints.some((f) => f.config_hash === spec.configHash)) {
+    throw new SideLoadError(spec, `no row has config_hash ${spec.configHash} (the table holds ${fingerprints.map((f) => f.config_hash.slice(0, 12)).join(', ')})`);
+  }
+  const dimRow = await db.query<{ d: number }>(`SELECT vector_dims(embedding) AS d FROM ${quoteIdent(spec.table)} LIMIT 1`);
+  const dims = dimRow.rows[0].d;
+  const ingestRunId = fingerprints[0].ingest_run_id;
+
+  const recorded = readIndexPointer(deps.indexDir, spec.table);
+  const encoder = await deps.encoderFor(recorded?.embedder ?? DEFAULT_EMBEDDER);
+  if (encoder.model.dims !== dims) {
+    throw new SideLoadError(spec, `the table holds ${dims}-dim vectors, embedder ${encoder.model.name} makes ${encoder.model.dims}`);
+  }
+
+  const indexDir = spec.index ?? (recorded && recorded.ingest_run_id === ingestRunId ? recorded.ivf : null);
+  let ivf: FaissIndex | null = null;
+  if (indexDir) {
+    try {
+      ivf = FaissIndex.load(indexDir);
+    } catch (err) {
+      throw new SideLoadError(spec, `index ${indexDir}: ${(err as Error).message}`);
+    }
+    if (ivf.dim !== dims) throw new SideLoadError(spec, `index ${indexDir} has ${ivf.dim} dims, the table ${dims}`);
+    await checkIndexBelongsToTable(db, spec, ivf);
+  }
+
+  const store = new RowCachingChunkStore(db, spec.table, dims, deps.rowCacheSize, deps.onRowLookup);
+  const base = new HybridRetriever({ store, encoder, vector: ivf ? faissSearcher(ivf) : pgvectorSearcher(store), options: deps.retrieval });
+  let reranker: FallbackReranker | null = null;
+  let rerankerStatus: string;
+  const modelFile = path.join(deps.indexDir, spec.table, ingestRunId, `reranker-${base.vector.source}.json`);
+  if (deps.rerank === false) {
+    rerankerStatus = 'disabled by configuration';
+  } else if (!fs.existsSync(modelFile)) {
+    rerankerStatus = `absent: no trained reranker at ${modelFile} (fused order is served)`;
+  } else {
+    try {
+      reranker = new FallbackReranker(new RerankerService(LearnedReranker.load(modelFile), deps.reranker));
+      rerankerStatus = 'ready';
+    } catch (err) {
+      rerankerStatus = `failed: ${(err as Error).message} (fused order is served)`;
+    }
+  }
+  return {
+    key: sideKey(spec),
+    spec,
+    retriever: base.withReranker(reranker),
+    store,
+    encoder,
+    reranker,
+    rerankerStatus,
+    vectorSource: base.vector.source,
+    indexDir,
+    rows,
+    fingerprints,
+    loadedAt: new Date().toISOString(),
+    loadMs: performance.now() - t0,
+  };
+}
+
+/** Refuses an index most of whose chunk ids are not rows of the table (an index of another table). */
+async function checkIndexBelongsToTable(db: Db, spec: SideSpec, index: FaissIndex): Promise<void> {
+  const n = index.ntotal;
+  if (n === 0) throw new SideLoadError(spec, 'the index is empty');
+  const step = Math.max(1, Math.floor(n / INDEX_ID_SAMPLE));
+  const ids: string[] = [];
+  for (let label = 0; label < n && ids.length < INDEX_ID_SAMPLE; label += step) ids.push(index.chunkIdAt(label));
+  const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(spec.table)} WHERE chunk_id = ANY($1::text[])`, [ids]);
+  const found = r.rows[0].n;
+  if (found < ids.length / 2) {
+    throw new SideLoadError(spec, `only ${found} of ${ids.length} sampled index ids are rows of the table: the index belongs to another table`);
+  }
+}
