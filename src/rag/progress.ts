@@ -13,6 +13,8 @@ export interface ProgressPrinterOptions {
   stream?: ProgressStream;
   /** Minimum time between plain lines when the stream is not a terminal. */
   intervalMs?: number;
+  /** Documents already done when this attempt started (a resumed ingest), so the ETA uses this attempt's pace. */
+  startDocs?: number;
   now?: () => number;
 }
 
@@ -46,7 +48,7 @@ export function createProgressPrinter(opts: ProgressPrinterOptions = {}): Progre
   const intervalMs = opts.intervalMs ?? 5000;
   const now = opts.now ?? (() => Date.now());
   const start = now();
-  let startDocs: number | null = null;
+  const startDocs = opts.startDocs ?? 0;
   let lastLine = -Infinity;
   let last: IngestProgress | null = null;
   const tty = Boolean(stream.isTTY);
@@ -60,7 +62,6 @@ export function createProgressPrinter(opts: ProgressPrinterOptions = {}): Progre
 
   return {
     update(p) {
-      startDocs ??= p.docsDone;
       last = p;
       const t = now();
       const text = `${label} ${describeProgress(p, t - start, startDocs)}`;
