@@ -1,0 +1,77 @@
+// Builds the real activities from the environment: the store (DATABASE_URL → PostgreSQL, else PGlite
+// in the state directory), the data plane (model, FAISS, dataset, loaded once per process) and the
+// platform activities. The worker, the demo and the CLI's in-process commands all start here.
+import * as path from 'node:path';
+import { z } from 'zod';
+import { openDb, type Db } from '../platform/db';
+import { stateDir } from '../platform/paths';
+import { ConfigError, describeIssues } from '../platform/temporal-config';
+import { createActivities, ensurePlatformSchema } from './index';
+import { DataPlane, type DataPlaneDeps } from './data-plane';
+import type { BakeoffActivities } from './types';
+
+const RuntimeEnv = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  BAKEOFF_HOME: z.string().min(1).optional(),
+  BAKEOFF_REPORTS_DIR: z.string().min(1).optional(),
+});
+
+export interface Runtime {
+  db: Db;
+  plane: DataPlane;
+  activities: BakeoffActivities;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** postgres:// URL; absent = PGlite (in `pgliteDir`, or in-memory when that is null). */
+  databaseUrl?: string;
+  pgliteDir?: string | null;
+  reportsDir?: string;
+  dataPlane?: Omit<DataPlaneDeps, 'db'>;
+  log?: (line: string) => void;
+}
+
+export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
+  const parsed = RuntimeEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) throw new ConfigError(`invalid settings:\n${describeIssues(parsed.error)}`);
+  return {
+    databaseUrl: parsed.data.DATABASE_URL,
+    pgliteDir: path.join(stateDir, 'pglite'),
+    reportsDir: parsed.data.BAKEOFF_REPORTS_DIR ?? path.join(stateDir, 'reports'),
+  };
+}
+
+export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv()): Promise<Runtime> {
+  const db = await openDb({ url: opts.databaseUrl, dataDir: opts.databaseUrl ? undefined : (opts.pgliteDir ?? undefined) });
+  await ensurePlatformSchema(db);
+  const plane = new DataPlane({ db, log: opts.log, ...opts.dataPlane });
+  const activities = createActivities({
+    db,
+    reportsDir: opts.reportsDir,
+    log: opts.log,
+    dataPlane: {
+      shadowIngest: (i) => plane.shadowIngest(i),
+      evaluate: (i) => plane.evaluate(i),
+      runProbes: (i) => plane.runProbes(i),
+    },
+  });
+  return {
+    db,
+    plane,
+    activities,
+    async close() {
+      await plane.close();
+      await db.close();
+    },
+  };
+}
+
+/** For src/worker.ts: the activities plus how to release what they hold. */
+export async function buildActivities(): Promise<{ activities: BakeoffActivities; close: () => Promise<void> }> {
+  const rt = await createRuntime();
+  return { activities: rt.activities, close: () => rt.close() };
+}
