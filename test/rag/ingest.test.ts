@@ -290,6 +290,19 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
     expect(new Set(rowsNone.map((r) => r.chunk_id)).has(rowsB[0].chunk_id)).toBe(false);
   });
 
+  test('a scratch table (dry run) is filled under its own cursor; a hostile table name is refused', async () => {
+    const docs = GOOD.slice(0, 3);
+    const scratch = await shadowIngest({ db, config: configA, docs, embedder, table: 'document_chunks_v_it_a_dryrun' });
+    expect(scratch.table).toBe('document_chunks_v_it_a_dryrun');
+    expect(scratch.rows_in_table).toBe(scratch.chunks);
+    expect(await getIngestRun(db, `${configA.ingest_run_id}@document_chunks_v_it_a_dryrun`)).toMatchObject({ status: 'done', cursor: 3 });
+    // The real table's run row still describes the full corpus.
+    expect(await getIngestRun(db, configA.ingest_run_id)).toMatchObject({ status: 'done', cursor: DOCS.length });
+    await new ChunkStore(db, 'document_chunks_v_it_a_dryrun', embedder.dims).drop();
+    await expect(shadowIngest({ db, config: configA, docs, embedder, table: 'x"; DROP TABLE ingest_runs; --' })).rejects.toThrow(/unsafe SQL identifier/);
+    expect(await getIngestRun(db, configA.ingest_run_id)).not.toBeNull();
+  });
+
   test('an empty corpus or one with only bad documents finishes cleanly with zero chunks', async () => {
     const cfg = config('v_it_empty', 'A');
     const r = await shadowIngest({ db, config: cfg, docs: [{ doc_id: 'e', title: '', text: '' }, null, 7], embedder });
