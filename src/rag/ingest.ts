@@ -199,7 +199,11 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     const list: PreparedChunk[] = [];
     for (const chunk of cs) {
       if (removed.has(chunk.chunk_id)) continue;
-      const p = applyPrefixPolicy(config.prefix_policy, titles.get(docIndex) ?? '', chunk.text, embedder, GUARDRAILS.maxEmbeddingTokens);
+      const p = applyPrefixPolicy(config.prefix_policy, titles.get(docIndex) ?? '', chunk.text, embedder, {
+        budget: GUARDRAILS.maxEmbeddingTokens,
+        modelMaxTokens: embedder.maxTokens,
+        chunkTokens: chunk.token_count,
+      });
       maxEmbeddingTokens = Math.max(maxEmbeddingTokens, p.embedding_tokens);
       if (embedder.maxTokens !== undefined && p.embedding_tokens > embedder.maxTokens) overModelLimit++;
       if (p.prefix_trimmed) prefixTrimmed++;

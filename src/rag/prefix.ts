@@ -40,33 +40,51 @@ export class EmbeddingBudgetError extends Error {
   }
 }
 
+export interface PrefixBudget {
+  /** Hard cap on prefix + chunk (the guardrail, 1024): a chunk that cannot meet it is an error. */
+  budget?: number;
+  /**
+   * The model's own input limit (512 for MiniLM). The title is shortened, down to nothing, so that
+   * the prefix never pushes a chunk past it; a chunk that is over it on its own is left to the model.
+   */
+  modelMaxTokens?: number;
+  /**
+   * Content tokens of the chunk as the chunker measured them. The prefix ends in a newline, and
+   * WordPiece never merges across whitespace, so prefix + chunk = tokens(prefix) + this: no need to
+   * tokenise the whole embedding text again.
+   */
+  chunkTokens?: number;
+}
+
 /**
  * Builds embedding_text and bm25_text for one chunk under a policy, enforcing prefix + chunk ≤ budget
- * embedding tokens. When a long title would break the budget the title is shortened word by word
- * (the chunk text is never cut: it is what retrieval returns).
+ * embedding tokens. A long title is shortened word by word (the chunk text is never cut: it is what
+ * retrieval returns).
  */
 export function applyPrefixPolicy(
   policy: PrefixPolicy,
   title: string,
   chunkText: string,
   counter: EmbeddingTokenCounter,
-  budget: number = GUARDRAILS.maxEmbeddingTokens,
+  opts: PrefixBudget = {},
 ): PrefixedTexts {
-  if (policy === 'none') {
-    const tokens = embeddingTokensOf(counter, chunkText);
-    if (tokens > budget) throw new EmbeddingBudgetError(tokens, budget);
-    return { embedding_text: chunkText, bm25_text: chunkText, embedding_tokens: tokens, prefix_trimmed: false };
-  }
+  const budget = opts.budget ?? GUARDRAILS.maxEmbeddingTokens;
+  const tokensWith = (prefix: string) =>
+    opts.chunkTokens === undefined ? embeddingTokensOf(counter, prefix + chunkText) : embeddingTokensOf(counter, prefix) + opts.chunkTokens;
+  const bare = tokensWith('');
+  if (bare > budget) throw new EmbeddingBudgetError(bare, budget);
+  if (policy === 'none') return { embedding_text: chunkText, bm25_text: chunkText, embedding_tokens: bare, prefix_trimmed: false };
+
+  const limit = Math.min(budget, Math.max(opts.modelMaxTokens ?? budget, bare));
   let words = title.replace(/\s+/g, ' ').trim().split(' ').filter(Boolean);
   let trimmed = false;
   for (;;) {
     const prefix = contextualPrefix(words.join(' '));
-    const embedding_text = prefix + chunkText;
-    const tokens = embeddingTokensOf(counter, embedding_text);
-    if (tokens <= budget) {
+    const tokens = prefix ? tokensWith(prefix) : bare;
+    if (tokens <= limit) {
+      const embedding_text = prefix + chunkText;
       return { embedding_text, bm25_text: policy === 'B' ? embedding_text : chunkText, embedding_tokens: tokens, prefix_trimmed: trimmed };
     }
-    if (words.length === 0) throw new EmbeddingBudgetError(tokens, budget);
     // Halve long titles first so a pathological title costs O(log n) counts, then go word by word.
     words = words.length > 8 ? words.slice(0, Math.floor(words.length / 2)) : words.slice(0, -1);
     trimmed = true;
