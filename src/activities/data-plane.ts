@@ -15,7 +15,7 @@ import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../
 import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
 import { evaluateSide, tableFingerprints } from '../rag/evaluate';
 import { FaissIndex } from '../rag/faiss-index';
-import { shadowIngest as runShadowIngest } from '../rag/ingest';
+import { shadowIngest as runShadowIngest, type IngestProgress } from '../rag/ingest';
 import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
 import { LearnedReranker } from '../rag/rerank';
 import { RerankerService } from '../rag/rerank-service';
@@ -48,6 +48,8 @@ export interface DataPlaneDeps {
   /** Reranker audit trail directory; null: none. Default <indexDir>/<table>/rerank-audit.jsonl. */
   rerankAudit?: boolean;
   log?: (line: string) => void;
+  /** Ingest progress besides the heartbeat (a CLI's progress bar). */
+  onIngestProgress?: (p: IngestProgress) => void;
 }
 
 /** What shadowIngest heartbeats; a retried attempt reads it back from heartbeatDetails. */
@@ -201,7 +203,10 @@ export class DataPlane {
       table: input.table,
       startCursor,
       batchSize: this.deps.ingestBatchSize,
-      onProgress: (p) => heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks } satisfies IngestHeartbeat),
+      onProgress: (p) => {
+        this.deps.onIngestProgress?.(p);
+        heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks } satisfies IngestHeartbeat);
+      },
     });
     const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: dataset.docs.length, docsTotal: dataset.docs.length, chunks: report.chunks };
     heartbeat(indexing);

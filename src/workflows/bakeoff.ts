@@ -168,6 +168,7 @@ function initialState(raw: BakeoffInputRaw): BakeoffState {
       runs: 1,
       events: [],
       reportId: null,
+      asOf: 0,
     },
   };
 }
@@ -549,7 +550,12 @@ class BakeoffRun {
 
   private requestRollback(r: { by: string; reason: string; automatic: boolean }): void {
     const s = this.s;
-    if (s.status.rollback || isTerminal(s.status.phase)) return; // idempotent: the first request wins
+    if (isTerminal(s.status.phase)) return;
+    if (s.status.rollback) {
+      // Idempotent: the first request wins; a second one is recorded, not applied.
+      if (!r.automatic) this.event('signal', `duplicate rollback from ${r.by} ignored: already rolling back for ${s.status.rollback.by}`, r.by);
+      return;
+    }
     s.status.rollback = { ...r, requestedAt: Date.now() };
     this.event('signal', `rollback requested by ${r.by}: ${r.reason}`, r.by);
     this.mainScope?.cancel();
@@ -801,7 +807,7 @@ class BakeoffRun {
         startedAt: c.startedAt,
       };
     }
-    return { ...s.status, stage };
+    return { ...s.status, stage, asOf: Date.now() };
   }
 
   private setPhase(phase: Phase, message: string): void {

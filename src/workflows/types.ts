@@ -158,6 +158,8 @@ export interface BakeoffStatus {
   /** The last events, newest last (bounded so the state carried across continue-as-new stays small). */
   events: BakeoffEvent[];
   reportId: string | null;
+  /** Workflow time of this snapshot: a query sees the time of the last workflow activation. */
+  asOf: number;
 }
 
 export type BakeoffOutcome = 'promoted' | 'rolled-back' | 'failed' | 'dry-run-passed' | 'dry-run-failed';
