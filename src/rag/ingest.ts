@@ -128,8 +128,12 @@ export function classifyDoc(raw: unknown, index: number, maxDocBytes: number, se
       return skip('invalid_utf8');
     }
   }
-  // U+FFFD is what a lossy decode leaves where bytes were not UTF-8; a lone surrogate cannot be encoded at all.
-  if (text.includes('\uFFFD') || LONE_SURROGATE.test(text)) return skip('invalid_utf8');
+  // A lone surrogate cannot be encoded at all. U+FFFD is what a lossy decode leaves where bytes were
+  // not UTF-8; documentation may also mention the character itself (Python's codecs page does), so
+  // only runs of it or more than 1 in 1000 characters count as a broken decode.
+  if (LONE_SURROGATE.test(text)) return skip('invalid_utf8');
+  const replacements = text.match(/\uFFFD/g)?.length ?? 0;
+  if (replacements > 0 && (text.includes('\uFFFD\uFFFD') || replacements / text.length > 0.001)) return skip('invalid_utf8');
   if (text.includes('\u0000')) return skip('binary');
   const controls = text.match(CONTROL)?.length ?? 0;
   if (controls > 0 && controls / text.length > 0.01) return skip('binary');
