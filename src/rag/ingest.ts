@@ -158,6 +158,9 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   const maxDocBytes = opts.maxDocBytes ?? DEFAULT_MAX_DOC_BYTES;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
 
+  // The target table is validated before any work: a bad name fails at once.
+  const store = opts.table ? new ChunkStore(db, opts.table, embedder.dims) : ChunkStore.forVersion(db, config.chunk_version, embedder.dims);
+
   // 1. Classify every document; bad ones are counted, never fatal.
   const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
   const skipped_examples: IngestReport['skipped_examples'] = [];
@@ -218,7 +221,6 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   const keptTotal = allChunks.length - removed.size;
 
   // 5. Resume point.
-  const store = opts.table ? new ChunkStore(db, opts.table, embedder.dims) : ChunkStore.forVersion(db, config.chunk_version, embedder.dims);
   // Rows always carry the config's ingest_run_id; the cursor of another table is tracked under its own
   // key so a dry run into a scratch table never moves the real table's resume point.
   const runKey = store.table === config.shadow_table ? config.ingest_run_id : `${config.ingest_run_id}@${store.table}`;
