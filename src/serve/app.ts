@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIVE_KPIS_DDL } from '../activities/canary';
 import { POINTER_DDL } from '../activities/pointer';
-import type { Db } from '../platform/db';
+import type { Db, Queryable } from '../platform/db';
 import { repoRoot, stateDir } from '../platform/paths';
 import { Embedder } from '../rag/embed';
 import type { RerankerServiceOptions } from '../rag/rerank-service';
@@ -20,6 +20,12 @@ import type { ServingSide } from './serving-side';
 
 export interface ServeOptions {
   db: Db;
+  /**
+   * Where the pointer is polled. On PostgreSQL give it a connection of its own (openDb with
+   * poolSize 1): on the shared pool a poll queues behind every search's queries, and under load a
+   * flip would then be noticed seconds late. Default: db.
+   */
+  pointerDb?: Queryable;
   lane: string;
   /** Quality-proxy threshold (see quality-tau.ts for how it is calibrated). */
   tau: number;
@@ -33,6 +39,8 @@ export interface ServeOptions {
   rerank?: boolean;
   nearDupCosine?: number;
   rerankAcceptScore?: number;
+  /** See SideLoaderDeps.decorate (fault injection). */
+  decorateSide?: (side: ServingSide) => ServingSide;
   caches?: { embedding?: number; rows?: number; results?: number };
   http?: { port?: number; host?: string; maxBodyBytes?: number; rateLimit?: { perSecond: number; burst: number }; maxInFlight?: number };
   /** Process-level metrics (CPU, heap, event-loop lag); off in tests that start many services. */
@@ -75,11 +83,12 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     rerank: o.rerank,
     rowCacheSize: o.caches?.rows ?? 20_000,
     onRowLookup: (hits, misses) => metrics.cache('rows', hits, misses),
+    decorate: o.decorateSide,
   });
   const kpis = new LiveKpiRecorder({ db: o.db, lane: o.lane, tau: o.tau, windowMs: o.kpiWindowMs, log: o.log });
   let service: SearchService | null = null;
   const watcher = new PointerWatcher({
-    db: o.db,
+    db: o.pointerDb ?? o.db,
     lane: o.lane,
     sides,
     pollMs: o.pollMs,

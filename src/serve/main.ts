@@ -57,6 +57,8 @@ async function main(): Promise<void> {
   const env = loadServeEnv();
   const log = (line: string) => console.log(`[serve] ${line}`);
   const db: Db = env.DATABASE_URL ? await openDb({ url: env.DATABASE_URL }) : await openDb({ dataDir: env.BAKEOFF_PGLITE_DIR });
+  // The pointer poll gets a connection of its own, so it never waits behind searches (see ServeOptions).
+  const pointerDb: Db | null = env.DATABASE_URL ? await openDb({ url: env.DATABASE_URL, poolSize: 1 }) : null;
   const loadEmbedder = (name: string) => Embedder.load(name);
   const tau =
     env.BAKEOFF_SERVE_TAU ??
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     ).tau;
   const running = await startServing({
     db,
+    pointerDb: pointerDb ?? undefined,
     lane: env.BAKEOFF_LANE,
     tau,
     indexDir: env.BAKEOFF_INDEX_DIR,
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
     log(`${signal}: draining`);
     running
       .close()
+      .then(() => pointerDb?.close())
       .then(() => db.close())
       .then(() => {
         log('stopped');

@@ -61,7 +61,7 @@ export function chooseTau(samples: readonly ScoredOutcome[]): Pick<TauCalibratio
 }
 
 export interface CalibrateOptions {
-  retriever: HybridRetriever;
+  retriever: Pick<HybridRetriever, 'retrieve'>;
   cases: readonly EvalCase[];
   table: string;
   ingestRunId: string;

@@ -42,7 +42,8 @@ export class SideLoadError extends Error {
 export interface ServingSide {
   readonly key: string;
   readonly spec: SideSpec;
-  readonly retriever: HybridRetriever;
+  /** All the request path calls; a decorator (SideLoaderDeps.decorate) may wrap it. */
+  readonly retriever: Pick<HybridRetriever, 'retrieve'>;
   readonly store: RowCachingChunkStore;
   readonly encoder: CachingEncoder;
   /** null when the table has no trained reranker (fused order is served). */
@@ -67,6 +68,11 @@ export interface SideLoaderDeps {
   rerank?: boolean;
   rowCacheSize: number;
   onRowLookup?: (hits: number, misses: number) => void;
+  /**
+   * Wraps every loaded side before it serves: fault injection (a deliberately slow or broken side in
+   * tests and game days) and instrumentation. Absent in normal operation.
+   */
+  decorate?: (side: ServingSide) => ServingSide;
 }
 
 /** How many index labels are checked against the table: enough to catch an index of another table. */
@@ -125,7 +131,7 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
       rerankerStatus = `failed: ${(err as Error).message} (fused order is served)`;
     }
   }
-  return {
+  const side: ServingSide = {
     key: sideKey(spec),
     spec,
     retriever: base.withReranker(reranker),
@@ -140,6 +146,7 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
     loadedAt: new Date().toISOString(),
     loadMs: performance.now() - t0,
   };
+  return deps.decorate ? deps.decorate(side) : side;
 }
 
 /** Refuses an index most of whose chunk ids are not rows of the table (an index of another table). */
