@@ -4,7 +4,7 @@
 // same-document context (does the candidate's document keep coming up?), diversity (is it more than a
 // near-copy of a better candidate?) and query-term overlap.
 import type { Candidate } from './retrieve';
-import { contentTerms, termOverlap } from './terms';
+import { contentTerms, termPrefixMatcher } from './terms';
 
 export const FEATURE_NAMES = [
   'cosine',
@@ -22,6 +22,9 @@ export const FEATURE_NAMES = [
   'query_term_overlap',
   'first_chunk_of_doc',
 ] as const;
+/** Diversity compares a candidate with at most this many better-fused candidates (bounds the cost). */
+export const DIVERSITY_WINDOW = 5;
+
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
@@ -43,7 +46,7 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function snapshotFeatures(query: string, snapshot: readonly FeatureCandidate[]): number[][] {
   const n = snapshot.length;
   if (n === 0) return [];
-  const qTerms = contentTerms(query);
+  const overlap = termPrefixMatcher(contentTerms(query));
   const cosines = snapshot.map((c) => c.cosine);
   const top = Math.max(...cosines);
   const mu = cosines.reduce((s, x) => s + x, 0) / n;
@@ -57,7 +60,8 @@ export function snapshotFeatures(query: string, snapshot: readonly FeatureCandid
   const diversity = new Array<number>(n).fill(1);
   fusedOrder.forEach((i, pos) => {
     let closest = 0;
-    for (let p = 0; p < pos; p++) {
+    // Novelty against the best DIVERSITY_WINDOW candidates fused above it: what a reader would already have.
+    for (let p = 0; p < Math.min(pos, DIVERSITY_WINDOW); p++) {
       const j = fusedOrder[p];
       if (snapshot[j].doc_id === snapshot[i].doc_id) continue;
       closest = Math.max(closest, dot(snapshot[i].embedding, snapshot[j].embedding));
@@ -80,7 +84,7 @@ export function snapshotFeatures(query: string, snapshot: readonly FeatureCandid
       same_doc_count: Math.log1p(siblings.length),
       same_doc_best_cosine: siblings.length ? Math.max(...siblings.map((j) => snapshot[j].cosine)) : 0,
       diversity: diversity[i],
-      query_term_overlap: termOverlap(qTerms, c.text),
+      query_term_overlap: overlap(c.text),
       first_chunk_of_doc: c.chunk_index === 0 ? 1 : 0,
     };
     return FEATURE_NAMES.map((f) => row[f]);

@@ -51,6 +51,23 @@ export function termOverlap(queryTerms: readonly string[], text: string): number
 }
 
 /**
+ * A matcher for the share of query terms present in a text, built once per query: a term counts when
+ * some word of the text starts with it (stems are word prefixes: "sort" meets "sorts", "sorting").
+ * One regex pass per term over the lower-cased text, no tokenisation of the text: fast enough to run
+ * on every candidate of a snapshot inside the reranker's latency budget.
+ */
+export function termPrefixMatcher(queryTerms: readonly string[]): (text: string) => number {
+  const patterns = queryTerms.map((t) => new RegExp(`(?:^|[^a-z0-9_])${t.replace(/[^a-z0-9_]/g, '')}`));
+  return (text) => {
+    if (patterns.length === 0) return 0;
+    const lower = text.toLowerCase();
+    let n = 0;
+    for (const p of patterns) if (p.test(lower)) n++;
+    return n / patterns.length;
+  };
+}
+
+/**
  * A websearch_to_tsquery string that ORs the question's words. websearch syntax ANDs bare words, so a
  * natural-language question would only match chunks holding every word; BM25-style retrieval wants
  * any of them, ranked. Only [a-z0-9_] survive, so no query syntax can be injected.
