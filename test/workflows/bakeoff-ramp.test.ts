@@ -70,7 +70,6 @@ test('the default 48-hour plan runs to promotion: 3 stages, 576 live checks, bou
     expect(await pointerRow(db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: 'document_chunks_v450_full', canary_percent: 10 });
     await healthyTraffic(lane, s0.stage!.startedAt);
     const r = await h.result();
-    await maybeRecordHistory(env, h.workflowId, 'promoted-48h', h.firstExecutionRunId);
     return { r, startedAt: s0.stage!.startedAt, runs: await runHistoryLengths(env, h.workflowId, h.firstExecutionRunId) };
   });
   const wallMs = Date.now() - wallStart;
@@ -115,7 +114,6 @@ test('a live breach in stage 2 rolls back automatically with the breached gate a
     await writeTraffic(db, lane, 'candidate', t0 - H, t0 + 20 * H, HEALTHY_TRAFFIC);
     await writeTraffic(db, lane, 'candidate', t0 + 20 * H, t0 + 60 * H, { ...HEALTHY_TRAFFIC, p95Ms: 44 });
     const out = await h.result();
-    await maybeRecordHistory(env, h.workflowId, 'auto-rollback-stage2', h.firstExecutionRunId);
     return { out, t0 };
   });
   const s = r.out.status;
@@ -164,6 +162,7 @@ test('an operator rollback mid-soak restores the baseline once, even when delive
 
   const rig2 = await createRig(env, db, HEALTHY, 'ramp-operator');
   const out = await rig2.worker.runUntil(h.result());
+  await maybeRecordHistory(env, h.workflowId, 'operator-rollback-no-worker', h.firstExecutionRunId);
   expect(out.outcome).toBe('rolled-back');
   expect(out.status.rollback).toMatchObject({ by: 'oncall-ana', reason: 'pager: answer quality complaints', automatic: false });
   expect(out.status.events.map((e) => e.message)).toEqual(
@@ -232,7 +231,6 @@ test('pause stops the soak clock, extendSoak moves it, resume restarts it, promo
     expect(s1.stage!.startedAt - t0).toBeGreaterThanOrEqual(8 * H);
     expect(s1.stage!.startedAt - t0).toBeLessThan(8 * H + 10 * M);
     const r = await h.result();
-    await maybeRecordHistory(env, h.workflowId, 'controls', h.firstExecutionRunId);
     return { r, t0 };
   });
   expect(out.r.outcome).toBe('promoted');

@@ -2,16 +2,17 @@
 // database with the platform schema and a baseline lane, a worker running the real workflow bundle
 // with the real platform activities (and the FIXTURE data plane, see test/fixtures/data-plane.ts),
 // and a traffic writer that plays the serving path by inserting live_kpis windows.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
 import { initLane } from '../../src/activities/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { openDb, type Db } from '../../src/platform/db';
+import { binDir } from '../../src/platform/paths';
 import { timeSkippingServerPath } from '../../src/platform/test-server';
 import { defaultCandidate } from '../../src/rag/config';
 import type { bakeoff } from '../../src/workflows/bakeoff';
@@ -206,21 +207,24 @@ export async function runHistoryLengths(env: TestWorkflowEnvironment, workflowId
   return out;
 }
 
-/** Saves every run of a workflow (continue-as-new chain) for the replay test. Opt-in: RECORD_HISTORIES=1. */
+/**
+ * Saves every run of a workflow (continue-as-new chain) for the replay test. Opt-in: RECORD_HISTORIES=1.
+ * Written by the Temporal CLI (`temporal workflow show --output json`), the format every Temporal
+ * tool reads back (the SDK's own historyToJSON trips over two protobufjs copies in this install).
+ */
 export async function maybeRecordHistory(env: TestWorkflowEnvironment, workflowId: string, name: string, firstRunId?: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   fs.mkdirSync(dir, { recursive: true });
-  // Every run of a continue-as-new chain, oldest first: each is replayed on its own.
   let runId: string | undefined = firstRunId;
-  let n = 1;
-  while (true) {
+  for (let n = 1; runId; n++) {
+    const json = execFileSync(
+      path.join(binDir, 'temporal'),
+      ['workflow', 'show', '--address', env.address, '--namespace', 'default', '-w', workflowId, '-r', runId, '--output', 'json'],
+      { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+    );
+    fs.writeFileSync(path.join(dir, `${name}.run${n}.json`), json);
     const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-    fs.writeFileSync(path.join(dir, `${name}.run${n}.json`), historyToJSON(history));
-    const last = history.events?.[history.events.length - 1];
-    const next = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    if (!runId || !next) break;
-    runId = next;
-    n += 1;
+    runId = history.events?.[history.events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
 }
