@@ -6,7 +6,7 @@ import { parseBakeoffInput } from '../activities/validate-input';
 import { computeConfigHash } from '../rag/config';
 import type { bakeoff } from '../workflows/bakeoff';
 import type { BakeoffInput } from '../workflows/messages';
-import { statusQuery } from '../workflows/messages';
+import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
 import type { BakeoffStatus } from '../workflows/types';
 
 export { BakeoffInputError, parseBakeoffInput } from '../activities/validate-input';
@@ -28,9 +28,38 @@ export interface StartBakeoffOptions {
   workflowId?: string;
 }
 
+export class SearchAttributesMissingError extends Error {
+  override name = 'SearchAttributesMissingError';
+}
+
+/**
+ * An unregistered search attribute does not fail the start: it fails every workflow task of the
+ * bakeoff, which then hangs. So check first, where the server can list them (the time-skipping test
+ * server cannot; then the check is skipped).
+ */
+export async function checkSearchAttributes(client: Client, namespace: string): Promise<void> {
+  let registered: Record<string, unknown>;
+  try {
+    const r = await client.connection.operatorService.listSearchAttributes({ namespace });
+    registered = { ...(r.customAttributes ?? {}), ...(r.systemAttributes ?? {}) };
+  } catch (err) {
+    if ((err as { code?: number }).code === 12 /* UNIMPLEMENTED */) return;
+    throw err;
+  }
+  const missing = [SEARCH_ATTRIBUTE_PHASE, SEARCH_ATTRIBUTE_CONFIG_HASH].filter((k) => !(k in registered));
+  if (missing.length > 0) {
+    throw new SearchAttributesMissingError(
+      `search attribute(s) ${missing.join(', ')} are not registered in namespace '${namespace}': run ` +
+        missing.map((k) => `'temporal operator search-attribute create --namespace ${namespace} --name ${k} --type Keyword'`).join(' and ') +
+        ` (or start the dev server with --search-attribute ${SEARCH_ATTRIBUTE_PHASE}=Keyword --search-attribute ${SEARCH_ATTRIBUTE_CONFIG_HASH}=Keyword), or set searchAttributes: false`,
+    );
+  }
+}
+
 export async function startBakeoff(client: Client, raw: unknown, opts: StartBakeoffOptions): Promise<WorkflowHandleWithFirstExecutionRunId<typeof bakeoff>> {
   const input = parseBakeoffInput(raw); // throws BakeoffInputError with one "field: message" line per problem
   const workflowId = opts.workflowId ?? bakeoffWorkflowId(input);
+  if (input.searchAttributes) await checkSearchAttributes(client, client.options.namespace);
   try {
     return await client.workflow.start<typeof bakeoff>('bakeoff', {
       taskQueue: opts.taskQueue,
