@@ -154,6 +154,9 @@ test('a dry run judges every gate and walks the ramp on a scratch table without 
     const h = await start(rig, bakeoffInput(lane, 'v450_dry', { dryRun: true, dryRunSoak: '20s' }), 'bakeoff-op-dry');
     const r = await h.result();
     await maybeRecordHistory(env, h.workflowId, 'dry-run', h.firstExecutionRunId);
+    // What the UI filters on: the phase and the config hash, upserted as the bakeoff goes.
+    const described = await h.describe();
+    expect(described.searchAttributes).toMatchObject({ BakeoffPhase: ['done'], ConfigHash: [r.status.configHash] });
     return r;
   });
   expect(out.outcome).toBe('dry-run-passed');
