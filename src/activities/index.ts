@@ -7,8 +7,10 @@ import { createLockConfigActivities } from './lock-config';
 import { createNotifyActivities } from './notify';
 import { createPointerActivities } from './pointer';
 import { createPromoteActivities } from './promote';
+import { createRecordEvaluationActivities } from './record-evaluation';
 import { createReportActivities } from './report';
 import { createRollbackActivities } from './rollback';
+import type { EvaluationHistoryActivities } from './record-evaluation';
 import type { BakeoffActivities, DataPlaneActivities, PlatformActivities } from './types';
 import { createValidateInputActivities } from './validate-input';
 
@@ -23,7 +25,7 @@ export interface PlatformDeps {
   fetchImpl?: typeof fetch;
 }
 
-export function createPlatformActivities(deps: PlatformDeps): PlatformActivities {
+export function createPlatformActivities(deps: PlatformDeps): PlatformActivities & EvaluationHistoryActivities {
   return {
     ...createValidateInputActivities(),
     ...createPointerActivities(deps),
@@ -33,6 +35,7 @@ export function createPlatformActivities(deps: PlatformDeps): PlatformActivities
     ...createCanaryActivities(deps),
     ...createNotifyActivities(deps),
     ...createReportActivities(deps),
+    ...createRecordEvaluationActivities(deps),
   };
 }
 
@@ -41,10 +44,13 @@ export interface ActivityDeps extends PlatformDeps {
   dataPlane: Omit<DataPlaneActivities, 'lockConfig'> & Partial<Pick<DataPlaneActivities, 'lockConfig'>>;
 }
 
-export function createActivities(deps: ActivityDeps): BakeoffActivities {
+export function createActivities(deps: ActivityDeps): BakeoffActivities & EvaluationHistoryActivities {
+  const { lockConfig, shadowIngest, evaluate, runProbes } = deps.dataPlane;
   return {
-    ...createLockConfigActivities(),
-    ...deps.dataPlane,
+    lockConfig: lockConfig ?? createLockConfigActivities().lockConfig,
+    shadowIngest,
+    evaluate,
+    runProbes,
     ...createPlatformActivities(deps),
   };
 }

@@ -1,8 +1,10 @@
 // The final report of a bakeoff: its whole status (gates with reasons, stages, rollback or
-// promotion) stored in bakeoff_reports and, when a directory is configured, as a JSON file.
+// promotion) stored in bakeoff_reports and, when a directory is configured, as a JSON file with a
+// self-contained HTML report beside it (src/report).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Db, Queryable } from '../platform/db';
+import { htmlReportPath, writeBakeoffHtmlReport } from '../report/bakeoff-report-file';
 import type { BakeoffStatus } from '../workflows/types';
 import { applyOnce } from './audit';
 import type { ReportRef, WriteReportInput } from './types';
@@ -27,7 +29,7 @@ export async function readReport(db: Queryable, reportId: string): Promise<Bakeo
   return typeof s === 'string' ? (JSON.parse(s) as BakeoffStatus) : s;
 }
 
-export function createReportActivities(deps: { db: Db; reportsDir?: string }) {
+export function createReportActivities(deps: { db: Db; reportsDir?: string; log?: (line: string) => void }) {
   const { db } = deps;
   return {
     async writeReport(input: WriteReportInput): Promise<ReportRef> {
@@ -46,6 +48,8 @@ export function createReportActivities(deps: { db: Db; reportsDir?: string }) {
       fs.mkdirSync(deps.reportsDir, { recursive: true });
       const file = path.join(deps.reportsDir, `${input.workflowId}.json`);
       fs.writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`);
+      // The HTML is a view of the JSON: failing to render it must not fail (and endlessly retry) the report.
+      await writeBakeoffHtmlReport(db, s, htmlReportPath(file)).catch((err: Error) => deps.log?.(`HTML report for ${input.workflowId} not written: ${err.message}`));
       return { reportId: result.reportId, path: file };
     },
   };

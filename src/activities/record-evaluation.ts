@@ -1,0 +1,57 @@
+// The recordEvaluation activity of the scheduledEvaluation workflow: appends the run to
+// evaluation_history and, when a reports directory is configured, writes the run's self-contained
+// HTML report (metrics, per-case misses, the live index's nprobe sweep, the lane's 7-day trend).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Db } from '../platform/db';
+import { safeFileLabel } from '../rag/evaluate';
+import { renderEvaluationReport } from '../report/html-report';
+import { readCaseResults, readSweepBeside } from '../report/report-inputs';
+import { loadEvaluationTrends } from '../schedules/evaluation-trend';
+import { appendEvaluation, type RecordEvaluationInput, type RecordEvaluationResult } from './evaluation-history';
+
+export interface EvaluationHistoryActivities {
+  recordEvaluation(input: RecordEvaluationInput): Promise<RecordEvaluationResult>;
+}
+
+export function createRecordEvaluationActivities(deps: { db: Db; reportsDir?: string; log?: (line: string) => void }): EvaluationHistoryActivities {
+  const { db } = deps;
+  return {
+    async recordEvaluation(input: RecordEvaluationInput): Promise<RecordEvaluationResult> {
+      const { id, inserted } = await appendEvaluation(db, input);
+      if (!deps.reportsDir) return { id, inserted, htmlReport: null };
+      // The HTML is a convenience copy: a failure to write it is logged, never fails the record.
+      try {
+        const file = path.join(deps.reportsDir, 'evaluations', `${safeFileLabel(input.workflowId)}.html`);
+        const trends = await loadEvaluationTrends(db, input.lane, { now: input.startedAt });
+        const html = renderEvaluationReport({
+          title: `Evaluation (${input.kind}) of lane ${input.lane}`,
+          runs: [input.report],
+          cases: readCaseResults(input.report.manifest),
+          sweep: readSweepBeside(input.index),
+          trends,
+          meta: {
+            workflow: input.workflowId,
+            schedule: input.scheduleId ?? '(manual)',
+            lane: input.lane,
+            'case set': input.caseSetRef,
+            'config hash': input.configHash ?? '(unknown)',
+            'pointer version': input.pointerVersion === null ? '(unknown)' : String(input.pointerVersion),
+            started: new Date(input.startedAt).toISOString(),
+            manifest: input.report.manifest ?? '(none)',
+          },
+          generatedAt: Date.now(),
+        });
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(`${file}.tmp`, html);
+        fs.renameSync(`${file}.tmp`, file);
+        await db.query('UPDATE evaluation_history SET html_report = $2 WHERE id = $1', [id, file]);
+        return { id, inserted, htmlReport: file };
+      } catch (err) {
+        deps.log?.(`evaluation report for ${input.workflowId} not written: ${(err as Error).message}`);
+        return { id, inserted, htmlReport: null };
+      }
+    },
+  };
+}
+
