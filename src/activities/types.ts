@@ -256,11 +256,4 @@ export interface PlatformActivities {
 
 export type BakeoffActivities = DataPlaneActivities & PlatformActivities;
 
-/** ApplicationFailure types that must never be retried (user mistakes, broken invariants). */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'BakeoffInputError',
-  'ConfigValidationError',
-  'LaneNotFound',
-  'BaselineMismatch',
-  'UnsafeIdentifier',
-] as const;
+export { NON_RETRYABLE_ERROR_TYPES } from '../workflows/errors';

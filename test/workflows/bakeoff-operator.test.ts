@@ -9,7 +9,6 @@ import { abortUpdate, approveUpdate, promoteUpdate, rollbackUpdate, statusQuery 
 import { HEALTHY, type FixtureScript } from '../fixtures/data-plane';
 import {
   auditCounts,
-  BASELINE_TABLE,
   bakeoffInput,
   createLane,
   createRig,
