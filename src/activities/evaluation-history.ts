@@ -137,7 +137,7 @@ export async function readEvaluationHistory(
        FROM evaluation_history
       WHERE lane = $1 AND started_at >= $2 AND started_at <= $3 AND ($4::text IS NULL OR kind = $4)
       ORDER BY started_at, id`,
-    [q.lane, new Date(q.since ?? 0).toISOString(), new Date(q.until ?? 8.64e15).toISOString(), q.kind ?? null],
+    [q.lane, new Date(q.since ?? 0).toISOString(), new Date(q.until ?? Date.UTC(9999, 11, 31)).toISOString(), q.kind ?? null],
   );
   return r.rows.map((x) => ({
     id: Number(x.id),

@@ -2,3 +2,4 @@
 // no I/O, clocks or randomness except through @temporalio/workflow (eslint enforces it).
 export * from './smoke';
 export * from './bakeoff';
+export * from './scheduled-evaluation';
