@@ -1,0 +1,32 @@
+// The data-plane runtime as CLI commands build it: the environment's store, optionally a sample of the
+// dataset (subsetForTests: n cases plus their proportional share of distractor documents).
+import { createRuntime, runtimeOptionsFromEnv, type Runtime } from '../../activities/runtime';
+import { subsetForTests, DatasetError } from '../../data/dataset';
+import { ConfigError } from '../../platform/temporal-config';
+import type { CliContext } from '../context';
+import { CliError } from '../errors';
+
+export function sampleOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--sample ${JSON.stringify(value)}: must be a whole number of cases ≥ 1`);
+  return n;
+}
+
+export async function runtimeFor(ctx: CliContext, sample: number | undefined): Promise<Runtime> {
+  let options;
+  try {
+    options = runtimeOptionsFromEnv(ctx.env);
+  } catch (err) {
+    throw new CliError(err instanceof ConfigError ? err.message : String(err));
+  }
+  let dataset;
+  if (sample !== undefined) {
+    try {
+      dataset = await subsetForTests(sample);
+    } catch (err) {
+      throw new CliError(err instanceof DatasetError ? `${err.message} (bash scripts/provision/data.sh builds the dataset)` : String(err));
+    }
+  }
+  return createRuntime({ ...options, dataPlane: dataset ? { dataset } : undefined, log: (l) => ctx.io.err(l) });
+}

@@ -1,0 +1,125 @@
+// Plain-text rendering for the terminal: aligned tables and the `bakeoff status` view. Pure functions
+// of their input (and `now`), so the layout is tested without a server. No colours: the output is
+// read in CI logs and pasted into incident channels as often as it is read on a terminal.
+import { formatDuration } from '../workflows/duration';
+import type { BakeoffStatus, Gate } from '../workflows/types';
+import type { StatusAnswer } from './status-source';
+
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function formatTime(ms: number | string | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+export function formatNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
+  if (Number.isInteger(v)) return String(v);
+  const abs = Math.abs(v);
+  if (abs !== 0 && abs < 0.001) return v.toExponential(2);
+  return abs < 10 ? v.toFixed(3) : v.toFixed(1);
+}
+
+export function formatThreshold(g: Pick<Gate, 'threshold' | 'upper' | 'direction'>): string {
+  if (g.threshold === null) return '—';
+  switch (g.direction) {
+    case 'higher-is-better':
+      return `≥ ${formatNumber(g.threshold)}`;
+    case 'lower-is-better':
+      return `≤ ${formatNumber(g.threshold)}`;
+    case 'within-band':
+      return `${formatNumber(g.threshold)} … ${formatNumber(g.upper)}`;
+  }
+}
+
+export function renderGates(gates: Gate[]): string {
+  if (gates.length === 0) return '(none judged yet)';
+  return renderTable(
+    ['GATE', 'SOURCE', 'VALUE', 'BASELINE', 'THRESHOLD', 'VERDICT', 'WHY'],
+    gates.map((g) => [g.name, g.source, formatNumber(g.value), formatNumber(g.baseline), formatThreshold(g), g.verdict.toUpperCase(), g.reason]),
+  );
+}
+
+/** Soak time left now: from endsAt while the clock runs, the frozen remainder while it stands still. */
+export function soakLeft(status: BakeoffStatus, now: number): { ms: number; running: boolean } | null {
+  const st = status.stage;
+  if (!st) return null;
+  if (st.endsAt !== null) return { ms: Math.max(0, st.endsAt - now), running: true };
+  return { ms: st.remainingMs, running: false };
+}
+
+function stageLine(s: BakeoffStatus, now: number): string {
+  const st = s.stage;
+  if (!st) return s.phase === 'canary' ? 'between stages' : '—';
+  const left = soakLeft(s, now)!;
+  // Whole seconds: milliseconds of a countdown are noise on a terminal.
+  left.ms = Math.floor(left.ms / 1000) * 1000;
+  const clock = left.running
+    ? `${formatDuration(left.ms)} left (ends ${formatTime(st.endsAt)})`
+    : `${formatDuration(left.ms)} left, clock stopped (${s.paused ? 'paused' : 'awaiting an operator'})`;
+  return `${st.index + 1} of ${s.stagesTotal} · ${st.percent} % of traffic to the candidate · soak ${formatDuration(st.soakMs)} · ${clock}`;
+}
+
+export interface RenderOptions {
+  now: number;
+  workflowUrl?: string | null;
+  /** Events shown at the end (newest last). */
+  events?: number;
+}
+
+export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
+  const e = a.execution;
+  const out: string[] = [];
+  const field = (name: string, value: string) => out.push(`${name.padEnd(9)} ${value}`);
+  field('Bakeoff', `${e.workflowId} (${e.executionStatus.toLowerCase()}, run ${e.runId.slice(0, 8)}…, started ${formatTime(e.startTime)})`);
+  const s = a.status;
+  if (!s) {
+    field('Phase', `${e.phase ?? 'unknown'} (from the BakeoffPhase search attribute)`);
+    if (e.configHash) field('Config', e.configHash);
+    for (const p of e.pendingActivities) field('Pending', `${p.type} attempt ${p.attempt}${p.lastFailure ? ` — last failure: ${p.lastFailure}` : ''}`);
+    if (o.workflowUrl) field('Web UI', o.workflowUrl);
+    if (a.note) out.push('', `NOTE: ${a.note}`);
+    return out.join('\n');
+  }
+  const flags = [s.dryRun ? 'DRY RUN' : null, s.paused ? `PAUSED${s.pausedBy ? ` by ${s.pausedBy}` : ''}` : null].filter(Boolean);
+  field('Phase', `${s.phase}${flags.length ? `  [${flags.join(', ')}]` : ''}`);
+  field('Stage', stageLine(s, o.now));
+  field('Verdict', s.verdict ? `${s.verdict.toUpperCase()} (offline gates)` : 'not judged yet');
+  field('Requested', `by ${s.requestedBy} · lane ${s.lane}`);
+  if (s.configHash) field('Config', `${s.configHash.slice(0, 16)}… · ingest ${s.ingestRunId ?? '—'} · table ${s.shadowTable ?? '—'}`);
+  if (s.baseline) field('Baseline', `${s.baseline.table} (config ${s.baseline.configHash?.slice(0, 16) ?? '?'}…, pointer v${s.baseline.pointerVersion})`);
+  if (s.backupId) field('Backup', `${s.backupId} (restore: bakeoff backup restore ${s.backupId} --confirm)`);
+  const l = s.live;
+  if (l.checks > 0) field('Live', `${l.checks} checks: ${l.passes} pass, ${l.inconclusive} inconclusive, ${l.fails} fail · last ${l.lastVerdict?.toUpperCase()} at ${formatTime(l.lastAt)}`);
+  if (s.awaiting) {
+    field('Awaiting', `${s.awaiting.reason}`);
+    field('', `decide by ${formatTime(s.awaiting.deadline)}: bakeoff approve ${s.workflowId}  |  bakeoff abort ${s.workflowId} --reason "…"`);
+  }
+  if (s.rollback) {
+    const r = s.rollback;
+    const parts = [`${r.automatic ? 'automatic' : 'requested'} by ${r.by} at ${formatTime(r.requestedAt)}: ${r.reason}`];
+    if (r.pointerRestoredAt) parts.push(`pointer back on the baseline (v${r.pointerVersion}) at ${formatTime(r.pointerRestoredAt)}`);
+    if (r.smoke) parts.push(`smoke eval ${r.smoke.ok ? 'ok' : 'NOT OK'}${r.smoke.hitRate !== undefined ? ` (hit rate ${formatNumber(r.smoke.hitRate)} on ${r.smoke.cases} cases)` : r.smoke.error ? ` (${r.smoke.error})` : ''}`);
+    parts.push(r.completedAt ? `completed ${formatTime(r.completedAt)}` : 'in progress');
+    field('Rollback', parts.join(' · '));
+  }
+  if (s.promotion) field('Promoted', `by ${s.promotion.by} at ${formatTime(s.promotion.at)}: ${s.promotion.liveTable} live (pointer v${s.promotion.pointerVersion}), ${s.promotion.archivedTable} archived`);
+  if (s.failure) field('Failure', s.failure);
+  if (s.reportId) field('Report', s.reportId);
+  if (o.workflowUrl) field('Web UI', o.workflowUrl);
+  out.push('', 'Gates', renderGates(s.gates));
+  if (l.lastGates.length > 0) out.push('', `Live gates (last check, ${formatTime(l.lastAt)})`, renderGates(l.lastGates));
+  const n = o.events ?? 8;
+  if (n > 0 && s.events.length > 0) {
+    out.push('', 'Recent events');
+    for (const ev of s.events.slice(-n)) out.push(`  ${formatTime(ev.at)}  ${ev.kind.padEnd(10)} ${ev.message}`);
+  }
+  if (a.note) out.push('', `NOTE: ${a.note}`);
+  return out.join('\n');
+}
