@@ -54,7 +54,7 @@ beforeAll(async () => {
   activities = createDataPlaneActivities(plane);
   const env = mockEnv();
   env.on('heartbeat', (d: IngestHeartbeat) => beats.push(d));
-  first = await env.run(activities.shadowIngest, { locked, table: locked.shadow_table, dryRun: false });
+  first = await run(env, activities.shadowIngest, { locked, table: locked.shadow_table, dryRun: false });
 });
 
 afterAll(async () => {
@@ -66,6 +66,11 @@ afterAll(async () => {
 /** The SDK's activity test environment; its logger would print every expected failure at WARN. */
 function mockEnv(info?: Partial<Info>): MockActivityEnvironment {
   return new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
+}
+
+/** env.run with the activity's own input and output types (the SDK's signature loses them). */
+function run<I, O>(env: MockActivityEnvironment, fn: (input: I) => Promise<O>, input: I): Promise<O> {
+  return env.run(fn, input) as Promise<O>;
 }
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -89,7 +94,7 @@ test('shadowIngest fills the table, builds persisted flat + IVF indexes and hear
 test('a rerun is idempotent: same rows, same ids', async () => {
   const store = new ChunkStore(db, locked.shadow_table, embedder.dims);
   const ids = await store.ids();
-  const again = await mockEnv().run(activities.shadowIngest, { locked, table: locked.shadow_table, dryRun: false });
+  const again = await run(mockEnv(), activities.shadowIngest, { locked, table: locked.shadow_table, dryRun: false });
   expect(again.chunks).toBe(first.chunks);
   expect(await store.ids()).toEqual(ids);
   expect(loads).toBe(1); // the embedder was loaded once for the worker
@@ -103,7 +108,7 @@ test('an attempt cancelled mid-ingest is resumed by the next attempt from its he
     seen.push(d);
     if (seen.length === 3) env.cancel(); // the worker is told to stop (e.g. shutdown), mid-ingest
   });
-  await expect(env.run(activities.shadowIngest, { locked, table, dryRun: true })).rejects.toBeDefined();
+  await expect(run(env, activities.shadowIngest, { locked, table, dryRun: true })).rejects.toBeDefined();
   const last = seen[seen.length - 1];
   expect(last.phase).toBe('ingest');
   expect(last.cursor).toBeGreaterThan(0);
@@ -114,10 +119,10 @@ test('an attempt cancelled mid-ingest is resumed by the next attempt from its he
 
   // The retry carries the last heartbeat, as Temporal gives it to the next attempt.
   const retry = mockEnv({ heartbeatDetails: last, attempt: 2 });
-  const done = await retry.run(activities.shadowIngest, { locked, table, dryRun: true });
+  const done = await run(retry, activities.shadowIngest, { locked, table, dryRun: true });
   expect(done.chunks).toBe(first.chunks);
-  const run = await db.query<{ report: { resumed_from: number } }>(`SELECT report FROM ingest_runs WHERE table_name = $1`, [table]);
-  expect(run.rows[0].report.resumed_from).toBe(last.cursor);
+  const ingestRun = await db.query<{ report: { resumed_from: number } }>(`SELECT report FROM ingest_runs WHERE table_name = $1`, [table]);
+  expect(ingestRun.rows[0].report.resumed_from).toBe(last.cursor);
   // Same rows as the uninterrupted ingest, in the scratch table; the real shadow table is untouched.
   expect(await new ChunkStore(db, table, embedder.dims).ids()).toEqual(await new ChunkStore(db, locked.shadow_table, embedder.dims).ids());
   const real = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ingest_runs WHERE ingest_run_id = $1`, [locked.ingest_run_id]);
@@ -128,7 +133,7 @@ test('evaluate: a report over the dev cases, the recorded IVF index, a manifest 
   const env = mockEnv();
   let evalBeats = 0;
   env.on('heartbeat', () => evalBeats++);
-  const report = await env.run(activities.evaluate, { side: 'candidate', table: locked.shadow_table, index: null, caseSetRef: 'faq:dev', k: 10, runLabel: 'wf-1/candidate' });
+  const report = await run(env, activities.evaluate, { side: 'candidate', table: locked.shadow_table, index: null, caseSetRef: 'faq:dev', k: 10, runLabel: 'wf-1/candidate' });
   const dev = dataset.cases.filter((c) => c.split === 'dev');
   expect(report).toMatchObject({ side: 'candidate', table: locked.shadow_table, cases: dev.length, k: 10 });
   expect(evalBeats).toBeGreaterThanOrEqual(dev.length);
@@ -143,7 +148,7 @@ test('evaluate: a report over the dev cases, the recorded IVF index, a manifest 
   // The reranker was trained on this table's train split and saved beside the index with its dev lift.
   const lift = JSON.parse(fs.readFileSync(path.join(path.dirname(first.index!.ivf), 'reranker-faiss-ivf.lift.json'), 'utf8'));
   expect(lift.split).toBe('dev');
-  const smoke = await mockEnv().run(activities.evaluate, {
+  const smoke = await run(mockEnv(), activities.evaluate, {
     side: 'baseline', table: locked.shadow_table, index: first.index!.ivf, caseSetRef: 'faq:all', k: 5, maxCases: 3, runLabel: 'wf-1/smoke',
   });
   expect(smoke.cases).toBe(3);
@@ -152,18 +157,18 @@ test('evaluate: a report over the dev cases, the recorded IVF index, a manifest 
 test('user mistakes are non-retryable failures that say what is wrong', async () => {
   const env = mockEnv();
   const base = { side: 'candidate' as const, index: null, k: 10, runLabel: 'x' };
-  const badRef = await failureOf(env.run(activities.evaluate, { ...base, table: locked.shadow_table, caseSetRef: 'faq:tets' }));
+  const badRef = await failureOf(run(env, activities.evaluate, { ...base, table: locked.shadow_table, caseSetRef: 'faq:tets' }));
   expect(badRef).toMatchObject({ type: 'BakeoffInputError', nonRetryable: true });
   expect(badRef.message).toMatch(/caseSetRef "faq:tets" must be faq:train, faq:dev or faq:all/);
-  const hostile = await failureOf(env.run(activities.evaluate, { ...base, table: 'x; DROP TABLE ingest_runs', caseSetRef: 'faq:dev' }));
+  const hostile = await failureOf(run(env, activities.evaluate, { ...base, table: 'x; DROP TABLE ingest_runs', caseSetRef: 'faq:dev' }));
   expect(hostile).toMatchObject({ type: 'UnsafeIdentifier', nonRetryable: true });
-  const missing = await failureOf(env.run(activities.evaluate, { ...base, table: 'document_chunks_v_nowhere', caseSetRef: 'faq:dev' }));
+  const missing = await failureOf(run(env, activities.evaluate, { ...base, table: 'document_chunks_v_nowhere', caseSetRef: 'faq:dev' }));
   expect(missing).toMatchObject({ type: 'TableNotFound', nonRetryable: true });
   const otherTokenizer = lockConfig({ ...candidateConfigInput(), tokenizer_hash: 'ab'.repeat(32) });
-  const mismatch = await failureOf(env.run(activities.shadowIngest, { locked: otherTokenizer, table: 'scratch_dp_other', dryRun: true }));
+  const mismatch = await failureOf(run(env, activities.shadowIngest, { locked: otherTokenizer, table: 'scratch_dp_other', dryRun: true }));
   expect(mismatch).toMatchObject({ type: 'ConfigValidationError', nonRetryable: true });
   expect(mismatch.message).toMatch(/tokenizer_hash/);
-  const tampered = await failureOf(env.run(activities.runProbes, { locked: { ...locked, chunk_size: 5000 }, table: locked.shadow_table, index: null }));
+  const tampered = await failureOf(run(env, activities.runProbes, { locked: { ...locked, chunk_size: 5000 }, table: locked.shadow_table, index: null }));
   expect(tampered).toMatchObject({ type: 'ConfigValidationError', nonRetryable: true });
 });
 
@@ -173,7 +178,7 @@ function candidateConfigInput() {
 }
 
 test('runProbes: every probe with value, threshold and verdict', async () => {
-  const probes = await mockEnv().run(activities.runProbes, { locked, table: locked.shadow_table, index: first.index!.ivf });
+  const probes = await run(mockEnv(), activities.runProbes, { locked, table: locked.shadow_table, index: first.index!.ivf });
   const byName = Object.fromEntries(probes.map((p) => [p.name, p]));
   expect(Object.keys(byName).sort()).toEqual(['dedup_rate', 'fingerprints', 'ivf_flat_overlap@10', 'max_embedding_tokens', 'prefix_leakage', 'snapshot_breadth', 'unit_norm'].sort());
   for (const p of probes) {
