@@ -2,6 +2,7 @@
 // pointer row is kept beside it in backup_catalog. restoreBackup() puts both back in one transaction
 // (the `bakeoff restore <backupId>` command). The copy is a plain CREATE TABLE AS: fast, and
 // restore inserts into the live table, which keeps its own indexes.
+import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
 import { applyOnce } from './audit';
@@ -118,10 +119,32 @@ export function createBackupActivities(deps: { db: Db }) {
   return {
     async backupLive(input: BackupInput): Promise<BackupRef> {
       const backupId = backupIdFor(input.lane, input.idempotencyKey);
-      const { result } = await applyOnce(db, { idempotencyKey: input.idempotencyKey, activity: 'backupLive', workflowId: input.workflowId }, (tx) =>
-        snapshotLane(tx, { lane: input.lane, backupId, workflowId: input.workflowId, by: input.by }),
-      );
-      return result;
+      const stop = heartbeatWhileRunning();
+      try {
+        const { result } = await applyOnce(db, { idempotencyKey: input.idempotencyKey, activity: 'backupLive', workflowId: input.workflowId }, (tx) =>
+          snapshotLane(tx, { lane: input.lane, backupId, workflowId: input.workflowId, by: input.by }),
+        );
+        return result;
+      } finally {
+        stop();
+      }
     },
   };
+}
+
+/**
+ * The copy is one statement, but the event loop is free while it runs: heartbeat on a timer so a
+ * worker that dies mid-copy is noticed within the heartbeat timeout (the SDK throttles the calls).
+ * A no-op outside an activity (the CLI's direct calls).
+ */
+function heartbeatWhileRunning(intervalMs = 1_000): () => void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return () => undefined;
+  }
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), intervalMs);
+  return () => clearInterval(timer);
 }

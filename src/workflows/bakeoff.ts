@@ -68,21 +68,33 @@ const retry: RetryPolicy = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, 'PointerConflict'],
 };
 
-/** Short database steps: retried until they succeed (the pointer must end up right). */
-const quick = proxyActivities<BakeoffActivities>({ startToCloseTimeout: '1m', retry });
+/**
+ * How long a crashed worker can hold up a step before the server retries it elsewhere. The input's
+ * `timeouts` overrides these (drills and the chaos tests compress them, like the soaks).
+ */
+const DEFAULT_TIMEOUTS = { step: 60_000, heartbeat: 5 * 60_000 };
 
-/** Data-plane steps: long, and they heartbeat so a dead worker is noticed within heartbeatTimeout. */
-const heavy = proxyActivities<Pick<BakeoffActivities, 'shadowIngest' | 'evaluate' | 'runProbes'>>({
-  startToCloseTimeout: '6h',
-  heartbeatTimeout: '5m',
-  retry: { ...retry, maximumAttempts: 5 },
-});
-
-/** A table copy is one SQL statement: it cannot heartbeat, so it gets a generous start-to-close. */
-const backup = proxyActivities<Pick<BakeoffActivities, 'backupLive'>>({
-  startToCloseTimeout: '2h',
-  retry: { ...retry, maximumAttempts: 5 },
-});
+function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
+  return {
+    /** Short database steps: retried until they succeed (the pointer must end up right). */
+    quick: proxyActivities<BakeoffActivities>({ startToCloseTimeout: t.step, retry }),
+    /** Data-plane steps: long, and they heartbeat so a dead worker is noticed within the heartbeat timeout. */
+    heavy: proxyActivities<Pick<BakeoffActivities, 'shadowIngest' | 'evaluate' | 'runProbes'>>({
+      startToCloseTimeout: '6h',
+      heartbeatTimeout: t.heartbeat,
+      retry: { ...retry, maximumAttempts: 5 },
+    }),
+    /**
+     * A table copy is one SQL statement, so the activity heartbeats on a timer while it runs: a worker
+     * that dies mid-copy is noticed within the heartbeat timeout, not after the 2 h start-to-close.
+     */
+    backup: proxyActivities<Pick<BakeoffActivities, 'backupLive'>>({
+      startToCloseTimeout: '2h',
+      heartbeatTimeout: t.heartbeat,
+      retry: { ...retry, maximumAttempts: 5 },
+    }),
+  };
+}
 
 /** Notifications must never hold up or fail a bakeoff: few attempts, failures only logged. */
 const notifier = proxyActivities<Pick<BakeoffActivities, 'notify'>>({
@@ -191,11 +203,14 @@ export async function bakeoff(raw: BakeoffInputRaw, carried?: BakeoffState): Pro
 
 class BakeoffRun {
   private mainScope: CancellationScope | null = null;
+  /** Activity stubs with this bakeoff's timeouts (the defaults until its input is validated). */
+  private steps = stepsFor();
   private wakeSeq = 0;
   private readonly pending: Promise<void>[] = [];
 
   constructor(private readonly s: BakeoffState) {
     this.registerHandlers();
+    if (s.input) this.steps = stepsFor(s.input.timeouts); // carried across continue-as-new
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -275,19 +290,20 @@ class BakeoffRun {
   private async prepare(): Promise<void> {
     const s = this.s;
     this.setPhase('locking', `validating input and locking the candidate config (requested by ${s.status.requestedBy})`);
-    const input = await quick.validateInput(s.raw);
+    const input = await this.steps.quick.validateInput(s.raw);
     s.input = input;
+    this.steps = stepsFor(input.timeouts);
     s.status.lane = input.baseline.lane;
     s.status.dryRun = input.dryRun;
     s.status.stagesTotal = input.ramp.length;
     s.status.requestedBy = input.requestedBy;
-    const locked = await quick.lockConfig({ candidate: input.candidate, requestedBy: input.requestedBy });
+    const locked = await this.steps.quick.lockConfig({ candidate: input.candidate, requestedBy: input.requestedBy });
     s.locked = locked;
     s.status.configHash = locked.config_hash;
     s.status.ingestRunId = locked.ingest_run_id;
     this.upsertSearchAttributes();
 
-    const pointer = await quick.readPointer({ lane: input.baseline.lane });
+    const pointer = await this.steps.quick.readPointer({ lane: input.baseline.lane });
     if (input.baseline.expectConfigHash && pointer.liveConfigHash !== input.baseline.expectConfigHash) {
       throw ApplicationFailure.create({
         type: 'BaselineMismatch',
@@ -307,7 +323,7 @@ class BakeoffRun {
       this.event('note', 'dry run: no backup (nothing will change), shadow ingest into a scratch table');
     } else {
       this.setPhase('backing-up', `snapshotting ${pointer.liveTable} and the pointer row of lane ${pointer.lane}`);
-      const ref = await backup.backupLive({ lane: pointer.lane, workflowId: s.status.workflowId, by: input.requestedBy, idempotencyKey: this.key('backup') });
+      const ref = await this.steps.backup.backupLive({ lane: pointer.lane, workflowId: s.status.workflowId, by: input.requestedBy, idempotencyKey: this.key('backup') });
       s.status.backupId = ref.backupId;
       this.event('note', `backup ${ref.backupId}: ${ref.rows} rows of ${ref.sourceTable}, pointer v${ref.pointer.version}`);
     }
@@ -315,19 +331,19 @@ class BakeoffRun {
     const table = input.dryRun ? scratchTableFor(locked) : locked.shadow_table;
     s.status.shadowTable = table;
     this.setPhase('ingesting', `shadow ingest of ${locked.ingest_run_id} into ${table}`);
-    s.status.ingest = await heavy.shadowIngest({ locked, table, dryRun: input.dryRun });
+    s.status.ingest = await this.steps.heavy.shadowIngest({ locked, table, dryRun: input.dryRun });
 
     this.setPhase('evaluating', `evaluating candidate ${table} and baseline ${pointer.liveTable} on ${input.evalCases.ref}`);
     const evalBase = { caseSetRef: input.evalCases.ref, k: input.evalCases.k };
     const candidateIndex = s.status.ingest.index?.ivf ?? null;
     const [candidate, baseline] = await Promise.all([
-      heavy.evaluate({ ...evalBase, side: 'candidate', table, index: candidateIndex, runLabel: `${s.status.workflowId}/candidate` }),
-      heavy.evaluate({ ...evalBase, side: 'baseline', table: pointer.liveTable, index: pointer.liveIndex, runLabel: `${s.status.workflowId}/baseline` }),
+      this.steps.heavy.evaluate({ ...evalBase, side: 'candidate', table, index: candidateIndex, runLabel: `${s.status.workflowId}/candidate` }),
+      this.steps.heavy.evaluate({ ...evalBase, side: 'baseline', table: pointer.liveTable, index: pointer.liveIndex, runLabel: `${s.status.workflowId}/baseline` }),
     ]);
     s.status.evaluation = { candidate, baseline };
 
     this.setPhase('probing', `probing ${table}`);
-    const probes: ProbeResult[] = await heavy.runProbes({ locked, table, index: candidateIndex });
+    const probes: ProbeResult[] = await this.steps.heavy.runProbes({ locked, table, index: candidateIndex });
     s.status.gates = [...judgeOffline(candidate, baseline, input.thresholds.offline), ...probeGates(probes)];
   }
 
@@ -390,7 +406,7 @@ class BakeoffRun {
           if (!s.compensations.some((x) => x.kind === 'undo-split')) {
             s.compensations.push({ kind: 'undo-split', registeredAt: Date.now(), stage: i });
           }
-          await quick.setTrafficSplit({
+          await this.steps.quick.setTrafficSplit({
             lane: input.baseline.lane,
             candidateTable: s.status.shadowTable!,
             candidateIndex: s.status.ingest?.index?.ivf ?? null,
@@ -454,7 +470,7 @@ class BakeoffRun {
     const c = s.canary!;
     const input = s.input!;
     const now = Date.now();
-    const r: LiveCheckResult = await quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: c.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
+    const r: LiveCheckResult = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: c.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
     c.lastCheckAt = now;
     const live = s.status.live;
     const changed = live.lastVerdict !== r.verdict;
@@ -519,7 +535,7 @@ class BakeoffRun {
     if (!input.dryRun) {
       // Once started, a promotion completes; a rollback asked for meanwhile runs right after it.
       const r = await CancellationScope.nonCancellable(() =>
-        quick.promoteCandidate({
+        this.steps.quick.promoteCandidate({
           lane: input.baseline.lane,
           candidateTable: s.status.shadowTable!,
           candidateIndex: s.status.ingest?.index?.ivf ?? null,
@@ -574,7 +590,7 @@ class BakeoffRun {
     for (const comp of [...s.compensations].reverse()) {
       if (comp.kind === 'undo-split' && s.status.baseline) {
         const baseline = s.status.baseline;
-        const p = await quick.restoreBaseline({
+        const p = await this.steps.quick.restoreBaseline({
           lane,
           baseline: { table: baseline.table, index: baseline.index, configHash: baseline.configHash },
           by,
@@ -583,7 +599,7 @@ class BakeoffRun {
         });
         rb.pointerRestoredAt = Date.now();
         rb.pointerVersion = p.version;
-        const caches = await quick.clearCaches({ lane, by, reason: rb.reason, idempotencyKey: this.key('rollback-caches') });
+        const caches = await this.steps.quick.clearCaches({ lane, by, reason: rb.reason, idempotencyKey: this.key('rollback-caches') });
         rb.cacheEpoch = caches.cacheEpoch;
       }
     }
@@ -591,7 +607,7 @@ class BakeoffRun {
     s.compensations = [];
     if (touched && s.input && s.status.baseline) {
       try {
-        const smoke = await heavy.evaluate({
+        const smoke = await this.steps.heavy.evaluate({
           side: 'baseline',
           table: s.status.baseline.table,
           index: s.status.baseline.index,
@@ -860,7 +876,7 @@ class BakeoffRun {
   private async writeReport(): Promise<void> {
     const s = this.s;
     try {
-      const ref = await quick.writeReport({ workflowId: s.status.workflowId, status: this.snapshot(), idempotencyKey: this.key(`report-${s.status.phase}`) });
+      const ref = await this.steps.quick.writeReport({ workflowId: s.status.workflowId, status: this.snapshot(), idempotencyKey: this.key(`report-${s.status.phase}`) });
       s.status.reportId = ref.reportId;
     } catch (err) {
       this.event('note', `report not written: ${errorMessage(err)}`);

@@ -111,6 +111,17 @@ export const BakeoffInputSchema = z.strictObject({
   notifyWebhookUrl: z.url({ protocol: /^https?$/, error: 'notifyWebhookUrl must be an http(s) URL' }).optional(),
   /** Upsert BakeoffPhase/ConfigHash search attributes (must be registered on the server). */
   searchAttributes: z.boolean().default(true),
+  /**
+   * How long a crashed worker can hold up a step before the server retries it on another worker:
+   * `step` is the start-to-close of short database steps, `heartbeat` the heartbeat timeout of long
+   * ones (ingest, evaluate, probes, backup). Drills and the chaos tests compress them, like the soaks.
+   */
+  timeouts: z
+    .strictObject({
+      step: durationAtLeast(1_000, '1s').prefault('1m'),
+      heartbeat: durationAtLeast(1_000, '1s').prefault('5m'),
+    })
+    .prefault({}),
   /** Continue-as-new once a run's history has this many events (Temporal's hard limit is 51,200). */
   continueAsNewAfterEvents: z.int().min(100).max(40_000).default(4_000),
   requestedBy: operatorName,
