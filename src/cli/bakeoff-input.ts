@@ -58,7 +58,7 @@ export function readStructuredFile(file: string): unknown {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
-    throw new CliError(`${file}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
+    throw new CliError(`${file}: not valid YAML${where}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   return doc.toJS();
 }

@@ -38,7 +38,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .description('shadow-ingest a candidate config into its table (or, with --baseline, create a lane\'s live baseline)')
     .option('-c, --config <file>', 'candidate config (or bakeoff input), JSON or YAML')
     .option('--chunk-size <tokens>').option('--overlap <ratio>').option('--jaccard <threshold>').option('--prefix-policy <A|B|none>')
-    .option('--embedder <name>').option('--chunk-version <v...>')
+    .option('--embedder <name>').option('--chunk-version <version>')
     .option('--table <name>', 'target table (default: the config\'s shadow table document_chunks_<chunk_version>)')
     .option('--baseline', 'create the lane\'s baseline (the seeds\' baseline config) and its pointer, if the lane has none')
     .option('--lane <lane>', 'with --baseline: the lane', 'default')

@@ -25,7 +25,7 @@ function addInputOptions(cmd: Command): Command {
     .option('--jaccard <threshold>', 'candidate jaccard_threshold for near-duplicate removal (0.5..1)')
     .option('--prefix-policy <A|B|none>', 'candidate prefix_policy')
     .option('--embedder <name>', 'candidate embedder (default all-MiniLM-L6-v2)')
-    .option('--chunk-version <v...>', 'candidate chunk_version (names the shadow table)')
+    .option('--chunk-version <version>', 'candidate chunk_version (names the shadow table)')
     .option('--lane <lane>', 'serving lane whose live config is the baseline (default "default")')
     .option('--expect-baseline-hash <sha256>', 'refuse to run unless the lane serves this config')
     .option('--eval-cases <ref>', 'labelled case set: faq:dev, faq:train or faq:all (default faq:dev)')
