@@ -8,12 +8,13 @@ import { POINTER_DDL } from '../activities/pointer';
 import type { Db, Queryable } from '../platform/db';
 import { repoRoot, stateDir } from '../platform/paths';
 import { Embedder } from '../rag/embed';
-import type { RerankerServiceOptions } from '../rag/rerank-service';
+import type { RerankerServiceOptions, RerankerStats } from '../rag/rerank-service';
+import type { PointerState } from '../activities/types';
 import type { RetrievalOptionsInput } from '../rag/retrieve';
 import { EncoderPool, type QueryModel } from './caching-encoder';
 import { ServeHttpServer } from './http-server';
-import { LiveKpiRecorder } from './live-kpis';
-import { PointerWatcher, SideCache, type ServingState } from './pointer-watcher';
+import { LiveKpiRecorder, type LiveKpiStatus } from './live-kpis';
+import { PointerWatcher, SideCache, type ServingState, type WatcherStatus } from './pointer-watcher';
 import { SearchService } from './search-service';
 import { ServeMetrics } from './serve-metrics';
 import type { ServingSide } from './serving-side';
@@ -140,6 +141,47 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
   };
 }
 
+export interface SideHealth {
+  status: 'ready';
+  table: string;
+  index: string | null;
+  vectorSource: string;
+  embedder: string;
+  rows: number;
+  fingerprints: ServingSide['fingerprints'];
+  loadedAt: string;
+  loadMs: number;
+}
+
+export interface RerankHealth {
+  status: string;
+  model: string | null;
+  fallbacks: number;
+  lastError: string | null;
+  stats: RerankerStats | null;
+}
+
+export interface IngestHealth {
+  ingestRunIds: string[];
+  runs: { ingest_run_id: string; status: string; chunks_written: number; updated_at: string }[] | null;
+  note?: string;
+}
+
+/** GET /health. */
+export interface HealthBody {
+  status: 'ok' | 'degraded' | 'starting';
+  version: string;
+  lane: string;
+  uptimeS: number;
+  pointer: PointerState | null;
+  watcher: WatcherStatus;
+  ingest: { baseline?: IngestHealth; candidate?: IngestHealth } | null;
+  search: { baseline: SideHealth; candidate: SideHealth | { status: 'failed'; error: string } | { status: 'none' } } | null;
+  rerank: { baseline: RerankHealth; candidate: RerankHealth | null } | null;
+  caches: { embeddingHitRatio: number; rowsHitRatio: number; resultHitRatio: number };
+  kpis: LiveKpiStatus;
+}
+
 interface HealthDeps {
   db: Db;
   lane: string;
@@ -149,11 +191,11 @@ interface HealthDeps {
   startedAt: number;
 }
 
-async function healthDocument(d: HealthDeps): Promise<{ ready: boolean; body: unknown }> {
+async function healthDocument(d: HealthDeps): Promise<{ ready: boolean; body: HealthBody }> {
   const state = d.watcher.current();
   const watcher = d.watcher.status();
   const ingest = state ? await ingestStatus(d.db, state) : null;
-  const status = !state ? 'starting' : state.candidateError || watcher.lastError ? 'degraded' : 'ok';
+  const status: HealthBody['status'] = !state ? 'starting' : state.candidateError || watcher.lastError ? 'degraded' : 'ok';
   return {
     ready: state !== null,
     body: {
@@ -167,7 +209,11 @@ async function healthDocument(d: HealthDeps): Promise<{ ready: boolean; body: un
       search: state
         ? {
             baseline: sideHealth(state.baseline),
-            candidate: state.candidate ? sideHealth(state.candidate) : state.candidateError ? { status: 'failed', error: state.candidateError } : { status: 'none' },
+            candidate: state.candidate
+              ? sideHealth(state.candidate)
+              : state.candidateError
+                ? { status: 'failed' as const, error: state.candidateError }
+                : { status: 'none' as const },
           }
         : null,
       rerank: state
@@ -186,7 +232,7 @@ async function healthDocument(d: HealthDeps): Promise<{ ready: boolean; body: un
   };
 }
 
-function sideHealth(s: ServingSide) {
+function sideHealth(s: ServingSide): SideHealth {
   return {
     status: 'ready',
     table: s.spec.table,
@@ -200,7 +246,7 @@ function sideHealth(s: ServingSide) {
   };
 }
 
-function rerankHealth(s: ServingSide) {
+function rerankHealth(s: ServingSide): RerankHealth {
   return {
     status: s.rerankerStatus,
     model: s.reranker?.id ?? null,
@@ -211,8 +257,8 @@ function rerankHealth(s: ServingSide) {
 }
 
 /** The ingest runs behind the served tables (ingest_runs may not exist where tables were made otherwise). */
-async function ingestStatus(db: Db, state: ServingState): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
+async function ingestStatus(db: Db, state: ServingState): Promise<NonNullable<HealthBody['ingest']>> {
+  const out: NonNullable<HealthBody['ingest']> = {};
   for (const [name, side] of [['baseline', state.baseline], ['candidate', state.candidate]] as const) {
     if (!side) continue;
     const ids = side.fingerprints.map((f) => f.ingest_run_id);

@@ -57,10 +57,21 @@ export function pairwiseDiversity(vectors: readonly Float32Array[]): number | nu
   return 1 - sum / pairs;
 }
 
+/** Unrolled by four: near-duplicate share is up to 1 225 dot products per uncached request. */
 function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length - (a.length % 4);
+  for (let i = 0; i < n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (let i = n; i < a.length; i++) s0 += a[i] * b[i];
+  return s0 + s1 + s2 + s3;
 }
 
 class WindowAccumulator {
@@ -130,6 +141,7 @@ export class LiveKpiRecorder {
   private windowStart: number;
   private acc = new Map<string, { side: Side; configHash: string | null; w: WindowAccumulator }>();
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private flushing: Promise<void> = Promise.resolve();
   private windowsWritten = 0;
   private lastFlushAt: number | null = null;
@@ -157,7 +169,9 @@ export class LiveKpiRecorder {
 
   /** Flushes every windowMs until stop(). */
   start(): void {
+    this.stopped = false;
     const tick = () => {
+      if (this.stopped) return;
       this.timer = setTimeout(() => {
         void this.flush().finally(tick);
       }, Math.max(1, this.windowStart + this.windowMs - this.now()));
@@ -168,6 +182,7 @@ export class LiveKpiRecorder {
 
   /** Stops the timer and writes the partial window (graceful shutdown keeps its samples). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.flush();

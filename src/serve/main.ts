@@ -108,9 +108,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** Mistakes a user can fix (settings, a lane never created, a missing model or dataset): one line, no stack. */
+const USER_ERRORS = new Set(['ServeConfigError', 'ApplicationFailure', 'SideLoadError', 'DatasetError', 'ModelNotFoundError']);
+
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(err instanceof ServeConfigError ? `bakeoff serve: ${err.message}` : err);
+    console.error(err instanceof Error && USER_ERRORS.has(err.name) ? `bakeoff serve: ${err.message}` : err);
     process.exit(1);
   });
 }

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
 import type { PointerState } from '../../src/activities/types';
 import { openDb, type Db } from '../../src/platform/db';
-import { startServing, type RunningService } from '../../src/serve/app';
+import { startServing, type HealthBody, type RunningService } from '../../src/serve/app';
 import { routeSide } from '../../src/serve/routing';
 import type { SearchResponse } from '../../src/serve/search-service';
 import { isConsistent, replayTraffic, type TrafficEvent } from '../../src/serve/traffic';
@@ -78,7 +78,7 @@ test('sticky routing over HTTP: every answer follows routeSide(key, percent), ne
     for (const [j, r] of batch.entries()) {
       expect(r.status).toBe(200);
       expect(r.json.side).toBe(routeSide(keys[i + j], 30, true));
-      sides.push(r.json.side);
+      sides.push(r.json.side!);
     }
   }
   const share = sides.filter((s) => s === 'candidate').length / sides.length;
@@ -222,16 +222,16 @@ test('/health reports version, pointer, ingest, search and rerank status with re
   await msUntilServed(p);
   const res = await fetch(`${svc.url}/health`);
   expect(res.status).toBe(200);
-  const h = (await res.json()) as any;
+  const h = (await res.json()) as HealthBody;
   expect(h).toMatchObject({ status: 'ok', version: '0.1.0', lane: f.lane });
   expect(h.pointer).toMatchObject({ version: p.version, canaryPercent: 20, liveTable: f.baseline.table, candidateTable: f.candidate.table });
-  expect(h.ingest.baseline.runs[0]).toMatchObject({ ingest_run_id: f.baseline.config.ingest_run_id, status: 'done' });
-  expect(h.ingest.candidate.runs[0]).toMatchObject({ ingest_run_id: f.candidate.config.ingest_run_id, status: 'done' });
-  expect(h.search.baseline).toMatchObject({ status: 'ready', table: f.baseline.table, vectorSource: 'faiss-ivf', rows: f.baseline.chunks });
-  expect(h.search.candidate).toMatchObject({ status: 'ready', table: f.candidate.table });
-  expect(h.rerank.baseline.status).toBe('ready');
-  expect(h.rerank.baseline.stats.requests).toBeGreaterThan(0);
-  expect(h.rerank.baseline.stats.latencyMs.samples).toBeGreaterThan(0);
+  expect(h.ingest!.baseline!.runs![0]).toMatchObject({ ingest_run_id: f.baseline.config.ingest_run_id, status: 'done' });
+  expect(h.ingest!.candidate!.runs![0]).toMatchObject({ ingest_run_id: f.candidate.config.ingest_run_id, status: 'done' });
+  expect(h.search!.baseline).toMatchObject({ status: 'ready', table: f.baseline.table, vectorSource: 'faiss-ivf', rows: f.baseline.chunks });
+  expect(h.search!.candidate).toMatchObject({ status: 'ready', table: f.candidate.table });
+  expect(h.rerank!.baseline.status).toBe('ready');
+  expect(h.rerank!.baseline.stats!.requests).toBeGreaterThan(0);
+  expect(h.rerank!.baseline.stats!.latencyMs.samples).toBeGreaterThan(0);
   expect(h.kpis).toMatchObject({ lane: f.lane, tau: f.tau.tau });
   await rollback();
 });
@@ -244,9 +244,9 @@ test('a candidate that cannot be loaded never fails a user: the baseline answers
   expect(r.status).toBe(200);
   expect(r.json).toMatchObject({ side: 'baseline', routedSide: 'candidate', table: f.baseline.table });
   expect(r.json.fallback).toMatch(/belongs to another table/);
-  const h = (await (await fetch(`${svc.url}/health`)).json()) as any;
+  const h = (await (await fetch(`${svc.url}/health`)).json()) as HealthBody;
   expect(h.status).toBe('degraded');
-  expect(h.search.candidate).toMatchObject({ status: 'failed' });
+  expect(h.search!.candidate).toMatchObject({ status: 'failed' });
   await rollback();
 });
 

@@ -7,7 +7,7 @@ import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/acti
 import type { PointerState } from '../../src/activities/types';
 import { readLiveKpis } from '../../src/activities/canary';
 import { openDb, type Db } from '../../src/platform/db';
-import { startServing, type RunningService } from '../../src/serve/app';
+import { startServing, type HealthBody, type RunningService } from '../../src/serve/app';
 import { routeSide } from '../../src/serve/routing';
 import type { SearchResponse } from '../../src/serve/search-service';
 import { isConsistent, replayTraffic, type TrafficEvent } from '../../src/serve/traffic';
@@ -95,9 +95,9 @@ test('/metrics parses strictly and /health describes both sides', async () => {
   const metrics = parsePrometheusText(await (await fetch(`${svc.url}/metrics`)).text());
   expect(sumSamples(metrics, 'bakeoff_serve_canary_percent', { lane: f.lane })).toBe(40);
   expect(sumSamples(metrics, 'bakeoff_serve_requests_total')).toBeGreaterThan(100);
-  const h = (await (await fetch(`${svc.url}/health`)).json()) as any;
+  const h = (await (await fetch(`${svc.url}/health`)).json()) as HealthBody;
   expect(h).toMatchObject({ status: 'ok', pointer: { version: p.version, canaryPercent: 40 } });
-  expect(h.search.candidate).toMatchObject({ status: 'ready', table: f.candidate.table, vectorSource: 'faiss-ivf' });
-  expect(h.rerank.candidate.status).toBe('ready');
+  expect(h.search!.candidate).toMatchObject({ status: 'ready', table: f.candidate.table, vectorSource: 'faiss-ivf' });
+  expect(h.rerank!.candidate!.status).toBe('ready');
   await rollback();
 });

@@ -18,6 +18,7 @@ import { trainTableReranker } from '../../src/rag/rerank-training';
 import type { HybridRetriever } from '../../src/rag/retrieve';
 import { EncoderPool } from '../../src/serve/caching-encoder';
 import { calibrateTau, type TauCalibration } from '../../src/serve/quality-tau';
+import type { SearchResponse } from '../../src/serve/search-service';
 import { loadServingSide } from '../../src/serve/serving-side';
 import { defaultCandidate, lockConfig } from '../../src/rag/config';
 import { baselineConfig, identityOf, MemoEmbedder, realEmbedder } from './rag-fixture';
@@ -138,19 +139,22 @@ export async function freshPgDatabase(name: string): Promise<string> {
   return u.toString();
 }
 
+/** A /search answer or an error body: tests read whichever the status says. */
+export type ApiBody = Partial<SearchResponse> & { error?: string; message?: string };
+
 /** POSTs a JSON (or raw) body and returns status, headers and parsed JSON body. */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any }> {
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: ApiBody }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let json: unknown = null;
+  let json: ApiBody;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text) as ApiBody;
   } catch {
-    json = text;
+    json = { error: 'not_json', message: text };
   }
   return { status: res.status, headers: res.headers, json };
 }
