@@ -7,6 +7,7 @@ import { runtimeOptionsFromEnv } from '../activities/runtime';
 import { openDb, type Db } from '../platform/db';
 import { ConfigError } from '../platform/temporal-config';
 import { CliError } from './errors';
+import { lockPglite } from './pglite-lock';
 
 export function storeDescription(env: NodeJS.ProcessEnv): string {
   const o = runtimeOptionsFromEnv(env);
@@ -17,7 +18,7 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (db: Db) => Promise<T>, opts: { mustExist?: boolean } = {}): Promise<T> {
+export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (db: Db) => Promise<T>, opts: { mustExist?: boolean; command?: string } = {}): Promise<T> {
   let o;
   try {
     o = runtimeOptionsFromEnv(env);
@@ -27,16 +28,21 @@ export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (db: Db) => Promi
   if (!o.databaseUrl && opts.mustExist && o.pgliteDir && !fs.existsSync(o.pgliteDir)) {
     throw new CliError(`no bakeoff store at ${o.pgliteDir} (set DATABASE_URL, or BAKEOFF_HOME to the checkout the worker uses)`);
   }
-  let db: Db;
+  const lock = !o.databaseUrl && o.pgliteDir ? lockPglite(o.pgliteDir, opts.command ?? 'store command') : null;
   try {
-    db = await openDb({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : (o.pgliteDir ?? undefined) });
-  } catch (err) {
-    throw new CliError(`cannot open the bakeoff store (${storeDescription(env)}): ${(err as Error).message}`);
-  }
-  try {
-    await ensurePlatformSchema(db);
-    return await fn(db);
+    let db: Db;
+    try {
+      db = await openDb({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : (o.pgliteDir ?? undefined) });
+    } catch (err) {
+      throw new CliError(`cannot open the bakeoff store (${storeDescription(env)}): ${(err as Error).message}`);
+    }
+    try {
+      await ensurePlatformSchema(db);
+      return await fn(db);
+    } finally {
+      await db.close().catch(() => undefined);
+    }
   } finally {
-    await db.close().catch(() => undefined);
+    lock?.release();
   }
 }

@@ -47,7 +47,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .action(exitWith(ctx, async (opts: Record<string, string | undefined> & { baseline?: boolean }) => {
       const by = opts.by ?? defaultActor(ctx.env);
       const sample = sampleOption(opts.sample);
-      const rt = await runtimeFor(ctx, sample);
+      const rt = await runtimeFor(ctx, sample, 'ingest');
       try {
         if (opts.baseline) {
           const lane = checkLane(opts.lane ?? 'default');
@@ -93,7 +93,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const k = positiveInt('k', opts.k)!;
       const maxCases = positiveInt('max-cases', opts.maxCases);
       const lane = checkLane(opts.lane);
-      const rt = await runtimeFor(ctx, sampleOption(opts.sample));
+      const rt = await runtimeFor(ctx, sampleOption(opts.sample), 'eval');
       try {
         const pointer = await readPointer(rt.db, lane);
         const table = opts.table ?? pointer?.liveTable;
@@ -138,7 +138,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       if (!(minOverlap >= 0 && minOverlap <= 1)) throw new CliError(`--min-overlap ${JSON.stringify(opts.minOverlap)}: must be between 0 and 1`);
       const maxP95Ms = opts.maxP95Ms === undefined ? undefined : Number(opts.maxP95Ms);
       if (maxP95Ms !== undefined && !(maxP95Ms > 0)) throw new CliError(`--max-p95-ms ${JSON.stringify(opts.maxP95Ms)}: must be a positive number`);
-      const rt = await runtimeFor(ctx, sampleOption(opts.sample));
+      const rt = await runtimeFor(ctx, sampleOption(opts.sample), 'sweep-nprobe');
       try {
         const pointer = readIndexPointer(rt.plane.indexDir, opts.table);
         if (!pointer) throw new CliError(`no FAISS indexes recorded for ${opts.table} under ${rt.plane.indexDir} (they are built by its ingest: bakeoff ingest)`);

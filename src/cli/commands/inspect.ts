@@ -54,27 +54,57 @@ export function registerInspectCommands(program: Command, ctx: CliContext): void
     .description('phase, stage, percent, soak time left and every gate (value / threshold / verdict) of a bakeoff')
     .option('--json', 'print the status as JSON')
     .option('-w, --watch [seconds]', 're-render every N seconds until the bakeoff ends (default 5)')
+    .option('--until <phases>', 'wait until the bakeoff reaches one of these phases (comma-separated; exit 2 if it ends in another), printing each phase change; then show the status')
     .option('--events <n>', 'recent events to show', '8')
     .option('--query-timeout <seconds>', 'how long to wait for a worker to answer', '10')
-    .action(exitWith(ctx, async (workflowId: string, opts: { json?: boolean; watch?: string | boolean; events: string; queryTimeout: string }, cmd: Command) => {
+    .option('--timeout <seconds>', 'with --until: give up after this long', '3600')
+    .action(exitWith(ctx, async (workflowId: string, opts: { json?: boolean; watch?: string | boolean; until?: string; events: string; queryTimeout: string; timeout: string }, cmd: Command) => {
       const target = targetOf(cmd, ctx);
-      const every = opts.watch === undefined || opts.watch === false ? null : typeof opts.watch === 'string' ? positiveNumber('watch', opts.watch) : 5;
+      const until = opts.until === undefined ? undefined : opts.until.split(',').map((p) => p.trim());
+      for (const p of until ?? []) {
+        if (!PHASES.includes(p as Phase)) throw new CliError(`--until ${JSON.stringify(p)}: must be one of ${PHASES.join(', ')}`);
+      }
+      const every = opts.watch === undefined || opts.watch === false ? (until ? 5 : null) : typeof opts.watch === 'string' ? positiveNumber('watch', opts.watch) : 5;
       const events = Math.floor(Number(opts.events));
       if (!Number.isFinite(events) || events < 0) throw new CliError(`--events ${JSON.stringify(opts.events)}: must be a whole number ≥ 0`);
       const queryTimeoutMs = positiveNumber('query-timeout', opts.queryTimeout) * 1000;
+      const deadline = Date.now() + positiveNumber('timeout', opts.timeout) * 1000;
+      const show = (answer: StatusAnswer, redraw: boolean, first: boolean) => {
+        if (opts.json) return io.out(JSON.stringify(answer, null, every && !until ? undefined : 2));
+        const text = renderStatus(answer, { now: Date.now(), workflowUrl: workflowUrl(target, workflowId), events });
+        if (redraw && io.isTTY) io.out(`\x1b[2J\x1b[H${text}\n\n(refreshing every ${every} s; Ctrl-C to stop)`);
+        else io.out(redraw && !first ? `\n${'─'.repeat(72)}\n${text}` : text);
+      };
       return onServer(target, workflowId, async ({ client, connection }) => {
+        let lastPhase: string | null = null;
         for (let first = true; ; first = false) {
           const answer = await fetchStatus(client, connection, workflowId, queryTimeoutMs);
-          if (opts.json) io.out(JSON.stringify(answer, null, every ? undefined : 2));
-          else {
-            const text = renderStatus(answer, { now: Date.now(), workflowUrl: workflowUrl(target, workflowId), events });
-            if (every && io.isTTY) io.out(`\x1b[2J\x1b[H${text}\n\n(refreshing every ${every} s; Ctrl-C to stop)`);
-            else io.out(every && !first ? `\n${'─'.repeat(72)}\n${text}` : text);
+          const phase = answer.status?.phase ?? null;
+          if (until) {
+            // Quiet progress: one line per phase change, the full view once at the end.
+            if (phase && phase !== lastPhase) {
+              const waiting = phase === 'awaiting-operator' && answer.status?.awaiting ? ` — ${answer.status.awaiting.reason} (bakeoff approve ${workflowId} | bakeoff abort ${workflowId} --reason "…")` : '';
+              io.err(`[${new Date().toISOString().slice(11, 19)}] ${workflowId}: ${phase}${waiting}`);
+            }
+            lastPhase = phase ?? lastPhase;
+            if (phase && until.includes(phase)) {
+              show(answer, false, true);
+              return EXIT.OK;
+            }
+            if (finished(answer)) {
+              show(answer, false, true);
+              throw new CliError(`bakeoff ${workflowId} ended in phase ${phase ?? answer.execution.executionStatus.toLowerCase()}, not ${until.join(' or ')}`);
+            }
+            if (Date.now() > deadline) throw new CliError(`bakeoff ${workflowId} did not reach phase ${until.join(' or ')} within ${opts.timeout} s (it is ${phase ?? 'unknown'})`);
+          } else {
+            show(answer, every !== null, first);
+            if (!every || finished(answer)) break;
           }
-          if (!every || finished(answer) || ctx.signal.aborted) break;
-          await sleep(every * 1000, ctx.signal);
+          if (ctx.signal.aborted) break;
+          await sleep((every ?? 5) * 1000, ctx.signal);
           if (ctx.signal.aborted) break;
         }
+        if (until) throw new CliError(`interrupted before bakeoff ${workflowId} reached phase ${until.join(' or ')}`);
         return EXIT.OK;
       });
     }));

@@ -5,6 +5,7 @@ import { subsetForTests, DatasetError } from '../../data/dataset';
 import { ConfigError } from '../../platform/temporal-config';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
+import { lockPglite } from '../pglite-lock';
 
 export function sampleOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -13,7 +14,8 @@ export function sampleOption(value: string | undefined): number | undefined {
   return n;
 }
 
-export async function runtimeFor(ctx: CliContext, sample: number | undefined): Promise<Runtime> {
+/** The runtime of one CLI command; with the embedded PGlite store it holds the store's lock until close(). */
+export async function runtimeFor(ctx: CliContext, sample: number | undefined, command: string): Promise<Runtime> {
   let options;
   try {
     options = runtimeOptionsFromEnv(ctx.env);
@@ -28,5 +30,21 @@ export async function runtimeFor(ctx: CliContext, sample: number | undefined): P
       throw new CliError(err instanceof DatasetError ? `${err.message} (bash scripts/provision/data.sh builds the dataset)` : String(err));
     }
   }
-  return createRuntime({ ...options, dataPlane: dataset ? { dataset } : undefined, log: (l) => ctx.io.err(l) });
+  const lock = !options.databaseUrl && options.pgliteDir ? lockPglite(options.pgliteDir, command) : null;
+  try {
+    const rt = await createRuntime({ ...options, dataPlane: dataset ? { dataset } : undefined, log: (l) => ctx.io.err(l) });
+    return {
+      ...rt,
+      async close() {
+        try {
+          await rt.close();
+        } finally {
+          lock?.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
 }

@@ -33,7 +33,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
       } catch (err) {
         throw new CliError(describeError(err, errorContext(target)));
       }
-      const rt = await runtimeFor(ctx, sample);
+      const rt = await runtimeFor(ctx, sample, 'worker');
       try {
         if (opts.bootstrap) {
           const { ensureBaselineLane } = await import('../../activities/lane-bootstrap');

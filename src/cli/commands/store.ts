@@ -34,7 +34,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
         if (!(await readPointer(db, lane))) throw new CliError(`lane '${lane}' has no pointer: nothing to back up (bakeoff ingest --baseline creates it)`);
         const backupId = backupIdFor(lane, `cli/${by}/${Date.now()}/${randomBytes(4).toString('hex')}`);
         return db.transaction((tx) => snapshotLane(tx, { lane, backupId, by }));
-      });
+      }, { command: 'backup create' });
       io.out(`backup ${ref.backupId}: ${ref.rows} rows of ${ref.sourceTable}, pointer v${ref.pointer.version} (live ${ref.pointer.liveTable}${ref.pointer.candidateTable ? `, ${ref.pointer.canaryPercent} % to ${ref.pointer.candidateTable}` : ''})`);
       io.out(`restore it with: bakeoff backup restore ${ref.backupId} --confirm`);
       return EXIT.OK;
@@ -47,7 +47,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON lines')
     .action(exitWith(ctx, async (opts: { lane?: string; json?: boolean }) => {
       const lane = opts.lane === undefined ? undefined : checkLane(opts.lane);
-      const refs = await withStore(ctx.env, (db) => listBackups(db, lane));
+      const refs = await withStore(ctx.env, (db) => listBackups(db, lane), { command: 'backup list' });
       if (opts.json) for (const r of refs) io.out(JSON.stringify(r));
       else if (refs.length === 0) io.out('no backups');
       else {
@@ -67,7 +67,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
     .action(exitWith(ctx, async (backupId: string, opts: { confirm?: boolean; by?: string }) => {
       const by = opts.by ?? defaultActor(ctx.env);
       if (!opts.confirm) {
-        const refs = await withStore(ctx.env, (db) => listBackups(db));
+        const refs = await withStore(ctx.env, (db) => listBackups(db), { command: 'backup restore' });
         const ref = refs.find((r) => r.backupId === backupId);
         if (!ref) throw new CliError(`no backup '${backupId}' (list them with: bakeoff backup list)`);
         io.out(`would restore ${ref.backupId}: replace the rows of ${ref.sourceTable} with the ${ref.rows} backed-up rows and set lane ${ref.lane}'s pointer back to v${ref.pointer.version} (live ${ref.pointer.liveTable}, ${ref.pointer.canaryPercent} % canary)`);
@@ -75,7 +75,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
       }
       const r = await withStore(ctx.env, (db) => restoreBackup(db, backupId, by).catch((err: Error) => {
         throw new CliError(err.message);
-      }));
+      }), { command: 'backup restore' });
       io.out(`restored ${r.backup.backupId}: ${r.rows} rows in ${r.backup.sourceTable}; lane ${r.pointer.lane} pointer now v${r.pointer.version} (live ${r.pointer.liveTable}, canary ${r.pointer.canaryPercent} %, cache epoch ${r.pointer.cacheEpoch})`);
       return EXIT.OK;
     }));
@@ -104,7 +104,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
             history.map((h) => [`v${h.version}`, h.action, h.liveTable, h.candidateTable ?? '—', String(h.canaryPercent), h.updatedBy, formatTime(h.updatedAt), h.reason ?? '']),
           ));
         }
-      }, { mustExist: true });
+      }, { mustExist: true, command: 'pointer' });
       return EXIT.OK;
     }));
 }
