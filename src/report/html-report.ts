@@ -7,7 +7,7 @@ import type { CaseResult, MetricComparison } from '../rag/evaluate';
 import type { SweepResult } from '../rag/nprobe-sweep';
 import type { EvaluationTrend, MetricTrend } from '../schedules/evaluation-trend';
 import { formatDuration } from '../workflows/duration';
-import type { BakeoffStatus, Gate } from '../workflows/types';
+import { isTerminal, type BakeoffStatus, type Gate } from '../workflows/types';
 import type { CanaryTimeline, KpiWindowPoint, StageTimeline } from './canary-timeline';
 import { htmlPage } from './html-page';
 import { escapeHtml as e, fmtDelta, fmtMs, fmtNumber, fmtPct, fmtTime } from './html-text';
@@ -78,9 +78,12 @@ function kv(rows: [string, string][]): string {
 const code = (v: string | null | undefined): string => (v ? `<code>${e(v)}</code>` : '—');
 
 function summarySection(s: BakeoffStatus): string {
-  const stage = s.stage
-    ? `stage ${s.stage.index + 1}/${s.stagesTotal}: ${s.stage.percent} % · ${e(formatDuration(s.stage.remainingMs))} of ${e(formatDuration(s.stage.soakMs))} left${s.paused ? ' (paused)' : ''}`
-    : '—';
+  const secs = (ms: number) => formatDuration(Math.round(ms / 1000) * 1000);
+  const stage = !s.stage
+    ? '—'
+    : isTerminal(s.phase)
+      ? `ended in stage ${s.stage.index + 1}/${s.stagesTotal} (${s.stage.percent} %)`
+      : `stage ${s.stage.index + 1}/${s.stagesTotal}: ${s.stage.percent} % · ${e(secs(s.stage.remainingMs))} of ${e(secs(s.stage.soakMs))} left${s.paused ? ' (paused)' : ''}`;
   return [
     '<h2 id="summary">Summary</h2>',
     kv([
@@ -193,8 +196,11 @@ function metricsSection(s: BakeoffStatus): string {
 
 // ---- canary ---------------------------------------------------------------------------------
 
-function stageAxis(st: StageTimeline): { unit: number; label: string } {
-  return st.endedAt - st.startedAt > 3 * 3_600_000 ? { unit: 3_600_000, label: 'hours since stage start' } : { unit: 60_000, label: 'minutes since stage start' };
+function stageAxis(st: StageTimeline): { unit: number; label: string; suffix: string } {
+  const span = st.endedAt - st.startedAt;
+  if (span > 3 * 3_600_000) return { unit: 3_600_000, label: 'hours since stage start', suffix: 'h' };
+  if (span > 3 * 60_000) return { unit: 60_000, label: 'minutes since stage start', suffix: 'm' };
+  return { unit: 1_000, label: 'seconds since stage start', suffix: 's' };
 }
 
 function kpiSeries(st: StageTimeline, f: (p: KpiWindowPoint) => number | null, unit: number): ChartSeries[] {
@@ -209,7 +215,7 @@ function canarySection(s: BakeoffStatus, canary: CanaryTimeline | null | undefin
   const live = s.live;
   const out = ['<h2 id="canary">Canary</h2>'];
   out.push(
-    `<p>Live checks: ${e(live.checks)} (${e(live.passes)} pass, ${e(live.inconclusive)} inconclusive, ${e(live.fails)} fail); last ${verdictBadge(live.lastVerdict)} at ${e(fmtTime(live.lastAt))}.</p>`,
+    `<p id="live-checks">Live checks: ${e(live.checks)} (${e(live.passes)} pass, ${e(live.inconclusive)} inconclusive, ${e(live.fails)} fail); last ${verdictBadge(live.lastVerdict)} at ${e(fmtTime(live.lastAt))}.</p>`,
   );
   if (live.lastGates.length > 0) out.push('<h3>Last live check</h3>', gatesTable(live.lastGates, 'live-gates'));
   if (!canary || canary.stages.length === 0) {
@@ -223,15 +229,15 @@ function canarySection(s: BakeoffStatus, canary: CanaryTimeline | null | undefin
           const b = st.windows.filter((w) => w.side === 'baseline');
           const c = st.windows.filter((w) => w.side === 'candidate');
           const sum = (ws: KpiWindowPoint[]) => ws.reduce((n, w) => n + w.samples, 0);
-          return `<tr data-stage="${st.index + 1}"><td>${st.index + 1}</td><td class="num">${e(st.percent)} %</td><td>${e(fmtTime(st.startedAt))}</td><td>${st.open ? '<em>running</em>' : e(fmtTime(st.endedAt))}</td><td>${e(formatDuration(st.endedAt - st.startedAt))}</td><td class="num">${b.length} / ${c.length}</td><td class="num">${sum(b)} / ${sum(c)}</td></tr>`;
+          return `<tr data-stage="${st.index + 1}"><td>${st.index + 1}</td><td class="num">${e(st.percent)} %</td><td>${e(fmtTime(st.startedAt))}</td><td>${st.open ? '<em>running</em>' : e(fmtTime(st.endedAt))}</td><td>${e(formatDuration(Math.round((st.endedAt - st.startedAt) / 1000) * 1000))}</td><td class="num">${b.length} / ${c.length}</td><td class="num">${sum(b)} / ${sum(c)}</td></tr>`;
         })
         .join('') +
       '</tbody></table>',
   );
   out.push('<div id="canary-timeline">');
   for (const st of canary.stages) {
-    const { unit, label } = stageAxis(st);
-    const x = (v: number) => (unit === 60_000 ? `${Number(v.toFixed(1))}m` : `${Number(v.toFixed(1))}h`);
+    const { unit, label, suffix } = stageAxis(st);
+    const x = (v: number) => `${Number(v.toPrecision(3))}${suffix}`;
     out.push(`<h3>Stage ${st.index + 1}: ${e(st.percent)} % of traffic</h3>`);
     if (st.windows.length === 0) {
       out.push('<p class="muted">no live KPI windows recorded in this stage</p>');
