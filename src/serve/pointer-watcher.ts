@@ -70,10 +70,16 @@ export class SideCache {
   }
 }
 
+/** What the watcher needs from the side cache (an interface so the watcher can be tested alone). */
+export interface SideSource {
+  get(spec: SideSpec): Promise<ServingSide>;
+  keys(): string[];
+}
+
 export interface PointerWatcherOptions {
   db: Queryable;
   lane: string;
-  sides: SideCache;
+  sides: SideSource;
   pollMs?: number;
   /** How long a failed candidate load waits before the next attempt at the same pointer version. */
   retryMs?: number;
@@ -87,7 +93,11 @@ export class PointerWatcher {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private polling: Promise<void> | null = null;
+  /** The version whose sides are loading. Polling goes on meanwhile: a rollback never waits for a slow load. */
+  private building: { version: number; promise: Promise<void> } | null = null;
   private retryAfter = 0;
+  /** A version whose baseline failed to load: retried after retryMs, not on every poll. */
+  private failed: { version: number; until: number } | null = null;
   private readonly info: Omit<WatcherStatus, 'cachedSides'>;
 
   constructor(private readonly o: PointerWatcherOptions) {
@@ -103,10 +113,11 @@ export class PointerWatcher {
     return { ...this.info, cachedSides: this.o.sides.keys() };
   }
 
-  /** Reads the pointer once (loading its sides), then keeps polling in the background. */
+  /** Reads the pointer once and loads its sides, then keeps polling in the background. */
   async start(): Promise<void> {
     this.stopped = false;
     await this.pollOnce();
+    await this.building?.promise;
     this.schedule();
   }
 
@@ -115,6 +126,7 @@ export class PointerWatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.polling;
+    await this.building?.promise;
   }
 
   /** One poll, now (tests and start); concurrent callers share the poll in flight. */
@@ -150,29 +162,48 @@ export class PointerWatcher {
     this.info.seenVersion = pointer.version;
     const current = this.state;
     const sameVersion = current !== null && current.pointer.version === pointer.version;
-    const candidatePending = current !== null && current.candidateError !== null && Date.now() >= this.retryAfter;
-    if (sameVersion && !candidatePending) {
+    const retryCandidate = sameVersion && current.candidateError !== null && Date.now() >= this.retryAfter;
+    if (sameVersion && !retryCandidate) {
       if (current.candidateError === null) this.info.lastError = null;
       return;
     }
-    try {
-      const next = await this.build(pointer);
-      if (this.stopped && this.state !== null) return;
-      this.state = next;
-      this.info.appliedVersion = pointer.version;
-      this.info.lastError = next.candidateError;
-      if (next.candidateError) this.retryAfter = Date.now() + (this.o.retryMs ?? 5000);
-      if (!sameVersion || current?.candidate !== next.candidate) this.o.onApply?.(next, current);
-      if (!sameVersion) {
-        this.o.log?.(
-          `pointer v${pointer.version}: baseline ${pointer.liveTable}, candidate ${pointer.candidateTable ?? 'none'} at ${pointer.canaryPercent} %` +
-            (next.candidateError ? ` (candidate not served: ${next.candidateError})` : ''),
-        );
-      }
-    } catch (err) {
-      // The baseline itself could not be loaded: keep serving the previous state.
-      this.info.lastError = `pointer v${pointer.version} not applied: ${(err as Error).message}`;
-      this.o.log?.(this.info.lastError);
+    if (this.building?.version === pointer.version) return; // already loading this version
+    if (this.failed?.version === pointer.version && Date.now() < this.failed.until) return;
+    const p = pointer;
+    const building = {
+      version: p.version,
+      promise: this.build(p).then(
+        (next) => this.apply(p, next),
+        (err: unknown) => {
+          // The baseline itself could not be loaded: keep serving the previous state.
+          this.failed = { version: p.version, until: Date.now() + (this.o.retryMs ?? 5000) };
+          this.info.lastError = `pointer v${p.version} not applied: ${(err as Error).message}`;
+          this.o.log?.(this.info.lastError);
+        },
+      ),
+    };
+    this.building = building;
+    void building.promise.finally(() => {
+      if (this.building === building) this.building = null;
+    });
+  }
+
+  private apply(p: PointerState, next: ServingState): void {
+    const current = this.state;
+    if (this.stopped && current !== null) return;
+    // A newer version got served while this one loaded (a fast rollback overtaking a slow load): keep it.
+    if (current !== null && current.pointer.version > p.version) return;
+    const sameVersion = current !== null && current.pointer.version === p.version;
+    this.state = next;
+    this.info.appliedVersion = p.version;
+    this.info.lastError = next.candidateError;
+    if (next.candidateError) this.retryAfter = Date.now() + (this.o.retryMs ?? 5000);
+    if (!sameVersion || current?.candidate !== next.candidate) this.o.onApply?.(next, current);
+    if (!sameVersion) {
+      this.o.log?.(
+        `pointer v${p.version}: baseline ${p.liveTable}, candidate ${p.candidateTable ?? 'none'} at ${p.canaryPercent} %` +
+          (next.candidateError ? ` (candidate not served: ${next.candidateError})` : ''),
+      );
     }
   }
 
