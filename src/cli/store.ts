@@ -3,14 +3,14 @@
 // the store commands while the worker is stopped (docs/operations.md says so).
 import * as fs from 'node:fs';
 import { ensurePlatformSchema } from '../activities';
-import { runtimeOptionsFromEnv } from '../activities/runtime';
 import { openDb, type Db } from '../platform/db';
 import { ConfigError } from '../platform/temporal-config';
 import { CliError } from './errors';
+import { storeOptions } from './home';
 import { lockPglite } from './pglite-lock';
 
 export function storeDescription(env: NodeJS.ProcessEnv): string {
-  const o = runtimeOptionsFromEnv(env);
+  const o = storeOptions(env);
   return o.databaseUrl ? `PostgreSQL ${redactUrl(o.databaseUrl)}` : `PGlite ${o.pgliteDir}`;
 }
 
@@ -21,7 +21,7 @@ export function redactUrl(url: string): string {
 export async function withStore<T>(env: NodeJS.ProcessEnv, fn: (db: Db) => Promise<T>, opts: { mustExist?: boolean; command?: string } = {}): Promise<T> {
   let o;
   try {
-    o = runtimeOptionsFromEnv(env);
+    o = storeOptions(env);
   } catch (err) {
     throw new CliError(err instanceof ConfigError ? err.message : String(err));
   }

@@ -7,9 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
-import { stateDir } from '../platform/paths';
 import { ConfigError, loadTemporalSettings, type ConnectionSettings } from '../platform/temporal-config';
 import { CliError, describeError, type ErrorContext } from './errors';
+import { homeOf } from './home';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
@@ -31,8 +31,8 @@ export interface Target {
 const RecordedServer = z.object({ pid: z.number().int(), address: z.string(), uiUrl: z.string().optional() });
 
 /** The dev server `bakeoff server start` / the demo left running, if it still runs. */
-export function recordedLocalServer(): { address: string; uiUrl?: string } | null {
-  const file = path.join(stateDir, 'temporal-server.json');
+export function recordedLocalServer(env: NodeJS.ProcessEnv = process.env): { address: string; uiUrl?: string } | null {
+  const file = path.join(homeOf(env), 'temporal-server.json');
   try {
     const rec = RecordedServer.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
     process.kill(rec.pid, 0);
@@ -55,7 +55,7 @@ export function resolveTarget(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  const recorded = flags.address || settings.address ? null : recordedLocalServer();
+  const recorded = flags.address || settings.address ? null : recordedLocalServer(env);
   const address = flags.address ?? settings.address ?? recorded?.address ?? DEFAULT_ADDRESS;
   return {
     address,

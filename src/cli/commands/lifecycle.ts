@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { bakeoffWorkflowId, startBakeoff } from '../../client/bakeoff';
-import { stateDir } from '../../platform/paths';
 import { formatDuration, parseDuration } from '../../workflows/duration';
 import { statusQuery } from '../../workflows/messages';
 import type { BakeoffResult, BakeoffStatus } from '../../workflows/types';
@@ -14,6 +13,7 @@ import { buildRawInput, validateInput, type InputFlags } from '../bakeoff-input'
 import { exitWith, onServer, sleep, targetOf, type CliContext } from '../context';
 import { CliError, innermostMessage } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
+import { homeOf } from '../home';
 import { renderGates } from '../render';
 import { defaultActor, workflowUrl } from '../target';
 
@@ -114,7 +114,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
           failure: status.failure,
           status,
         };
-        const file = path.resolve(opts.report ?? path.join(stateDir, 'reports', `dry-run-${workflowId}.json`));
+        const file = path.resolve(opts.report ?? path.join(homeOf(ctx.env), 'reports', `dry-run-${workflowId}.json`));
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
         if (opts.json) io.out(JSON.stringify(report, null, 2));

@@ -1,10 +1,12 @@
 // The data-plane runtime as CLI commands build it: the environment's store, optionally a sample of the
 // dataset (subsetForTests: n cases plus their proportional share of distractor documents).
-import { createRuntime, runtimeOptionsFromEnv, type Runtime } from '../../activities/runtime';
+import * as path from 'node:path';
+import { createRuntime, type Runtime } from '../../activities/runtime';
 import { subsetForTests, DatasetError } from '../../data/dataset';
 import { ConfigError } from '../../platform/temporal-config';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
+import { homeOf, storeOptions } from '../home';
 import { lockPglite } from '../pglite-lock';
 
 export function sampleOption(value: string | undefined): number | undefined {
@@ -18,7 +20,7 @@ export function sampleOption(value: string | undefined): number | undefined {
 export async function runtimeFor(ctx: CliContext, sample: number | undefined, command: string): Promise<Runtime> {
   let options;
   try {
-    options = runtimeOptionsFromEnv(ctx.env);
+    options = storeOptions(ctx.env);
   } catch (err) {
     throw new CliError(err instanceof ConfigError ? err.message : String(err));
   }
@@ -32,7 +34,9 @@ export async function runtimeFor(ctx: CliContext, sample: number | undefined, co
   }
   const lock = !options.databaseUrl && options.pgliteDir ? lockPglite(options.pgliteDir, command) : null;
   try {
-    const rt = await createRuntime({ ...options, dataPlane: dataset ? { dataset } : undefined, log: (l) => ctx.io.err(l) });
+    const home = homeOf(ctx.env);
+    const dataPlane = { indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), ...(dataset ? { dataset } : {}) };
+    const rt = await createRuntime({ ...options, dataPlane, log: (l) => ctx.io.err(l) });
     return {
       ...rt,
       async close() {
