@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { freePort } from '../../src/platform/ports';
 import { HEALTHY, type FixtureDataPlane, type FixtureScript } from '../fixtures/data-plane';
 import { bakeoffInProcess, bakeoffProcess } from '../support/cli';
-import { createLane, createOpsRig, pointerActions, writeInputFile, type OpsRig } from './rig';
+import { createLane, createOpsRig, pointerActions, waitForStatus, writeInputFile, type OpsRig } from './rig';
 
 let rig: OpsRig;
 let plane: FixtureDataPlane;
@@ -65,6 +65,20 @@ test('dry run with a failed gate exits 1; an inconclusive one exits 2', async ()
   expect(json).toMatchObject({ verdict: 'inconclusive', exitCode: 2 });
   expect(json.gates.find((g: { name: string }) => g.name === 'hit_rate').verdict).toBe('inconclusive');
   expect(await pointerActions(rig.db, 'dry')).toEqual(['init']);
+});
+
+test('status --watch redraws until the bakeoff ends', async () => {
+  plane.script = HEALTHY;
+  const id = `bakeoff-dryrun-watch-${Date.now()}`;
+  const dry = bakeoffInProcess(['dry-run', '--config', writeInputFile(rig.home, 'watch', 'dry', 'v450_watch', { dryRunSoak: '2s' }), '--workflow-id', id], rig.env);
+  await waitForStatus(rig.client, id, () => true);
+  const watched = await bakeoffInProcess(['status', id, '--watch', '1', '--events', '0'], rig.env);
+  expect(watched.code).toBe(0);
+  const frames = watched.stdout.split(`\n${'─'.repeat(72)}\n`);
+  expect(frames.length).toBeGreaterThanOrEqual(3); // at least a few seconds of a running dry run, one frame a second
+  for (const f of frames) expect(f).toMatch(/^Bakeoff\s+bakeoff-dryrun-watch-/);
+  expect(frames[frames.length - 1]).toMatch(/^Phase\s+done {2}\[DRY RUN\]$/m);
+  expect((await dry).code).toBe(0);
 });
 
 test('unknown workflow id: one line naming the id, the address and the namespace', async () => {
