@@ -40,6 +40,8 @@ if [ "$mode" != demo ]; then
   bash "$P/testserver.sh"
   step "PostgreSQL 15 + pgvector"
   bash "$P/postgres.sh" --for-tests
+  step "Debian chromium (Web UI browser test)"
+  bash "$P/browser.sh"
 fi
 
 printf '\n[setup] ready in %ss\n' "$(( $(date +%s) - t0 ))" >&2
