@@ -28,6 +28,10 @@ const LANE = 'ui_lane';
 const OPERATOR = 'oncall-ui';
 const REASON = 'rolled back from the Web UI by the browser test';
 
+/** Runs in the page (serialized by playwright); typed here without the DOM lib. */
+const backgroundOf = (el: unknown): string =>
+  (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor;
+
 const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium) {
   process.stderr.write(
@@ -265,7 +269,7 @@ suite('Temporal Web UI', () => {
     const hitRow = page.locator('#offline-gates tr[data-gate="hit_rate"]');
     expect(await hitRow.locator('td').allTextContents()).toEqual(['hit_rate', 'offline', '0.63', '0.55', '0.6 … 0.7', 'within-band', 'pass', expect.stringContaining('gain')]);
     // The verdict badge is coloured (a real computed style, not just a class name).
-    expect(await hitRow.locator('.verdict').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(218, 251, 225)');
+    expect(await hitRow.locator('.verdict').evaluate(backgroundOf)).toBe('rgb(218, 251, 225)');
     expect(await page.locator('#metrics-table tr[data-metric="hit_rate"] td').allTextContents()).toEqual(['hit_rate', '0.550', '0.630', '+8.0 pts']);
     // Stage 1's live KPI windows (written above) are drawn, baseline and candidate.
     expect(await page.locator('#canary-stages tr[data-stage="1"] td').nth(1).textContent()).toBe('10 %');
