@@ -13,7 +13,10 @@ t0=$(date +%s)
 
 step "node dependencies"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund >&2
+  # Not `npm ci`: npm 11 refuses a lock file whose optional per-platform packages (@swc/core-darwin-*,
+  # win32-*) the registry here does not serve, although nothing on Linux needs them. `npm install`
+  # honours the lock file for everything it can resolve.
+  npm install --no-audit --no-fund >&2
 else
   echo "[setup] node_modules up to date" >&2
 fi
