@@ -3,6 +3,7 @@
 // delay inside the phase, or by its own hand right after an effect committed), the pointer is checked
 // against the phase it died in, and a fresh worker takes over. Records what happened at each kill.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readPointer } from '../../src/activities/pointer';
 import type { PointerState } from '../../src/activities/types';
@@ -85,7 +86,17 @@ export class ChaosRun {
   readonly kills: KillRecord[] = [];
   restarts = 0;
 
+  private readonly t0 = Date.now();
+
   constructor(private readonly o: ChaosRunOptions) {}
+
+  private say(line: string): void {
+    this.o.log?.(`[${this.o.name} +${((Date.now() - this.t0) / 1000).toFixed(1)}s] ${line}`);
+  }
+
+  note(line: string): void {
+    this.say(line);
+  }
 
   get logFile(): string {
     return path.join(this.o.world.logDir, `${this.o.name}.log`);
@@ -107,14 +118,19 @@ export class ChaosRun {
   }
 
   private approvedSince = new Set<number>();
+  private lastWhere = '';
 
-  private async status(handle: WorkflowHandle<typeof bakeoff>, point?: KillPoint): Promise<BakeoffStatus | null> {
+  async status(handle: WorkflowHandle<typeof bakeoff>, point?: KillPoint): Promise<BakeoffStatus | null> {
     let st: BakeoffStatus;
     try {
-      st = await handle.query(statusQuery);
+      // A query to a workflow whose (sticky) worker just died waits for the RPC deadline: keep it short.
+      st = await this.o.client.connection.withDeadline(Date.now() + 2_000, () => handle.query(statusQuery));
     } catch {
       return null; // no worker answers (it just died) or the first task has not run yet
     }
+    const where = `${st.phase}${st.stage ? ` stage ${st.stage.index + 1}` : ''}`;
+    if (where !== this.lastWhere) this.say(`status: ${where}`);
+    this.lastWhere = where;
     this.lastStatus = st;
     if (point?.trigger && !this.triggered.has(point) && matches(point.trigger.at, st)) {
       this.triggered.add(point);
@@ -137,21 +153,46 @@ export class ChaosRun {
       const p = points[i];
       const record = await this.runPoint(handle, p);
       this.kills.push(record);
-      this.o.log?.(`[${this.o.name}] killed at ${p.name} (${record.how}, phase ${record.phase}, +${record.delayMs} ms): pointer ${record.pointerOk ? 'ok' : 'NOT ok'} — ${record.pointerWhy}`);
+      this.say(`killed at ${p.name} (${record.how}, phase ${record.phase}, +${record.delayMs} ms): pointer ${record.pointerOk ? 'ok' : 'NOT ok'} — ${record.pointerWhy}`);
       if (p.whileDown) await p.whileDown(handle);
       await this.startWorker(points[i + 1]?.faults);
       this.restarts += 1;
+      this.say(`worker restarted (pid ${this.worker!.pid})`);
     }
-    const deadline = Date.now() + finalTimeoutMs;
-    const result = handle.result();
-    let done = false;
-    result.then(() => (done = true), () => (done = true));
-    while (!done) {
-      if (Date.now() > deadline) throw new Error(`[${this.o.name}] bakeoff did not finish within ${finalTimeoutMs} ms after the last kill; last status ${this.lastStatus?.phase}`);
-      await this.status(handle);
+    return this.finish(handle, finalTimeoutMs);
+  }
+
+  /** Polls (approving as configured) until the bakeoff ends; survives a server that is briefly down. */
+  async finish(handle: WorkflowHandle<typeof bakeoff>, timeoutMs = 240_000): Promise<BakeoffResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`[${this.o.name}] bakeoff did not finish within ${timeoutMs} ms; last status ${this.lastStatus?.phase}`);
+      const st = await this.status(handle);
+      if (st && isTerminal(st.phase)) {
+        try {
+          const result = await this.o.client.connection.withDeadline(Date.now() + 10_000, () => handle.result());
+          this.say(`bakeoff finished: ${result.outcome}`);
+          await this.dumpTimeline(handle).catch((err: Error) => this.say(`timeline not written: ${err.message}`));
+          return result;
+        } catch (err) {
+          // Terminal in state but the run not closed yet (the final report is being written): poll on.
+          if ((err as Error).name === 'WorkflowFailedError') throw err;
+        }
+      }
       await sleep(250);
     }
-    return result;
+  }
+
+  /** Polls the status until `pred` holds (approving as configured); throws if the bakeoff ends first. */
+  async waitFor(handle: WorkflowHandle<typeof bakeoff>, what: string, pred: (s: BakeoffStatus) => boolean, timeoutMs = 180_000): Promise<BakeoffStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const st = await this.status(handle);
+      if (st && pred(st)) return st;
+      if (st && isTerminal(st.phase)) throw new Error(`[${this.o.name}] bakeoff ended (${st.phase}) while waiting for ${what}: ${st.failure ?? ''}`);
+      if (Date.now() > deadline) throw new Error(`[${this.o.name}] ${what} not reached in ${timeoutMs} ms; last status ${this.lastStatus?.phase}`);
+      await sleep(100);
+    }
   }
 
   private async runPoint(handle: WorkflowHandle<typeof bakeoff>, p: KillPoint): Promise<KillRecord> {
@@ -176,7 +217,7 @@ export class ChaosRun {
     } else {
       // The worker kills itself at the planned point; keep the status fresh meanwhile.
       while (worker.alive) {
-        await this.status(handle, p);
+        await Promise.race([this.status(handle, p), worker.exited]);
         if (this.lastStatus && isTerminal(this.lastStatus.phase)) throw new Error(`[${this.o.name}] bakeoff ended (${this.lastStatus.phase}) before self-crash '${p.name}'`);
         if (Date.now() > deadline) throw new Error(`[${this.o.name}] self-crash '${p.name}' did not happen; last phase ${this.lastStatus?.phase}`);
         await sleep(100);
@@ -195,6 +236,31 @@ export class ChaosRun {
       pointerWhy: fit.why,
       selfCrashLine: p.at ? undefined : worker.output.find((l) => l.includes('CHAOS: SIGKILL')),
     };
+  }
+
+  /** One line per history event (time, type, activity, attempt) beside the worker log: what to read
+   *  when a run is slow or a check fails. Follows continue-as-new. */
+  async dumpTimeline(handle: WorkflowHandle<typeof bakeoff>): Promise<void> {
+    const lines: string[] = [];
+    let runId: string | undefined = (handle as { firstExecutionRunId?: string }).firstExecutionRunId;
+    const names = new Map<string, string>();
+    while (runId) {
+      const history = await this.o.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+      let next: string | undefined;
+      for (const e of history.events ?? []) {
+        const t = new Date(Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
+        const type = String(e.eventType ?? '').replace('EVENT_TYPE_', '');
+        const sched = e.activityTaskScheduledEventAttributes;
+        if (sched) names.set(String(e.eventId), sched.activityType?.name ?? '?');
+        const started = e.activityTaskStartedEventAttributes;
+        const ref = started?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId ?? e.activityTaskTimedOutEventAttributes?.scheduledEventId;
+        const activity = sched ? sched.activityType?.name : ref ? names.get(String(ref)) : undefined;
+        lines.push(`${t} ${type}${activity ? ` ${activity}` : ''}${started?.attempt ? ` attempt ${started.attempt}` : ''}`);
+        next = e.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? next;
+      }
+      runId = next;
+    }
+    fs.writeFileSync(path.join(this.o.world.logDir, `${this.o.name}.timeline.txt`), lines.join('\n') + '\n');
   }
 
   async close(): Promise<void> {

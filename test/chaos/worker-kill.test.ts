@@ -18,9 +18,9 @@ import { startBakeoff } from '../../src/client/bakeoff';
 import { readPointer } from '../../src/activities/pointer';
 import type { PointerState } from '../../src/activities/types';
 import type { bakeoff } from '../../src/workflows/bakeoff';
-import type { BakeoffInputRaw } from '../../src/workflows/messages';
 import type { BakeoffStatus } from '../../src/workflows/types';
 import { bySize, chaosSeed, ReliabilityRecorder, seededRandom } from '../support/reliability-record';
+import { chaosInput } from './chaos-input';
 import { ChaosRun, type KillPoint, type KillRecord } from './chaos-run';
 import { checkBackupRestores, checkChunks, checkEffectsOnce, checkPointerMatchesHistory, failedChecks, findings, type Findings } from './invariants';
 import { TrafficPlayer } from './traffic';
@@ -31,26 +31,6 @@ jest.setTimeout(bySize(12, 45) * 60_000);
 const TEMPORAL = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS!;
 const PG = process.env.BAKEOFF_TEST_PG_URL!;
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** Real thresholds would judge 6 FAQ cases inconclusive; these let the real numbers through so the
- *  run reaches the canary (the dedup-rate probe stays inconclusive: an operator approves). */
-function chaosInput(world: World, lane: string, chunkVersion: string, ramp: { percent: number; soak: string }[]): BakeoffInputRaw {
-  return {
-    candidate: world.candidate(chunkVersion),
-    baseline: { lane },
-    evalCases: { ref: 'faq:all', k: 10, smokeCases: 3 },
-    thresholds: {
-      offline: { minCases: 1, hitRateGainMinPts: -100, hitRateGainMaxPts: 100, f1MinDeltaPts: -100, precisionDriftMaxPts: 100, p95MaxIncreasePct: 1000 },
-      live: { minSamples: 50, failureLimit: 1, inconclusiveLimit: 1000 },
-    },
-    ramp,
-    checkInterval: '1s',
-    operatorDeadline: '1h',
-    // A dead worker's step is retried after these (production: 1 m / 5 m).
-    timeouts: { step: '5s', heartbeat: '10s' },
-    requestedBy: 'chaos',
-  };
-}
 
 const at = (phase: BakeoffStatus['phase'], stage?: number) => ({ phase, stage });
 
@@ -143,7 +123,7 @@ describe('chaos: worker SIGKILL in every phase', () => {
     let handle: WorkflowHandle<typeof bakeoff> | undefined;
     try {
       await run.startWorker(sc.points[0]?.faults);
-      handle = await startBakeoff(client, chaosInput(world, lane, chunkVersion, sc.ramp), { taskQueue: `chaos-${lane}-${seed}`, workflowId: `chaos-${lane}-${seed}-${Date.now()}` });
+      handle = await startBakeoff(client, chaosInput(world, { lane, chunkVersion, ramp: sc.ramp }), { taskQueue: `chaos-${lane}-${seed}`, workflowId: `chaos-${lane}-${seed}-${Date.now()}` });
       const result = await run.run(handle, sc.points);
       traffic.stop();
 

@@ -9,7 +9,10 @@
 //                      hears of it (the retry must find the audit row and change nothing);
 //   crashBefore:       SIGKILL as the named activity starts (nothing applied yet);
 //   delayMs:           stretch short activities so a kill can land inside them;
-//   crashAfterIngestBatches: SIGKILL after this many committed ingest batches (a resume from the cursor).
+//   crashAfterIngestBatches: SIGKILL after this many committed ingest batches (a resume from the cursor);
+//   embedDelayMs:      a slow embedder (each chunk batch takes this much longer), so an ingest lasts
+//                      long enough for a fault to land in the middle of it.
+import { Context } from '@temporalio/activity';
 import { NativeConnection } from '@temporalio/worker';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -25,6 +28,7 @@ export const FaultPlanSchema = z.strictObject({
   crashBefore: z.strictObject({ activity: z.string().min(1), call: z.int().min(1).default(1) }).optional(),
   delayMs: z.record(z.string(), z.int().min(0).max(600_000)).default({}),
   crashAfterIngestBatches: z.int().min(1).optional(),
+  embedDelayMs: z.int().min(0).max(60_000).optional(),
 });
 export type FaultPlan = z.input<typeof FaultPlanSchema>;
 
@@ -40,7 +44,7 @@ const WorkerEnv = z.object({
 
 /** One line per event on stdout; the parent waits for READY and keeps the rest as the worker's log. */
 function say(line: string): void {
-  process.stdout.write(`[worker ${process.pid}] ${line}\n`);
+  process.stdout.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`);
 }
 
 function die(why: string): never {
@@ -60,10 +64,14 @@ function withFaults(activities: BakeoffActivities, plan: z.output<typeof FaultPl
     wrapped[name] = async (...args: unknown[]) => {
       const n = (calls.get(name) ?? 0) + 1;
       calls.set(name, n);
+      const t0 = Date.now();
+      const attempt = Context.current().info.attempt;
+      if (name !== 'notify') say(`activity ${name} #${n} (attempt ${attempt}) started`);
       if (plan.crashBefore?.activity === name && plan.crashBefore.call === n) die(`before ${name} #${n}`);
       const delay = plan.delayMs[name];
       if (delay) await sleep(delay);
       const result = await fn(...args);
+      if (name !== 'notify') say(`activity ${name} #${n} finished in ${Date.now() - t0} ms`);
       if (plan.crashAfter?.activity === name && plan.crashAfter.call === n) die(`after ${name} #${n} committed`);
       return result;
     };
@@ -72,6 +80,7 @@ function withFaults(activities: BakeoffActivities, plan: z.output<typeof FaultPl
 }
 
 async function main(): Promise<void> {
+  const t0 = Date.now();
   const env = WorkerEnv.parse(process.env);
   const plan = FaultPlanSchema.parse(JSON.parse(env.WORKER_FAULTS));
   const settings = loadTemporalSettings();
@@ -79,6 +88,14 @@ async function main(): Promise<void> {
 
   const dataset = await subsetForTests(env.WORKER_SUBSET_CASES);
   const memo = new MemoEmbedder(await realEmbedder());
+  const embedder: MemoEmbedder = plan.embedDelayMs ? Object.create(memo) : memo;
+  if (plan.embedDelayMs) {
+    const delay = plan.embedDelayMs;
+    embedder.embed = async (texts) => {
+      await sleep(delay);
+      return memo.embed(texts);
+    };
+  }
   let batches = 0;
   const runtime = await createRuntime({
     databaseUrl: env.DATABASE_URL,
@@ -86,7 +103,7 @@ async function main(): Promise<void> {
     log: say,
     dataPlane: {
       dataset,
-      loadEmbedder: async () => memo,
+      loadEmbedder: async () => embedder,
       indexDir: path.join(env.WORKER_STATE_DIR, 'indexes'),
       manifestDir: path.join(env.WORKER_STATE_DIR, 'eval'),
       ingestBatchSize: env.WORKER_INGEST_BATCH,
@@ -112,7 +129,7 @@ async function main(): Promise<void> {
       stickyQueueScheduleToStartTimeout: '1s',
     },
   });
-  say(`READY task queue ${settings.taskQueue}, ${dataset.docs.length} docs / ${dataset.cases.length} cases, faults ${JSON.stringify(plan)}`);
+  say(`READY in ${Date.now() - t0} ms (process up ${Math.round(process.uptime() * 1000)} ms): task queue ${settings.taskQueue}, ${dataset.docs.length} docs / ${dataset.cases.length} cases, faults ${JSON.stringify(plan)}`);
   try {
     await worker.run();
   } finally {
