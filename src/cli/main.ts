@@ -9,6 +9,7 @@ import { registerDataCommands } from './commands/data';
 import { registerInspectCommands } from './commands/inspect';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerRuntimeCommands } from './commands/runtime';
+import { registerScheduleCommands } from './commands/schedules';
 import { registerStoreCommands } from './commands/store';
 import type { CliContext, CliIo } from './context';
 import { CliError, describeError } from './errors';
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerStoreCommands(program, ctx);
   registerDataCommands(program, ctx);
   registerRuntimeCommands(program, ctx);
+  registerScheduleCommands(program, ctx);
   const applyIo = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({
