@@ -69,7 +69,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
         throw new CliError(describeError(err));
       }
       const ui = local.uiUrl ?? uiUrlFor(local.address, ctx.env);
-      io.out(`Temporal ${local.started ? 'started' : 'running'} at ${local.address}`);
+      io.out(`Temporal running at ${local.address}${local.started ? ' (started now)' : ''}`);
       io.out(`Web UI: ${ui ?? '(unknown: set BAKEOFF_UI_URL)'}`);
       return EXIT.OK;
     }));
