@@ -18,7 +18,7 @@ import { FaissIndex } from '../rag/faiss-index';
 import { shadowIngest as runShadowIngest, type IngestProgress } from '../rag/ingest';
 import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
 import { LearnedReranker } from '../rag/rerank';
-import { RerankerService } from '../rag/rerank-service';
+import { RerankerService, type RerankerStats } from '../rag/rerank-service';
 import { trainTableReranker } from '../rag/rerank-training';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
 import { buildTableIndexes, readIndexPointer } from '../rag/serving-index';
@@ -112,7 +112,7 @@ function heartbeat(details?: unknown): void {
   if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('activity cancelled');
 }
 
-interface SideResources {
+export interface SideResources {
   table: string;
   store: ChunkStore;
   embedder: EmbedderLike;
@@ -307,8 +307,11 @@ export class DataPlane {
 
   // ---- shared ------------------------------------------------------------------------------------
 
-  /** Store, embedder, vector search and reranker of a table: the given index, its recorded one, or pgvector. */
-  private async side(table: string, indexPath: string | null): Promise<SideResources> {
+  /**
+   * Store, embedder, vector search and reranker of a table: the given index, its recorded one, or
+   * pgvector. Cached pieces are shared with the activities (the serving path can call this too).
+   */
+  async side(table: string, indexPath: string | null): Promise<SideResources> {
     const db = this.deps.db;
     const exists = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`,
@@ -379,6 +382,16 @@ export class DataPlane {
       rateLimit: null, // the data plane's own evaluation loop is not a client to protect against
       auditFile: this.deps.rerankAudit === false ? undefined : path.join(this.indexDir, table, 'rerank-audit.jsonl'),
     });
+  }
+
+  /** Stats of every reranker service this worker has built (for /health). */
+  async rerankerStats(): Promise<RerankerStats[]> {
+    const out: RerankerStats[] = [];
+    for (const p of this.rerankers.values()) {
+      const s = await p.catch(() => null);
+      if (s) out.push(s.stats());
+    }
+    return out;
   }
 
   /** Closes the reranker audit trails. */
