@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   log,
   proxyActivities,
   setHandler,
@@ -17,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BakeoffActivities, LiveCheckResult, LockedConfig, ProbeResult } from '../activities/types';
-import { NON_RETRYABLE_ERROR_TYPES } from '../activities/types';
+import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { formatDuration } from './duration';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, probeGates } from './gates';
 import {
@@ -65,7 +66,7 @@ const retry: RetryPolicy = {
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval: '1m',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, 'PointerConflict'],
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
 /**
@@ -221,7 +222,11 @@ class BakeoffRun {
     if (!isTerminal(s.status.phase)) {
       this.mainScope = new CancellationScope();
       try {
-        next = await this.mainScope.run(() => this.proceed());
+        // A rollback signal that arrived with (or before) the first workflow task was recorded by
+        // its handler before this scope existed, so nothing cancelled it: honour it before any step.
+        next = await this.mainScope.run(() =>
+          s.status.rollback && patched('rollback-before-first-step') ? Promise.resolve<'finished'>('finished') : this.proceed(),
+        );
       } catch (err) {
         if (!s.status.rollback) this.onError(err);
       }
