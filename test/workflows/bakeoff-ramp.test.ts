@@ -146,13 +146,13 @@ test('an operator rollback mid-soak restores the baseline once, even when delive
     const s0 = await waitForStatus(handle, (s) => s.phase === 'canary');
     await healthyTraffic(lane, s0.stage!.startedAt);
     // (Without a workflow cache every task replays the whole history, so keep this soak short.)
-    await env.sleep(90 * M);
+    await env.sleep(30 * M);
     const mid = await handle.query(statusQuery);
     expect(mid.stage).toMatchObject({ index: 0, percent: 10 });
     // As of the last workflow activation (at most one check interval ago).
-    expect(mid.stage!.remainingMs).toBeLessThanOrEqual(16 * H - 90 * M + 5 * M + M);
+    expect(mid.stage!.remainingMs).toBeLessThanOrEqual(16 * H - 30 * M + 5 * M + M);
     expect(mid.stage!.endsAt! - s0.stage!.startedAt).toBeGreaterThanOrEqual(16 * H);
-    expect(mid.live.checks).toBeGreaterThanOrEqual(17);
+    expect(mid.live.checks).toBeGreaterThanOrEqual(5);
     return handle;
   });
   // The worker is gone: on-call's signal is recorded by the server and applied when one returns.
@@ -174,7 +174,8 @@ test('an operator rollback mid-soak restores the baseline once, even when delive
   expect(await pointerRow(db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: null, canary_percent: 0 });
   expect(await pointerActions(db, lane)).toEqual(['init', 'split:10', 'restore', 'cache-clear']);
   expect(await auditCounts(db, 'bakeoff-ramp-operator')).toMatchObject({ setTrafficSplit: 1, restoreBaseline: 1, clearCaches: 1 });
-});
+  // Without a workflow cache every task replays the history: slow on a loaded 2-core machine.
+}, 300_000);
 
 test('pause stops the soak clock, extendSoak moves it, resume restarts it, promote skips the rest', async () => {
   const lane = 'ramp_controls';
