@@ -62,6 +62,10 @@ interface Unit {
 
 const WORD = /\S+/g;
 const WORD_CACHE_LIMIT = 1_000_000;
+/** A whitespace-free run longer than chunkSize × this many characters is split without counting it whole. */
+const LONG_WORD_CHARS_PER_TOKEN = 16;
+/** One ASCII or Unicode punctuation character, or a run of anything else (BERT's pre-tokenizer splits there). */
+const PUNCTUATION_SEGMENT = /[!-/:-@[-`{-~\p{P}]|[^!-/:-@[-`{-~\p{P}]+/gu;
 
 export class TokenAccurateChunker {
   /** Special tokens countTokens adds to any text (2 for [CLS] … [SEP], 0 if it counts content only). */
@@ -106,12 +110,21 @@ export class TokenAccurateChunker {
       const word = m[0];
       bytePos += Buffer.byteLength(text.slice(charPos, start), 'utf8');
       const wordBytes = Buffer.byteLength(word, 'utf8');
-      const tokens = this.wordTokens(word);
-      if (tokens <= this.opts.chunkSize) {
-        out.push({ charStart: start, charEnd: start + word.length, byteStart: bytePos, byteEnd: bytePos + wordBytes, tokens });
-      } else {
+      if (word.length > this.longWordChars) {
+        // A run this long without whitespace (a base64 blob, minified code) is never counted whole
+        // (that tokenizes megabytes at once): it is cut at punctuation, which WordPiece also never
+        // merges across, and only the pieces still too long are split further.
         this.stats.oversizeWordsSplit++;
-        out.push(...this.splitWord(word, start, bytePos));
+        let c = start;
+        let b = bytePos;
+        for (const seg of word.match(PUNCTUATION_SEGMENT) ?? []) {
+          const segBytes = Buffer.byteLength(seg, 'utf8');
+          out.push(...this.fitUnits(seg, c, b, false));
+          c += seg.length;
+          b += segBytes;
+        }
+      } else {
+        out.push(...this.fitUnits(word, start, bytePos, true));
       }
       bytePos += wordBytes;
       charPos = start + word.length;
@@ -119,27 +132,61 @@ export class TokenAccurateChunker {
     return out;
   }
 
-  /** Greedy longest prefixes (binary search over code points) that each fit in one chunk. */
+  /** The word as one unit when it fits in a chunk, else split into pieces that do. */
+  private fitUnits(word: string, charStart: number, byteStart: number, countSplit: boolean): Unit[] {
+    const tokens = word.length > this.longWordChars ? Infinity : this.wordTokens(word);
+    if (tokens <= this.opts.chunkSize) {
+      return [{ charStart, charEnd: charStart + word.length, byteStart, byteEnd: byteStart + Buffer.byteLength(word, 'utf8'), tokens }];
+    }
+    if (countSplit) this.stats.oversizeWordsSplit++;
+    return this.splitWord(word, charStart, byteStart);
+  }
+
+  private get longWordChars(): number {
+    return this.opts.chunkSize * LONG_WORD_CHARS_PER_TOKEN;
+  }
+
+  /**
+   * Greedy longest prefixes that each fit in one chunk. The search gallops (probe lengths double from
+   * chunkSize code points) before it bisects, so each probe tokenizes about one piece, not the rest of
+   * the word: a 100 kB run without whitespace used to take minutes (every probe tokenized it whole).
+   * Under monotone token counts the pieces are the same as a bisection over the whole word.
+   */
   private splitWord(word: string, charStart: number, byteStart: number): Unit[] {
     const cps = Array.from(word);
     const out: Unit[] = [];
     let i = 0;
     let charPos = charStart;
     let bytePos = byteStart;
+    const fits = (end: number) => this.contentTokens(cps.slice(i, end).join('')) <= this.opts.chunkSize;
     while (i < cps.length) {
-      let lo = i + 1;
-      let hi = cps.length;
-      while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (this.contentTokens(cps.slice(i, mid).join('')) <= this.opts.chunkSize) lo = mid;
-        else hi = mid - 1;
+      let good = i + 1; // one code point always goes in: it cannot be split further
+      let bad = -1;
+      for (let probe = Math.min(cps.length, i + this.opts.chunkSize); ; ) {
+        if (!fits(probe)) {
+          bad = probe;
+          break;
+        }
+        good = probe;
+        if (probe === cps.length) break;
+        probe = Math.min(cps.length, i + (probe - i) * 2);
       }
-      const piece = cps.slice(i, lo).join('');
+      if (bad !== -1) {
+        let lo = good;
+        let hi = bad - 1;
+        while (lo < hi) {
+          const mid = Math.ceil((lo + hi) / 2);
+          if (fits(mid)) lo = mid;
+          else hi = mid - 1;
+        }
+        good = Math.max(lo, i + 1);
+      }
+      const piece = cps.slice(i, good).join('');
       const bytes = Buffer.byteLength(piece, 'utf8');
       out.push({ charStart: charPos, charEnd: charPos + piece.length, byteStart: bytePos, byteEnd: bytePos + bytes, tokens: this.contentTokens(piece) });
       charPos += piece.length;
       bytePos += bytes;
-      i = lo;
+      i = good;
     }
     return out;
   }
