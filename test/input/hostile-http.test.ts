@@ -16,6 +16,7 @@ import { openDb, type Db } from '../../src/platform/db';
 import { startServing, type RunningService } from '../../src/serve/app';
 import { isConsistent, replayTraffic } from '../../src/serve/traffic';
 import type { SearchResponse } from '../../src/serve/search-service';
+import type { ServingSide } from '../../src/serve/serving-side';
 import { bySize, chaosSeed, ReliabilityRecorder } from '../support/reliability-record';
 import { buildServingFixture, freshPgDatabase, type ServingFixture } from '../support/serve-fixture';
 
@@ -212,8 +213,17 @@ function postFresh(url: string, body: string): Promise<{ status: number; body: {
 }
 
 test('a flood far beyond the in-flight limit gets 200 or 429 — no 5xx, no reset — and the service recovers', async () => {
+  // Searches here finish in about a millisecond, so a flood would never fill 4 slots: a 50 ms slower
+  // retrieval (fault injection through the service's side decorator) makes them overlap as under load.
+  const slow = (side: ServingSide): ServingSide => ({
+    ...side,
+    retriever: { retrieve: async (...args: Parameters<ServingSide['retriever']['retrieve']>) => {
+      await new Promise((r) => setTimeout(r, 50));
+      return side.retriever.retrieve(...args);
+    } },
+  });
   const tight = await startServing({
-    db, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => f.embedder, defaultMetrics: false,
+    db, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => f.embedder, defaultMetrics: false, decorateSide: slow,
     http: { maxInFlight: 4, rateLimit: { perSecond: 100_000, burst: 100_000 } },
   });
   try {
@@ -221,7 +231,8 @@ test('a flood far beyond the in-flight limit gets 200 or 429 — no 5xx, no rese
     const t0 = Date.now();
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        postFresh(`${tight.url}/search`, JSON.stringify({ query: f.questions[i % f.questions.length], key: `flood-${i}` })),
+        // Distinct queries, so no answer comes from the result cache and each holds its slot a while.
+        postFresh(`${tight.url}/search`, JSON.stringify({ query: `${f.questions[i % f.questions.length]} variant ${i}`, key: `flood-${i}` })),
       ),
     );
     const ms = Date.now() - t0;
