@@ -1,0 +1,115 @@
+// Load: many dry-run bakeoffs at once on ONE worker process (the product's limit: 3 activities at a
+// time, so CPU-heavy steps run 2–3 at once on a 2-core machine), with the real data plane. Every run
+// must finish with exactly the verdict, gate verdicts and metrics a run gets alone — concurrency may
+// slow a bakeoff down, never change its answer — and the worker must never exceed its limit.
+// CI: 6 concurrent runs; BAKEOFF_FULL=1: 20. (The retrieval service under load while the pointer
+// flips is in test/serve/service-pg.test.ts and, mixed with hostile requests, test/input/hostile-http.test.ts.)
+import { Client, Connection } from '@temporalio/client';
+import * as fs from 'node:fs';
+import { readPointer } from '../../src/activities/pointer';
+import { startBakeoff } from '../../src/client/bakeoff';
+import type { BakeoffResult, Gate } from '../../src/workflows/types';
+import { chaosInput } from '../chaos/chaos-input';
+import { ChaosRun } from '../chaos/chaos-run';
+import { createWorld, type World } from '../chaos/world';
+import { bySize, chaosSeed, ReliabilityRecorder, seededRandom } from '../support/reliability-record';
+
+jest.setTimeout(bySize(10, 40) * 60_000);
+
+const TEMPORAL = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS!;
+const PG = process.env.BAKEOFF_TEST_PG_URL!;
+const CONCURRENT = bySize(6, 20);
+const MAX_ACTIVITIES = 3;
+const HEAVY = new Set(['shadowIngest', 'evaluate', 'runProbes']);
+const recorder = new ReliabilityRecorder('load');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What must not depend on how many bakeoffs share the worker (latency gates are left out: they do). */
+function answer(r: BakeoffResult) {
+  const quality = (g: Gate) => !/p95|latency/.test(g.name);
+  const m = r.status.evaluation;
+  return {
+    outcome: r.outcome,
+    phase: r.status.phase,
+    verdict: r.status.verdict,
+    gates: r.status.gates.filter(quality).map((g) => [g.name, g.verdict, g.value === null ? null : Number(g.value.toFixed(6))]),
+    candidate: m && Object.fromEntries(Object.entries(m.candidate.metrics).map(([k, v]) => [k, Number(v.toFixed(6))])),
+    baseline: m && Object.fromEntries(Object.entries(m.baseline.metrics).map(([k, v]) => [k, Number(v.toFixed(6))])),
+    chunks: r.status.ingest?.chunks,
+  };
+}
+
+/** Peak number of activities running at once, from the worker's "started"/"finished" log lines. */
+function peakConcurrency(lines: string[], filter: (name: string) => boolean): number {
+  const events: Array<[number, number]> = [];
+  for (const l of lines) {
+    const m = /^(\S+) \[worker \d+\] activity (\w+) #\d+ (?:\(attempt \d+\) (started)|(finished))/.exec(l);
+    if (!m || !filter(m[2])) continue;
+    events.push([Date.parse(m[1]), m[3] ? 1 : -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // at a tie, a finish frees its slot first
+  let cur = 0;
+  let peak = 0;
+  for (const [, d] of events) peak = Math.max(peak, (cur += d));
+  return peak;
+}
+
+describe(`load: ${CONCURRENT} dry-run bakeoffs at once on one worker`, () => {
+  let world: World;
+  let connection: Connection;
+  let client: Client;
+  let run: ChaosRun;
+  const lane = 'loadlane';
+  const taskQueue = `load-${chaosSeed()}-${Date.now()}`;
+
+  beforeAll(async () => {
+    [world, connection] = await Promise.all([createWorld({ serverUrl: PG, name: 'load' }), Connection.connect({ address: TEMPORAL })]);
+    client = new Client({ connection });
+    await world.lane(lane);
+    run = new ChaosRun({ world, client, temporalAddress: TEMPORAL, taskQueue, name: 'load', lane, ramp: [10, 50, 100], candidateTable: '-', random: seededRandom(chaosSeed()), log });
+    await run.startWorker();
+  });
+
+  afterAll(async () => {
+    await run?.close();
+    await connection?.close();
+    await world?.close();
+  });
+
+  const input = (i: number) =>
+    chaosInput(world, { lane, chunkVersion: `v450_load_${i}`, dryRun: true, ramp: [{ percent: 10, soak: '1h' }, { percent: 50, soak: '1h' }, { percent: 100, soak: '1h' }] });
+
+  test('every run gets the answer it gets alone; the worker never runs more than its limit', async () => {
+    const t0 = Date.now();
+    const solo = await (await startBakeoff(client, input(0), { taskQueue, workflowId: `load-solo-${Date.now()}` })).result();
+    const soloMs = Date.now() - t0;
+
+    const t1 = Date.now();
+    const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => startBakeoff(client, input(i + 1), { taskQueue, workflowId: `load-${i + 1}-${Date.now()}` })));
+    const results = await Promise.all(handles.map((h) => h.result()));
+    const allMs = Date.now() - t1;
+
+    const expected = answer(solo);
+    expect(expected.phase).toBe('done');
+    for (const r of results) expect(answer(r)).toEqual(expected);
+    // Dry runs never touch the pointer.
+    expect(await readPointer(world.db, lane)).toMatchObject({ liveTable: world.baseline.table, candidateTable: null, canaryPercent: 0, version: 1 });
+
+    const lines = fs.readFileSync(run.logFile, 'utf8').split('\n');
+    const peakAll = peakConcurrency(lines, (n) => n !== 'notify');
+    const peakHeavy = peakConcurrency(lines, (n) => HEAVY.has(n));
+    expect(peakAll).toBeLessThanOrEqual(MAX_ACTIVITIES);
+    expect(peakHeavy).toBeLessThanOrEqual(MAX_ACTIVITIES);
+    expect(peakHeavy).toBeGreaterThanOrEqual(2); // they did overlap: the limit, not luck, kept them in check
+
+    const durations = results.map((r) => (r.status.events.at(-1)?.at ?? 0) - (r.status.events[0]?.at ?? 0)).sort((a, b) => a - b);
+    recorder.measure({ name: 'solo dry run (real data plane, 56 documents)', value: Math.round(soloMs / 1000), unit: 's' });
+    recorder.measure({ name: `${CONCURRENT} concurrent dry runs on one worker (max ${MAX_ACTIVITIES} activities)`, value: Math.round(allMs / 1000), unit: 's', detail: `per-run wall time ${Math.round(durations[0] / 1000)}–${Math.round(durations[durations.length - 1] / 1000)} s; ${((CONCURRENT * 60_000) / allMs).toFixed(1)} dry runs/min` });
+    recorder.measure({ name: 'peak concurrent activities / heavy steps (ingest, evaluate, probes)', value: `${peakAll} / ${peakHeavy}`, detail: `limit ${MAX_ACTIVITIES}` });
+    recorder.fault({
+      fault: `${CONCURRENT} concurrent dry runs`, where: 'one worker, 3 activity slots', injected: CONCURRENT,
+      outcome: `all ${results.length} finished ${expected.outcome} (verdict ${expected.verdict}), identical to a solo run`,
+      lost: 0, duplicated: 0, appliedTwice: 0, checks: results.length + 3, checksPassed: results.length + 3,
+    });
+  });
+});
