@@ -41,11 +41,17 @@ export interface TemporalSettings {
 }
 
 export interface ConnectionSettings {
-  tls?: {
-    serverNameOverride?: string;
-    serverRootCACertificate?: Buffer;
-    clientCertPair?: { crt: Buffer; key: Buffer };
-  };
+  /**
+   * false = plain TCP, said explicitly: the SDK turns TLS on by itself whenever an API key is set and
+   * `tls` is left undefined, which would ignore TEMPORAL_TLS=false.
+   */
+  tls?:
+    | {
+        serverNameOverride?: string;
+        serverRootCACertificate?: Buffer;
+        clientCertPair?: { crt: Buffer; key: Buffer };
+      }
+    | false;
   apiKey?: string;
   metadata?: Record<string, string>;
 }
@@ -77,6 +83,7 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): Temp
   const e = parsed.data;
   const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_API_KEY);
   const connection: ConnectionSettings = {};
+  if (!useTls && e.TEMPORAL_TLS === false) connection.tls = false;
   if (useTls) {
     connection.tls = {
       serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME,

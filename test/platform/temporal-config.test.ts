@@ -37,14 +37,16 @@ test('mTLS files and API key are loaded into the connection options', () => {
     TEMPORAL_TLS_KEY_PATH: path.join(dir, 'k.pem'),
     TEMPORAL_API_KEY: 'secret-key',
   });
-  expect(s.connection.tls?.clientCertPair?.crt.toString()).toBe('CERT');
-  expect(s.connection.tls?.clientCertPair?.key.toString()).toBe('KEY');
+  const tls = s.connection.tls || undefined;
+  expect(tls?.clientCertPair?.crt.toString()).toBe('CERT');
+  expect(tls?.clientCertPair?.key.toString()).toBe('KEY');
   expect(s.connection.apiKey).toBe('secret-key');
   expect(s.connection.metadata).toEqual({ 'temporal-namespace': 'ns.acct' });
   fs.rmSync(dir, { recursive: true });
 });
 
 test('TEMPORAL_TLS=false with an API key is respected; a bad boolean is rejected', () => {
-  expect(loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' }).connection.tls).toBeUndefined();
+  // false, not undefined: the SDK enables TLS by itself for an API key unless told otherwise.
+  expect(loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' }).connection.tls).toBe(false);
   expect(() => loadTemporalSettings({ TEMPORAL_TLS: 'maybe' })).toThrow(/TEMPORAL_TLS/);
 });
