@@ -71,6 +71,8 @@ export interface ChaosRunOptions {
   candidateTable: string;
   random: () => number;
   workerEnv?: Record<string, string>;
+  /** The worker's DATABASE_URL, when not the world's own (e.g. with a password to scan for). */
+  databaseUrl?: string;
   log?: (line: string) => void;
   /** Per kill point: how long it may take to be reached. */
   pointTimeoutMs?: number;
@@ -106,7 +108,7 @@ export class ChaosRun {
     this.worker = await WorkerProcess.start({
       temporalAddress: this.o.temporalAddress,
       taskQueue: this.o.taskQueue,
-      databaseUrl: this.o.world.databaseUrl,
+      databaseUrl: this.o.databaseUrl ?? this.o.world.databaseUrl,
       stateDir: this.o.world.stateDir,
       subsetCases: this.o.world.dataset.cases.length,
       bundlePath: this.o.world.bundlePath,

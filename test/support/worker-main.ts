@@ -13,7 +13,7 @@
 //   embedDelayMs:      a slow embedder (each chunk batch takes this much longer), so an ingest lasts
 //                      long enough for a fault to land in the middle of it.
 import { Context } from '@temporalio/activity';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { createRuntime } from '../../src/activities/runtime';
@@ -40,6 +40,7 @@ const WorkerEnv = z.object({
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(64).default(3),
   WORKER_INGEST_BATCH: z.coerce.number().int().min(1).max(1024).default(16),
   WORKER_FAULTS: z.string().default('{}'),
+  WORKER_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 
 /** One line per event on stdout; the parent waits for READY and keeps the rest as the worker's log. */
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const env = WorkerEnv.parse(process.env);
   const plan = FaultPlanSchema.parse(JSON.parse(env.WORKER_FAULTS));
+  Runtime.install({ logger: new DefaultLogger(env.WORKER_LOG_LEVEL as LogLevel) });
   const settings = loadTemporalSettings();
   if (!settings.address) throw new Error('TEMPORAL_ADDRESS is not set');
 
