@@ -159,7 +159,7 @@ describe('chaos: worker SIGKILL in every phase', () => {
         fault: 'worker SIGKILL',
         where: k.point,
         injected: 1,
-        outcome: `${r.outcome} (killed in ${k.phase}, ${k.how === 'sigkill-self' ? 'right after the effect committed' : `+${k.delayMs} ms`})`,
+        outcome: `${r.outcome} (status showed ${k.phase}; ${k.how === 'sigkill-self' ? (k.selfCrashLine?.replace(/^.*CHAOS: SIGKILL /, 'killed ') ?? 'killed by its own fault plan') : `killed +${k.delayMs} ms after`})`,
         lost: r.f.lost,
         duplicated: r.f.duplicated,
         appliedTwice: r.f.appliedTwice,

@@ -108,7 +108,7 @@ describe(`load: ${CONCURRENT} dry-run bakeoffs at once on one worker`, () => {
     recorder.measure({ name: 'peak concurrent activities / heavy steps (ingest, evaluate, probes)', value: `${peakAll} / ${peakHeavy}`, detail: `limit ${MAX_ACTIVITIES}` });
     recorder.fault({
       fault: `${CONCURRENT} concurrent dry runs`, where: 'one worker, 3 activity slots', injected: CONCURRENT,
-      outcome: `all ${results.length} finished ${expected.outcome} (verdict ${expected.verdict}), identical to a solo run`,
+      outcome: `all ${results.length} finished with the solo run's answer: ${expected.outcome}, verdict ${expected.verdict}${expected.verdict === 'inconclusive' ? ' (the dedup-rate probe on a 56-document corpus; a dry run passes only when every gate does)' : ''}, same gate verdicts and metrics`,
       lost: 0, duplicated: 0, appliedTwice: 0, checks: results.length + 3, checksPassed: results.length + 3,
     });
   });
