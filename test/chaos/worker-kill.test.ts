@@ -13,6 +13,7 @@
 //
 // CI runs each scenario once (~2–3 min); BAKEOFF_FULL=1 repeats them with other seeds.
 import { Client, Connection } from '@temporalio/client';
+import * as fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { readPointer } from '../../src/activities/pointer';
@@ -143,7 +144,12 @@ describe('chaos: worker SIGKILL in every phase', () => {
       );
       if (sc.points.some((p) => p.faults?.crashAfterIngestBatches)) {
         const row = ingest.rows[0];
-        f.checks.push({ name: 'the killed ingest resumed from its cursor', ok: !!row && row.attempts >= 2 && (row.resumed_from ?? 0) > 0, detail: JSON.stringify(row ?? null) });
+        const resumeLine = fs.readFileSync(run.logFile, 'utf8').match(new RegExp(`${locked.shadow_table}: resuming at document (\\d+) \\(ingest\\) from the last heartbeat`));
+        f.checks.push({
+          name: 'the killed ingest resumed from its heartbeat cursor',
+          ok: !!row && row.attempts >= 2 && (row.resumed_from ?? 0) > 0 && Number(resumeLine?.[1] ?? 0) > 0,
+          detail: `${JSON.stringify(row ?? null)}; worker log: ${resumeLine?.[0] ?? 'no resume line'}`,
+        });
       }
       return { scenario: sc, outcome: result.outcome, kills: run.kills, f, status: result.status, finalPointer, seconds: (Date.now() - t0) / 1000 };
     } finally {
