@@ -7,6 +7,7 @@
 // Build + run:  npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/eval-faq.js
 //   [--subset N]   a quick run on subsetForTests(N) (writes nothing to docs/)
 //   [--pg URL]     use a PostgreSQL server instead of the embedded PGlite
+//   [--fresh]      re-ingest even when a finished ingest of the same corpus and its index exist
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataPlane } from '../src/activities/data-plane';
@@ -18,7 +19,8 @@ import { Embedder } from '../src/rag/embed';
 import { compareSides, type CaseResult, type MetricComparison, type RunManifest } from '../src/rag/evaluate';
 import { createProgressPrinter } from '../src/rag/progress';
 import type { RerankerLift } from '../src/rag/rerank';
-import type { IngestReport as RagIngestReport } from '../src/rag/ingest';
+import { corpusFingerprint, type IngestReport as RagIngestReport } from '../src/rag/ingest';
+import { readIndexPointer } from '../src/rag/serving-index';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,11 +39,13 @@ const stateDir = process.env.BAKEOFF_HOME ?? path.join(repoRoot, '.bakeoff');
 
 const SUBSET = arg('subset') ? Number(arg('subset')) : null;
 const PG_URL = arg('pg');
+const FRESH = process.argv.includes('--fresh');
 const K = 10;
 const SEED = 3;
 
 interface SideRun {
   name: 'candidate' | 'baseline';
+  reused: boolean;
   locked: LockedConfig;
   ingest: RagIngestReport;
   report: EvalReport;
@@ -82,19 +86,34 @@ async function main(): Promise<void> {
   const runs: SideRun[] = [];
   for (const name of ['candidate', 'baseline'] as const) {
     const locked = configs[name];
-    printer.current = createProgressPrinter({ label: `ingest ${name}` });
-    const ingestOut = await plane.shadowIngest({ locked, table: locked.shadow_table, dryRun: false });
-    printer.current.done();
+    // A finished ingest of this very corpus with its index is reused (a re-ingest would re-embed everything).
+    const done = await db
+      .query<{ report: RagIngestReport; corpus_fingerprint: string }>(`SELECT report, corpus_fingerprint FROM ingest_runs WHERE ingest_run_id = $1 AND status = 'done'`, [locked.ingest_run_id])
+      .catch(() => ({ rows: [] as { report: RagIngestReport; corpus_fingerprint: string }[] }));
+    const recorded = readIndexPointer(plane.indexDir, locked.shadow_table);
+    let ivfDir: string;
+    let reused = false;
+    if (!FRESH && done.rows[0]?.corpus_fingerprint === corpusFingerprint(dataset.docs) && recorded?.ingest_run_id === locked.ingest_run_id) {
+      process.stderr.write(`[eval-faq] reusing the finished ingest ${locked.ingest_run_id} and its index (--fresh to redo)\n`);
+      ivfDir = recorded.ivf;
+      reused = true;
+    } else {
+      printer.current = createProgressPrinter({ label: `ingest ${name}` });
+      const ingestOut = await plane.shadowIngest({ locked, table: locked.shadow_table, dryRun: false });
+      printer.current.done();
+      ivfDir = ingestOut.index!.ivf;
+    }
     const row = await db.query<{ report: RagIngestReport }>(`SELECT report FROM ingest_runs WHERE ingest_run_id = $1`, [locked.ingest_run_id]);
-    const report = await plane.evaluate({ side: name, table: locked.shadow_table, index: ingestOut.index?.ivf ?? null, caseSetRef: 'faq:dev', k: K, runLabel: `eval-faq/${name}` });
+    const report = await plane.evaluate({ side: name, table: locked.shadow_table, index: ivfDir, caseSetRef: 'faq:dev', k: K, runLabel: `eval-faq/${name}` });
     const manifest = JSON.parse(fs.readFileSync(report.manifest!, 'utf8')) as RunManifest;
     const cases = fs.readFileSync(path.join(path.dirname(report.manifest!), manifest.per_case_file!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CaseResult);
-    const runDir = path.dirname(ingestOut.index!.ivf);
+    const runDir = path.dirname(ivfDir);
     const liftFile = path.join(runDir, 'reranker-faiss-ivf.lift.json');
     const pointer = JSON.parse(fs.readFileSync(path.join(path.dirname(runDir), 'current.json'), 'utf8')) as { nlist: number; nprobe: number; overlap_at_10: number | null };
-    const probes = await plane.runProbes({ locked, table: locked.shadow_table, index: ingestOut.index?.ivf ?? null });
+    const probes = await plane.runProbes({ locked, table: locked.shadow_table, index: ivfDir });
     runs.push({
       name,
+      reused,
       locked,
       ingest: row.rows[0].report,
       report,
@@ -119,6 +138,17 @@ async function main(): Promise<void> {
   process.stderr.write(`[eval-faq] wrote ${out}\n`);
 }
 
+/** One sentence on what the comparison shows, computed from it (so it cannot drift from the table). */
+function verdictLine(cmp: MetricComparison[]): string {
+  const significant = cmp.filter((c) => c.bootstrap.pValue < 0.05);
+  const better = cmp.filter((c) => c.diff > 0).map((c) => c.metric);
+  const worse = cmp.filter((c) => c.diff < 0).map((c) => c.metric);
+  const sig = significant.length
+    ? `Significant at p < 0.05 (paired bootstrap): ${significant.map((c) => `${c.metric} (${c.diff > 0 ? '+' : ''}${fmt(c.diff)})`).join(', ')}.`
+    : 'No difference is significant at p < 0.05 (paired bootstrap): on this corpus the two configurations cannot be told apart with confidence.';
+  return `Candidate higher on: ${better.join(', ') || 'none'}; lower on: ${worse.join(', ') || 'none'}. ${sig}`;
+}
+
 function renderMarkdown(dataset: Dataset, cand: SideRun, base: SideRun, cmp: MetricComparison[], seconds: number): string {
   const m = dataset.manifest;
   const row = (label: string, b: number, c: number, d = 3) => `| ${label} | ${fmt(b, d)} | ${fmt(c, d)} | ${fmt(c - b, d)} |`;
@@ -132,7 +162,7 @@ function renderMarkdown(dataset: Dataset, cand: SideRun, base: SideRun, cmp: Met
   const lines = [
     '# Offline evaluation on the FAQ data',
     '',
-    `Generated by \`bench/eval-faq.ts\` (run ${seconds} s end to end on 2 shared cores). FAQ-derived data: the Perl and Python FAQs`,
+    `Generated by \`bench/eval-faq.ts\` (this run: ${seconds} s on 2 shared cores, ingests ${cand.reused && base.reused ? 'reused from the first run' : 'included'}). FAQ-derived data: the Perl and Python FAQs`,
     'from Debian\'s `perl-doc` and `python3.11-doc` (question headings removed from the indexed text), with sections of',
     'the rest of those manuals as distractors. Both configurations are ingested from the full corpus with the real',
     `\`${cand.manifest.models.embedder}\` model and evaluated on the **dev split** (${cand.report.cases} cases, k = ${K}).`,
@@ -150,6 +180,7 @@ function renderMarkdown(dataset: Dataset, cand: SideRun, base: SideRun, cmp: Met
     `| documents ingested / skipped | ${ing(base).docs_ingested} / ${Object.values(ing(base).skipped).reduce((s, x) => s + x, 0)} | ${ing(cand).docs_ingested} / ${Object.values(ing(cand).skipped).reduce((s, x) => s + x, 0)} |`,
     `| chunks (before dedup) | ${ing(base).chunks} (${ing(base).chunks_before_dedup}) | ${ing(cand).chunks} (${ing(cand).chunks_before_dedup}) |`,
     `| dedup rate | ${fmt(ing(base).dedup_rate * 100, 2)} % | ${fmt(ing(cand).dedup_rate * 100, 2)} % |`,
+    `| ingest wall time (embedding share; depends on the shared machine's load at the time) | ${fmt(ing(base).duration_ms / 60000, 1)} min (${fmt((ing(base).embed_ms / ing(base).duration_ms) * 100, 0)} %) | ${fmt(ing(cand).duration_ms / 60000, 1)} min (${fmt((ing(cand).embed_ms / ing(cand).duration_ms) * 100, 0)} %) |`,
     `| max embedding tokens (over model limit) | ${ing(base).max_embedding_tokens} (${ing(base).over_model_limit}) | ${ing(cand).max_embedding_tokens} (${ing(cand).over_model_limit}) |`,
     `| IVF nlist / nprobe (overlap@10 on train questions) | ${base.nprobe.nlist} / ${base.nprobe.nprobe} (${fmt(base.nprobe.overlap ?? NaN)}) | ${cand.nprobe.nlist} / ${cand.nprobe.nprobe} (${fmt(cand.nprobe.overlap ?? NaN)}) |`,
     '',
@@ -167,11 +198,17 @@ function renderMarkdown(dataset: Dataset, cand: SideRun, base: SideRun, cmp: Met
     row('reader token precision', base.report.metrics.precision, cand.report.metrics.precision),
     row('reader_used_gold', base.manifest.metrics.reader_used_gold, cand.manifest.metrics.reader_used_gold),
     '',
-    'Latency per query, p50 / p95 ms (encode = query embedding, search = BM25 + FAISS IVF + row fetch, rerank = features + model + filtering):',
+    'Latency per query during this evaluation, p50 / p95 ms (encode = query embedding, search = BM25 in PGlite + FAISS IVF +',
+    'row fetch, rerank = features + model + filtering). PGlite is PostgreSQL compiled to WASM, in process; serving-path',
+    'latencies at 100k chunks are in docs/benchmarks.md.',
     '',
     '| stage | baseline | candidate |',
     '|---|---|---|',
     ...(['encode', 'search', 'rerank', 'total'] as const).map((s) => `| ${s} | ${lat(base.report, s)} | ${lat(cand.report, s)} |`),
+    '',
+    '## Reading',
+    '',
+    verdictLine(cmp),
     '',
     '## Paired significance (candidate − baseline, same dev cases)',
     '',
