@@ -8,7 +8,7 @@
 // Gaussian noise, renormalised, carrying that chunk's text) up to --n. Embedding 100k real chunks
 // would take hours on this machine; the synthetic ones keep the real topic structure.
 //
-//   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/query-latency.js [--n 100000] [--db DIR | --pg URL]
+//   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/query-latency.js [--n 100000] [--nlist L] [--db DIR | --pg URL]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   // 3. Indexes: flat truth and IVF (nlist = defaultNlist(n), trained on a 39·nlist sample).
   const tb = process.hrtime.bigint();
   const flat = FaissIndex.build(data, ids, { kind: 'flat' });
-  const nlist = defaultNlist(total);
+  const nlist = arg('nlist') ? Number(arg('nlist')) : defaultNlist(total);
   const ivf = FaissIndex.build(data, ids, { kind: 'ivf', nlist, trainSampleSize: Math.min(total, 39 * nlist) });
   const tBuild = ms(tb);
 
