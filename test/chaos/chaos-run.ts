@@ -26,7 +26,7 @@ export interface KillPoint {
   /** Runs while no worker is up (e.g. an operator's signal, which the server records anyway). */
   whileDown?: (handle: WorkflowHandle<typeof bakeoff>) => Promise<void>;
   /** An operator action taken, once, when the status first shows `at` (e.g. a rollback signal). */
-  trigger?: { at: PhaseAt; action: (handle: WorkflowHandle<typeof bakeoff>) => Promise<void> };
+  trigger?: { at: PhaseAt; action: (handle: WorkflowHandle<typeof bakeoff>) => Promise<void>; requestsRollback?: boolean };
 }
 
 export interface PhaseAt {
@@ -227,7 +227,8 @@ export class ChaosRun {
     }
     const st = this.lastStatus!;
     const pointer = (await readPointer(this.o.world.db, this.o.lane))!;
-    const fit = pointerFitsPhase(pointer, st, this.o.ramp, this.o.world.baseline.table, this.o.candidateTable);
+    const rollbackRequested = [...this.triggered].some((t) => t.trigger?.requestsRollback);
+    const fit = pointerFitsPhase(pointer, st, this.o.ramp, this.o.world.baseline.table, this.o.candidateTable, rollbackRequested);
     return {
       point: p.name,
       how: p.at ? 'sigkill-external' : 'sigkill-self',

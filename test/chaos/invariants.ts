@@ -61,9 +61,18 @@ export async function checkPointerMatchesHistory(f: Findings, db: Db, lane: stri
  * own pointer state and the next one: untouched before the canary; after gating, untouched or the
  * first split; in stage i, split i or split i+1 (or promoted after the last); between stages (after a
  * continue-as-new the stage is not shown) any split; promoting, the last split or promoted;
- * rolling back, a split or the baseline; at the end, promoted or the baseline.
+ * rolling back, a split or the baseline; at the end, promoted or the baseline. Once a rollback has
+ * been asked for, the baseline may be back before the status says 'rolling-back'.
  */
-export function pointerFitsPhase(p: PointerState, st: BakeoffStatus, ramp: number[], baselineTable: string, candidateTable: string): { ok: boolean; why: string } {
+export function pointerFitsPhase(
+  p: PointerState,
+  st: BakeoffStatus,
+  ramp: number[],
+  baselineTable: string,
+  candidateTable: string,
+  /** A rollback was asked for (maybe not yet in the status): the baseline may already be back. */
+  rollbackRequested = false,
+): { ok: boolean; why: string } {
   const phase = st.phase;
   const onBaseline = p.liveTable === baselineTable;
   const untouched = onBaseline && p.candidateTable === null && p.canaryPercent === 0;
@@ -82,7 +91,8 @@ export function pointerFitsPhase(p: PointerState, st: BakeoffStatus, ramp: numbe
   else if (phase === 'done') ok = promoted;
   else if (phase === 'rolling-back') ok = untouched || anySplit;
   else ok = untouched; // rolled-back
-  return { ok, why };
+  if (!ok && untouched && (rollbackRequested || st.rollback !== null) && !['locking', 'backing-up', 'ingesting', 'evaluating', 'probing'].includes(phase)) ok = true;
+  return { ok, why: `${why}${rollbackRequested || st.rollback ? ' (rollback requested)' : ''}` };
 }
 
 export interface EffectExpectation {

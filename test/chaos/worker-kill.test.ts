@@ -63,7 +63,7 @@ function rollbackPoints(): KillPoint[] {
     {
       name: 'rolling back (after the pointer was restored)',
       faults: { crashAfter: { activity: 'restoreBaseline' } },
-      trigger: { at: at('canary', 0), action: (h) => h.signal('rollback', { by: 'chaos-oncall', reason: 'chaos drill: roll back during stage 1' }) },
+      trigger: { at: at('canary', 0), requestsRollback: true, action: (h) => h.signal('rollback', { by: 'chaos-oncall', reason: 'chaos drill: roll back during stage 1' }) },
     },
     { name: 'rolling back (smoke evaluation)', faults: { delayMs: { evaluate: 3000 } }, at: at('rolling-back'), maxDelayMs: 2500 },
   ];
