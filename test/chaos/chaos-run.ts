@@ -3,6 +3,7 @@
 // delay inside the phase, or by its own hand right after an effect committed), the pointer is checked
 // against the phase it died in, and a fresh worker takes over. Records what happened at each kill.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readPointer } from '../../src/activities/pointer';
@@ -252,7 +253,7 @@ export class ChaosRun {
       let next: string | undefined;
       for (const e of history.events ?? []) {
         const t = new Date(Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
-        const type = String(e.eventType ?? '').replace('EVENT_TYPE_', '');
+        const type = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace('EVENT_TYPE_', '');
         const sched = e.activityTaskScheduledEventAttributes;
         if (sched) names.set(String(e.eventId), sched.activityType?.name ?? '?');
         const started = e.activityTaskStartedEventAttributes;

@@ -224,7 +224,7 @@ describe('chaos: PostgreSQL and Temporal server faults during a bakeoff', () => 
         const passed = f.checks.filter((c) => c.ok).length;
         const common = { injected: 1, lost: f.lost, duplicated: f.duplicated, appliedTwice: f.appliedTwice, checks: f.checks.length, checksPassed: passed };
         recorder.fault({ fault: 'PostgreSQL restart', where: 'ingesting (mid-ingest)', outcome: `${result.outcome}; ingest retried (attempt ${ingestAttempt}), resumed from document ${ir?.resumed_from ?? '?'}`, ...common });
-        recorder.fault({ fault: 'PostgreSQL unreachable', where: `canary stage 1 checks (${outageMs} ms)`, outcome: `${result.outcome}; ${retried.length} check(s) retried, ${starved.length} inconclusive, 0 false passes`.replace('0 false', `${falsePasses.length} false`), ...common });
+        recorder.fault({ fault: 'PostgreSQL unreachable', where: 'canary stage 1 checks', outcome: `${result.outcome}; down ${(outageMs / 1000).toFixed(1)} s: ${retried.length} check(s) retried, ${starved.length} inconclusive, ${falsePasses.length} false passes`, ...common });
         recorder.fault({ fault: 'Temporal dev server SIGKILL + restart (same SQLite)', where: 'canary stage 2 soak', outcome: `${result.outcome}; stage 2 soaked ${(stage2Ms / 1000).toFixed(1)} s of 8 s`, ...common });
         recorder.measure({ name: `rep ${rep}: checks (pass / inconclusive / fail)`, value: `${checks.filter((c) => c.r.verdict === 'pass').length} / ${checks.filter((c) => c.r.verdict === 'inconclusive').length} / ${checks.filter((c) => c.r.verdict === 'fail').length}` });
         recorder.measure({ name: `rep ${rep}: traffic windows written / lost to the outages`, value: `${traffic.stats.windows} / ${traffic.stats.failedWrites}` });

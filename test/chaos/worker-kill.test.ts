@@ -80,6 +80,7 @@ interface Scenario {
 
 interface ScenarioResult {
   scenario: Scenario;
+  rep: number;
   outcome: string;
   kills: KillRecord[];
   f: Findings;
@@ -151,7 +152,7 @@ describe('chaos: worker SIGKILL in every phase', () => {
           detail: `${JSON.stringify(row ?? null)}; worker log: ${resumeLine?.[0] ?? 'no resume line'}`,
         });
       }
-      return { scenario: sc, outcome: result.outcome, kills: run.kills, f, status: result.status, finalPointer, seconds: (Date.now() - t0) / 1000 };
+      return { scenario: sc, rep, outcome: result.outcome, kills: run.kills, f, status: result.status, finalPointer, seconds: (Date.now() - t0) / 1000 };
     } finally {
       traffic.stop();
       await run.close();
@@ -173,7 +174,7 @@ describe('chaos: worker SIGKILL in every phase', () => {
         checksPassed: passed,
       });
     }
-    recorder.measure({ name: `${r.scenario.name}: bakeoff with ${r.kills.length} kills, wall time`, value: Math.round(r.seconds), unit: 's' });
+    recorder.measure({ name: `${r.scenario.name} path, repetition ${r.rep + 1}: bakeoff with ${r.kills.length} kills, wall time`, value: Math.round(r.seconds), unit: 's', detail: `${r.kills.length} worker restarts` });
   }
 
   function expectClean(r: ScenarioResult): void {

@@ -1,7 +1,6 @@
 // `bakeoff schedules apply|show` in-process against the dev server of the jest global setup.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { registerScheduleCommands } from '../../src/cli/commands/schedules';
 import type { CliContext } from '../../src/cli/context';
 import { CliError } from '../../src/cli/errors';
 import { EXIT } from '../../src/cli/exit-codes';
@@ -16,7 +15,6 @@ async function run(args: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
   const ctx: CliContext = { io: { out: (s) => out.push(s), err: (s) => out.push(`ERR ${s}`), isTTY: false }, env: {}, signal: new AbortController().signal, exitCode: EXIT.OK };
   const program = buildProgram(ctx);
-  registerScheduleCommands(program, ctx);
   await program.parseAsync(['--address', address!, '--task-queue', 'cli-sched', 'schedules', ...args], { from: 'user' });
   return { code: ctx.exitCode, out };
 }
