@@ -15,6 +15,14 @@ export interface BakeoffWorkerOptions {
   extra?: Partial<WorkerOptions>;
 }
 
+/**
+ * A workflow task the server has put on a crashed worker's sticky queue waits this long before it
+ * moves to the shared queue, where a replacement picks it up (SDK default 10 s). Short, so a
+ * restarted worker resumes a bakeoff within seconds (bench/resume-latency.ts); the cost when a live
+ * worker is merely slow is one replay of a small history.
+ */
+export const STICKY_QUEUE_TIMEOUT_MS = 3_000;
+
 export function workflowsPath(): string {
   return require.resolve('./workflows');
 }
@@ -27,6 +35,7 @@ export async function createBakeoffWorker(opts: BakeoffWorkerOptions): Promise<W
     workflowsPath: opts.extra?.workflowBundle ? undefined : workflowsPath(),
     activities: opts.activities,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 3,
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT_MS,
     ...opts.extra,
   });
 }

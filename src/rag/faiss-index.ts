@@ -72,13 +72,19 @@ export class FaissIndexCorruptError extends FaissIndexError {
   }
 }
 
+/** Target list size: ~48 vectors per list once the corpus is big enough (see defaultNlist). */
+const POINTS_PER_LIST = 48;
+
 /**
- * About √n lists, capped so every list gets MIN_POINTS_PER_LIST training points. (FAISS suggests
- * up to 4·√n–16·√n for millions of vectors; at our 10^4–10^5 chunks √n keeps k-means training to
- * seconds, and the nprobe sweep buys back the recall.)
+ * √n lists for small tables, ~n/48 lists from n ≈ 2.3k up, always capped so every list gets
+ * MIN_POINTS_PER_LIST training points. Measured at 100k chunks (docs/benchmarks.md): real question
+ * embeddings spread over many lists, so with √n = 316 lists the 0.95 overlap point scans ~10 % of
+ * the data (ANN p95 5.2 ms); with ~2k lists it scans ~1.6 % (p95 1.8 ms, within the 2 ms budget).
+ * The price is k-means time at build (1.5 s → 19 s at 100k), paid once per ingest.
  */
 export function defaultNlist(n: number): number {
-  return Math.max(1, Math.min(Math.round(Math.sqrt(n)), Math.floor(n / MIN_POINTS_PER_LIST)));
+  const wanted = Math.max(Math.round(Math.sqrt(n)), Math.round(n / POINTS_PER_LIST));
+  return Math.max(1, Math.min(wanted, Math.floor(n / MIN_POINTS_PER_LIST)));
 }
 
 export const CreateOptions = z

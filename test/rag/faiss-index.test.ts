@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadFaiss } from '../../src/rag/faiss-binding';
-import { FAISS_FILES, FaissIndex, FaissIndexCorruptError, FaissIndexError, overlapAtK } from '../../src/rag/faiss-index';
+import { defaultNlist, FAISS_FILES, FaissIndex, FaissIndexCorruptError, FaissIndexError, overlapAtK } from '../../src/rag/faiss-index';
 import { runNprobeSweep } from '../../src/rag/nprobe-sweep';
 import { ClusteredVectors } from '../support/clustered-vectors';
 
@@ -88,10 +88,14 @@ describe('ivf index (serving)', () => {
     expect(JSON.parse(JSON.stringify(sweep))).toEqual(sweep);
   });
 
-  test('defaults to nlist = √n and nprobe = √nlist', () => {
+  test('defaults to ~48 vectors per list (n/48) above ~2.3k vectors, √n below, and nprobe = √nlist', () => {
     const byDefault = FaissIndex.build(vectors, ids, { kind: 'ivf' });
-    expect(byDefault.nlist).toBe(Math.round(Math.sqrt(N)));
-    expect(byDefault.nprobe).toBe(Math.round(Math.sqrt(Math.round(Math.sqrt(N)))));
+    expect(byDefault.nlist).toBe(Math.round(N / 48));
+    expect(byDefault.nprobe).toBe(Math.round(Math.sqrt(Math.round(N / 48))));
+    expect(defaultNlist(100_000)).toBe(2083);
+    expect(defaultNlist(1_000)).toBe(25); // √1000 = 32 lists would get < 39 training points each
+    expect(defaultNlist(2_000)).toBe(45);
+    expect(defaultNlist(10)).toBe(1);
     expect(byDefault.ntotal).toBe(N);
   });
 

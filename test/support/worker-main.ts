@@ -41,6 +41,8 @@ const WorkerEnv = z.object({
   WORKER_INGEST_BATCH: z.coerce.number().int().min(1).max(1024).default(16),
   WORKER_FAULTS: z.string().default('{}'),
   WORKER_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** Sticky-queue schedule-to-start timeout in ms (bench/resume-latency.ts compares the SDK's 10 s). */
+  WORKER_STICKY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
 });
 
 /** One line per event on stdout; the parent waits for READY and keeps the rest as the worker's log. */
@@ -127,8 +129,8 @@ async function main(): Promise<void> {
     extra: {
       ...(env.WORKER_BUNDLE ? { workflowBundle: { codePath: env.WORKER_BUNDLE } } : {}),
       // A dead worker's sticky queue holds workflow tasks this long before the server moves them to
-      // the shared queue (production default 10 s; the chaos suites restart within seconds).
-      stickyQueueScheduleToStartTimeout: '1s',
+      // the shared queue (SDK default 10 s; the chaos suites restart within seconds).
+      stickyQueueScheduleToStartTimeout: env.WORKER_STICKY_TIMEOUT_MS,
     },
   });
   say(`READY in ${Date.now() - t0} ms (process up ${Math.round(process.uptime() * 1000)} ms): task queue ${settings.taskQueue}, ${dataset.docs.length} docs / ${dataset.cases.length} cases, faults ${JSON.stringify(plan)}`);
