@@ -35,7 +35,7 @@ test('backup create, list, restore (only with --confirm) and the pointer history
   // Damage: half the live rows gone, and a canary split someone left behind.
   await rig.db.query(`DELETE FROM ${quoteIdent(BASELINE_TABLE)} WHERE chunk_id IN (SELECT chunk_id FROM ${quoteIdent(BASELINE_TABLE)} ORDER BY chunk_id LIMIT 15)`);
   await rig.db.exec(`CREATE TABLE IF NOT EXISTS document_chunks_v_left (chunk_id text PRIMARY KEY)`);
-  await setSplit(rig.db, { lane, candidateTable: 'document_chunks_v_left', candidateIndex: null, candidateConfigHash: null, percent: 25, by: 'someone', reason: 'left behind' });
+  await setSplit(rig.db, { lane, candidateTable: 'document_chunks_v_left', candidateIndex: null, candidateConfigHash: 'left-behind', percent: 25, by: 'someone', reason: 'left behind' });
 
   const dry = await bakeoffInProcess(['backup', 'restore', backupId!], rig.env);
   expect(dry.code).toBe(2);

@@ -3,6 +3,7 @@
 // before a bakeoff could start and hang on failing workflow tasks.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { checkSearchAttributes, SearchAttributesMissingError } from '../../src/client/bakeoff';
 
 const address = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS;
@@ -22,7 +23,7 @@ test('a namespace with the search attributes registered passes the check', async
 
 test('a namespace without them is refused with the command that fixes it', async () => {
   const namespace = `bakeoff-nosa-${randomBytes(4).toString('hex')}`;
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
   const err = await checkSearchAttributes(new Client({ connection, namespace }), namespace).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(SearchAttributesMissingError);
   expect((err as Error).message).toContain(`'temporal operator search-attribute create --namespace ${namespace} --name BakeoffPhase --type Keyword'`);
