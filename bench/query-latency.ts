@@ -24,6 +24,7 @@ import { RerankerService } from '../src/rag/rerank-service';
 import { reciprocalRankFusion, selectPassages, type Candidate } from '../src/rag/retrieve';
 import { readTableVectors } from '../src/rag/serving-index';
 import { contentTerms, termPrefixMatcher } from '../src/rag/terms';
+import { seededRandom as mulberry32 } from '../src/platform/seeded-random';
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,17 +50,6 @@ const cpuMs = (c0: NodeJS.CpuUsage) => {
 };
 const summary = (xs: number[]) => ({ p50: percentile(xs, 0.5), p95: percentile(xs, 0.95), mean: xs.reduce((s, x) => s + x, 0) / xs.length });
 const f = (x: number) => x.toFixed(3);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();

@@ -3,6 +3,7 @@
 // soon as the previous answer arrives, for warmupMs (not measured) then durationMs (measured).
 // Receives its job by IPC, answers with one result message and exits.
 import * as http from 'node:http';
+import { seededRandom as mulberry32 } from '../src/platform/seeded-random';
 
 export interface LoadJob {
   url: string;
@@ -24,17 +25,6 @@ export interface LoadResult {
   latencyMs: { mean: number; p50: number; p95: number; p99: number; max: number };
   /** The service's own view of the same requests (timingsMs in the answers), means in ms. */
   serverMs: { route: number; encode: number; search: number; rerank: number; total: number };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] : 0);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { loadFaiss, type NativeIndex } from './faiss-binding';
+import { seededRandom as mulberry32 } from '../platform/seeded-random';
 
 export type FaissIndexKind = 'flat' | 'ivf';
 
@@ -415,17 +416,6 @@ function sampleRows(data: Float32Array, dim: number, size: number, seed: number)
     out.set(data.subarray(order[i] * dim, (order[i] + 1) * dim), i * dim);
   }
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function sha256(bytes: Buffer): string {

@@ -6,6 +6,7 @@
 //   recall@k    |relevant ∩ top k| / |relevant|            (0 when nothing is relevant)
 //   MRR@k       1 / rank of the first relevant id in the top k, else 0
 //   nDCG@k      DCG@k / IDCG@k, DCG = Σ_{i=1..k} rel_i / log2(i + 1) (ranx's default "jarvelin" gain)
+import { seededRandom } from '../platform/seeded-random';
 
 export type Qrels = ReadonlyMap<string, number> | Readonly<Record<string, number>>;
 
@@ -78,17 +79,7 @@ export function percentile(xs: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-/** Seeded uniform [0,1) generator (mulberry32): the same seed gives the same stream everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface PairedBootstrapResult {
   n: number;

@@ -1,19 +1,8 @@
 // Near-duplicate removal, checked against a brute-force reference written independently here
 // (string shingles, all pairs), on real prose (Debian's license texts) with controlled edits.
 import * as fs from 'node:fs';
+import { seededRandom as rng } from '../../src/platform/seeded-random';
 import { dedupNearDuplicates, jaccard, lshParams, shingleSet, type DedupItem } from '../../src/rag/dedup';
-
-/** Deterministic PRNG (mulberry32) so the corpus is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PROSE = ['GPL-3', 'Apache-2.0', 'MPL-2.0', 'Artistic', 'GFDL-1.3']
   .map((f) => fs.readFileSync(`/usr/share/common-licenses/${f}`, 'utf8'))

@@ -4,6 +4,7 @@
 // cosine to its centre is about 0.7 and to a clustermate about 0.5.
 // Keep clusters well above nlist: when nlist >= clusters, IVF cells line up with the clusters and
 // nprobe=1 already finds nearly everything, which says nothing about real corpora.
+import { seededRandom as mulberry32 } from '../../src/platform/seeded-random';
 
 export interface ClusteredVectorsOptions {
   dim: number;
@@ -47,17 +48,6 @@ function normalise(row: Float32Array): void {
   for (let j = 0; j < row.length; j++) sq += row[j] * row[j];
   const inv = 1 / Math.sqrt(sq);
   for (let j = 0; j < row.length; j++) row[j] *= inv;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Standard normal draws (Box–Muller over a seeded uniform). */

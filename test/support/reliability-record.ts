@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stateDir } from '../../src/platform/paths';
 
+/** Kill delays and fuzz choices come from the one seeded generator (mulberry32). */
+export { seededRandom } from '../../src/platform/seeded-random';
+
 export type ReliabilityMode = 'ci' | 'full';
 
 export function reliabilityMode(): ReliabilityMode {
@@ -21,18 +24,6 @@ export function bySize<T>(ci: T, full: T): T {
 export function chaosSeed(): number {
   const fromEnv = Number(process.env.BAKEOFF_CHAOS_SEED);
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 20261122;
-}
-
-/** mulberry32: small, seedable, good enough to pick kill delays. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One injected fault and what the invariant checks found afterwards. */

@@ -1,0 +1,13 @@
+// One seeded uniform [0, 1) generator (mulberry32) for everything that must be reproducible: IVF
+// training samples, bootstrap resampling, synthetic corpora, chaos kill delays, load generators.
+// The same seed gives the same stream everywhere.
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
