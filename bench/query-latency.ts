@@ -24,7 +24,7 @@ import { RerankerService } from '../src/rag/rerank-service';
 import { reciprocalRankFusion, selectPassages, type Candidate } from '../src/rag/retrieve';
 import { readTableVectors } from '../src/rag/serving-index';
 import { contentTerms, termPrefixMatcher } from '../src/rag/terms';
-import { seededRandom as mulberry32 } from '../src/platform/seeded-random';
+import { gaussianFrom, seededRandom as mulberry32 } from '../src/platform/seeded-random';
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,19 +72,7 @@ async function main(): Promise<void> {
   const ids: string[] = [...real.ids];
   const family: number[] = real.ids.map((_, i) => i);
   const uniform = mulberry32(7);
-  let spare: number | null = null;
-  const gauss = () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const u = 1 - uniform();
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
+  const gauss = gaussianFrom(uniform);
   const scale = SPREAD / Math.sqrt(dim);
   for (let i = nReal; i < total; i++) {
     const src = Math.floor(uniform() * nReal);

@@ -21,6 +21,7 @@ import { isTerminal, type BakeoffStatus } from '../src/workflows/types';
 import { chaosInput } from '../test/chaos/chaos-input';
 import { createWorld, type World } from '../test/chaos/world';
 import { WorkerProcess } from '../test/support/worker-process';
+import { percentile } from '../src/rag/metrics';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,8 +29,7 @@ function arg(name: string, dflt: number): number {
 }
 
 function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+  return percentile(xs, p / 100);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

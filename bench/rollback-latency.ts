@@ -18,6 +18,7 @@ import { createBakeoffWorker } from '../src/worker';
 import { rollbackSignal, statusQuery } from '../src/workflows/messages';
 import { createChunkTable, createFixtureDataPlane, HEALTHY } from '../test/fixtures/data-plane';
 import { BASELINE_TABLE, bakeoffInput, createLane, pointerRow } from '../test/workflows/harness';
+import { percentile } from '../src/rag/metrics';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,8 +26,7 @@ function arg(name: string, dflt: number): number {
 }
 
 function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+  return percentile(xs, p / 100);
 }
 
 async function main(): Promise<void> {

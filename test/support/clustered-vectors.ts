@@ -4,7 +4,7 @@
 // cosine to its centre is about 0.7 and to a clustermate about 0.5.
 // Keep clusters well above nlist: when nlist >= clusters, IVF cells line up with the clusters and
 // nprobe=1 already finds nearly everything, which says nothing about real corpora.
-import { seededRandom as mulberry32 } from '../../src/platform/seeded-random';
+import { gaussianFrom, seededRandom as mulberry32 } from '../../src/platform/seeded-random';
 
 export interface ClusteredVectorsOptions {
   dim: number;
@@ -52,18 +52,5 @@ function normalise(row: Float32Array): void {
 
 /** Standard normal draws (Box–Muller over a seeded uniform). */
 function gaussian(seed: number): () => number {
-  const uniform = mulberry32(seed);
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const u = 1 - uniform();
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
+  return gaussianFrom(mulberry32(seed));
 }
