@@ -106,9 +106,10 @@ async function main(): Promise<void> {
   const [pg, temporal] = await Promise.all([startPostgres({ dir: path.join(tmp, 'pg'), ephemeral: true }), startDevServer({ headless: true })]);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
-  const world = await createWorld({ serverUrl: pg.url, name: 'resume_bench' });
   const rows: string[] = [];
+  let world: World | undefined;
   try {
+    world = await createWorld({ serverUrl: pg.url, name: 'resume_bench' });
     const configs: Array<[number, string]> = [
       [10_000, 'SDK default sticky timeout (10 s)'],
       [STICKY_QUEUE_TIMEOUT_MS, `bakeoff worker (${STICKY_QUEUE_TIMEOUT_MS / 1000} s)`],
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
       rows.push(`| ${label} | ${kills} | ${pct(boot, 50)} ms | ${pct(resume, 50)} ms | ${pct(resume, 95)} ms | ${Math.max(...resume)} ms |`);
     }
   } finally {
-    await world.close();
+    await world?.close();
     await connection.close();
     await temporal.stop();
     await pg.stop();
