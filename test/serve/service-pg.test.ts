@@ -253,8 +253,9 @@ test('a candidate that cannot be loaded never fails a user: the baseline answers
 test('live KPIs reach live_kpis per side and window; graceful shutdown drains and writes the last window', async () => {
   const p = await split(50);
   await msUntilServed(p);
+  await svc.kpis.flush(); // start a clean window: what ends after `from` is this test's
+  await new Promise((r) => setTimeout(r, 5));
   const from = Date.now();
-  await svc.kpis.flush(); // start a clean window
   const inflight = Promise.all(Array.from({ length: 30 }, (_, i) => post(`${svc.url}/search`, { query: f.questions[(i * 7) % f.questions.length], key: `g-${i}` })));
   await new Promise((r) => setTimeout(r, 30));
   const closing = svc.close();
