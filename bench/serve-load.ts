@@ -225,7 +225,7 @@ function writeReport(cells: Cell[], ctx: { routeNs: number; baselineRows: number
   const section = `<!-- serve-load:begin -->
 ## Serving: /search under load (bench/serve-load.ts)
 
-Machine: 2 cores (shared with other work while measured; load average ${load} at the end of the run), 24 GiB RAM. Date: 2026-11-22.
+Machine: 2 cores (shared with other work while measured; load average ${load} at the end of the run), 24 GiB RAM. Date: ${new Date().toISOString().slice(0, 10)}.
 Service: \`startServing\` (plain node:http) on loopback against a private PostgreSQL 15 cluster; load generator in a second
 process (bench/serve-load-client.ts, closed loop, keep-alive). Data: FAQ subset of ${ctx.cases} cases / ${ctx.docs} documents;
 baseline ${ctx.baselineRows} chunks (512 tokens, no overlap), candidate ${ctx.candidateRows} chunks (450 tokens, 10 % overlap, prefix A);

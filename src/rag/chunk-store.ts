@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
 import { SHADOW_TABLE_PREFIX, shadowTableFor } from './config';
+import { decodeVector, toVectorLiteral, vectorRead } from './vector-codec';
 
 export interface ChunkRow {
   chunk_id: string;
@@ -50,22 +51,8 @@ const COLUMNS = [
 /** Rows per INSERT: 12 parameters each, far below PostgreSQL's 65535-parameter limit. */
 const UPSERT_ROWS_PER_STATEMENT = 200;
 
-/** pgvector's text form; a float32 printed by JS round-trips exactly through pgvector's float4. */
-export function toVectorLiteral(v: Float32Array | number[]): string {
-  let s = '[';
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (!Number.isFinite(x)) throw new Error(`embedding has a non-finite value at ${i}`);
-    s += (i ? ',' : '') + String(x);
-  }
-  return s + ']';
-}
-
-function parseVector(v: unknown): number[] {
-  if (Array.isArray(v)) return v.map(Number);
-  if (typeof v === 'string') return JSON.parse(v) as number[];
-  throw new Error(`unexpected vector value ${typeof v}`);
-}
+/** Embeddings are read in binary (see vector-codec). */
+const READ_COLUMNS = COLUMNS.map((c) => (c === 'embedding' ? `${vectorRead('embedding')} AS embedding` : c));
 
 /** `<table>_<suffix>` when it fits PostgreSQL's 63-byte identifiers, else a short stable hash. */
 function indexName(table: string, suffix: string): string {
@@ -160,10 +147,10 @@ export class ChunkStore {
   async fetchByIds(ids: readonly string[]): Promise<StoredChunk[]> {
     if (ids.length === 0) return [];
     const r = await this.db.query<Record<string, unknown>>(
-      `SELECT ${COLUMNS.join(', ')}, created_at FROM ${this.qt} WHERE chunk_id = ANY($1::text[])`,
+      `SELECT ${READ_COLUMNS.join(', ')}, created_at FROM ${this.qt} WHERE chunk_id = ANY($1::text[])`,
       [ids],
     );
-    const byId = new Map(r.rows.map((row) => [row.chunk_id as string, { ...(row as unknown as StoredChunk), embedding: parseVector(row.embedding) }]));
+    const byId = new Map(r.rows.map((row) => [row.chunk_id as string, { ...(row as unknown as StoredChunk), embedding: decodeVector(row.embedding) }]));
     return ids.flatMap((id) => byId.get(id) ?? []); // caller's order; missing ids are left out
   }
 

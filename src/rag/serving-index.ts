@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { quoteIdent, type Queryable } from '../platform/db';
 import { defaultNlist, FaissIndex } from './faiss-index';
 import { runNprobeSweep, type SweepResult } from './nprobe-sweep';
+import { binaryVectorDims, decodeVectorInto, vectorRead } from './vector-codec';
 
 export const CURRENT_FILE = 'current.json';
 /** The sweep's target; the probe's threshold is 0.95 (see buildTableIndexes). */
@@ -37,15 +38,15 @@ export async function readTableVectors(db: Queryable, table: string, onPage?: (r
   const parts: Float32Array[] = [];
   const page = 2000;
   for (let after = ''; ; ) {
-    const r = await db.query<{ chunk_id: string; e: string }>(
-      `SELECT chunk_id, embedding::text AS e FROM ${qt} WHERE chunk_id > $1 ORDER BY chunk_id LIMIT $2`,
+    const r = await db.query<{ chunk_id: string; e: Uint8Array }>(
+      `SELECT chunk_id, ${vectorRead('embedding')} AS e FROM ${qt} WHERE chunk_id > $1 ORDER BY chunk_id LIMIT $2`,
       [after, page],
     );
     const block = new Float32Array(r.rows.length * dim);
     r.rows.forEach((row, i) => {
-      const v = JSON.parse(row.e) as number[];
-      if (v.length !== dim) throw new Error(`${table}: chunk ${row.chunk_id} has ${v.length} dims, expected ${dim}`);
-      block.set(v, i * dim);
+      const dims = binaryVectorDims(row.e);
+      if (dims !== dim) throw new Error(`${table}: chunk ${row.chunk_id} has ${dims} dims, expected ${dim}`);
+      decodeVectorInto(row.e, block, i * dim);
       ids.push(row.chunk_id);
     });
     parts.push(block);
