@@ -2,7 +2,10 @@
 // clients, with the pointer at 0 %, 50 % and 100 %, in two cache regimes:
 //   warm — the service as deployed (query-embedding, row and result caches on), traffic = the
 //          subset's evaluation questions repeated (what the canary's replayer sends);
-//   cold — every cache off (also the reranker's): every request encodes, searches and reranks.
+//   fresh — every query new to the service: query-embedding, result and reranker caches off, the row
+//          cache on and primed (a running service's rows of an immutable served table stay cached);
+//          every request encodes, runs BM25 + ANN and reranks;
+//   cold — every cache off (also the rows): the worst case, right after a start or a pointer flip.
 // The load generator is a second process (bench/serve-load-client.ts, forked). Routing overhead is
 // measured twice: the service's own routing time (snapshot + sticky hash) per request against its
 // end-to-end time, and a microbenchmark of routeSide. Figures go to stdout and docs/benchmarks.md.
@@ -12,7 +15,7 @@
 // .bakeoff/bench-serve (ingest, indexes and rerankers are reused on the next run).
 //
 // Build + run:  npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/serve-load.js
-//   [--subset 40] [--seconds 8] [--warmup 2] [--clients 1,8,32] [--percents 0,50,100] [--modes warm,cold]
+//   [--subset 40] [--seconds 8] [--warmup 2] [--clients 1,8,32] [--percents 0,50,100] [--modes warm,fresh,cold]
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -45,7 +48,8 @@ const SECONDS = Number(arg('seconds', '8'));
 const WARMUP = Number(arg('warmup', '2'));
 const CLIENTS = arg('clients', '1,8,32').split(',').map(Number);
 const PERCENTS = arg('percents', '0,50,100').split(',').map(Number);
-const MODES = arg('modes', 'warm,cold').split(',') as ('warm' | 'cold')[];
+type Mode = 'warm' | 'fresh' | 'cold';
+const MODES = arg('modes', 'warm,fresh,cold').split(',') as Mode[];
 const LANE = 'bench';
 
 function findRepoRoot(): string {
@@ -137,7 +141,7 @@ function routingMicrobench(): number {
 }
 
 interface Cell {
-  mode: 'warm' | 'cold';
+  mode: Mode;
   percent: number;
   clients: number;
   r: LoadResult;
@@ -174,14 +178,14 @@ async function main(): Promise<void> {
     const routeNs = routingMicrobench();
     const cells: Cell[] = [];
     for (const mode of MODES) {
-      const caches = mode === 'warm' ? undefined : { embedding: 0, rows: 0, results: 0 };
+      const caches = mode === 'warm' ? undefined : { embedding: 0, rows: mode === 'fresh' ? 20_000 : 0, results: 0 };
       const svc: RunningService = await startServing({
         db, pointerDb, lane: LANE, tau: tau.tau, indexDir, loadEmbedder: async () => embedder, caches,
-        reranker: mode === 'cold' ? { cacheSize: 0 } : undefined,
+        reranker: mode === 'warm' ? undefined : { cacheSize: 0 },
         http: { rateLimit: { perSecond: 100_000, burst: 100_000 }, maxInFlight: 10_000 },
       });
       try {
-        if (mode === 'warm') await prime(db, svc, candidate, questions);
+        if (mode !== 'cold') await prime(db, svc, candidate, questions);
         for (const percent of PERCENTS) {
           const p = percent === 0 ? await restore() : await setSplit(db, { lane: LANE, candidateTable: candidate.config.shadow_table, candidateIndex: candidate.ivf, candidateConfigHash: candidate.config.config_hash, percent, by: 'bench', reason: 'bench' });
           while (svc.watcher.current()?.pointer.version !== p.version) await new Promise((r) => setTimeout(r, 20));
@@ -232,17 +236,19 @@ baseline ${ctx.baselineRows} chunks (512 tokens, no overlap), candidate ${ctx.ca
 FAISS IVF + BM25 (PostgreSQL tsvector) fused by RRF, learned reranker, all-MiniLM-L6-v2 (quantized) for queries.
 Each cell: ${WARMUP} s warm-up, then ${SECONDS} s measured. Latencies are client-side end to end (ms); "server" columns are the
 service's own mean stage times for the same requests. warm = caches on and primed (each question answered once per side), the ${ctx.cases}
-questions repeated in random order; cold = every cache off (query embeddings, rows, answers, reranker scores).
+questions repeated in random order; fresh = every query new to the service (query-embedding, answer and reranker caches off;
+the row cache on and primed, as in a running service); cold = every cache off (rows too), as right after a start.
 
 | mode | canary | clients | req/s | p50 | p95 | p99 | errors | cached | server encode / search / rerank (ms) | routing / e2e |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-- Target e2e p95 ≤ 25 ms at 8 clients: warm: ${verdict('warm')}; cold: ${verdict('cold')}.
-- Why cold misses: an uncached search is CPU work — the MiniLM forward pass, BM25 in PostgreSQL, fetching and parsing the
-  snapshot's ~60 embeddings, reranker features — on 2 cores shared with other jobs (see the load average). Closed-loop
-  clients queue behind each other, so p95 at 8 clients is several times the 1-client time. Warm is the canary's steady state
-  (the replayer repeats the evaluation questions); a real deployment with many distinct queries sits between the two.
+- Target e2e p95 ≤ 25 ms at 8 clients: warm: ${verdict('warm')}; fresh: ${verdict('fresh')}; cold: ${verdict('cold')}.
+- Why fresh and cold queries cost more: an uncached search is CPU work — the MiniLM forward pass, BM25 in PostgreSQL,
+  (cold only) fetching the snapshot's ~60 rows and embeddings, reranker features — on 2 cores shared with other jobs (see
+  the load average). Closed-loop clients queue behind each other, so p95 at 8 clients is several times the 1-client time.
+  Warm is the canary's steady state (the replayer repeats the evaluation questions); fresh is live traffic of distinct
+  questions; bench/search-stages.ts breaks an uncached search down stage by stage.
 - Routing overhead (pointer snapshot + sticky hash, measured inside the service per request): at most ${(maxRouting * 100).toFixed(3)} % of mean e2e
   time (target ≤ 5 %); \`routeSide\` alone costs ${ctx.routeNs.toFixed(0)} ns per call (1 M calls, microbenchmark).
 <!-- serve-load:end -->
