@@ -4,6 +4,7 @@
 // an inconclusive check, never a pass.
 import type { Db, Queryable } from '../platform/db';
 import { judgeLive, overallVerdict } from '../workflows/gates';
+import { LiveThresholdsSchema } from '../workflows/messages';
 import type { LiveCheckInput, LiveCheckResult, LiveSideKpis } from './types';
 
 export const LIVE_KPIS_DDL = `
@@ -93,7 +94,9 @@ export function createCanaryActivities(deps: { db: Db }) {
     /** Read-only, so safe to retry and to run in a dry run. */
     async checkLiveKpis(input: LiveCheckInput): Promise<LiveCheckResult> {
       const kpis = await readLiveKpis(db, input.lane, new Date(input.fromMs), new Date(input.toMs));
-      const gates = judgeLive(kpis.baseline, kpis.candidate, input.thresholds);
+      // Parsed again: a bakeoff started before a threshold existed carries no value for it.
+      const thresholds = LiveThresholdsSchema.parse(input.thresholds);
+      const gates = judgeLive(kpis.baseline, kpis.candidate, thresholds);
       return { fromMs: input.fromMs, toMs: input.toMs, baseline: kpis.baseline, candidate: kpis.candidate, gates, verdict: overallVerdict(gates) };
     },
   };

@@ -4,6 +4,7 @@
 // p95 ≤ +15 %. A verdict is never "pass" on too little evidence: that is "inconclusive".
 import type { EvalReport, LiveSideKpis, ProbeResult } from '../activities/types';
 import type { LiveThresholds, OfflineThresholds } from './messages';
+import { rateBreach } from './breach-significance';
 import type { Gate, Verdict } from './types';
 
 // Float arithmetic must not flip a verdict: 0.55 + 0.05 is 0.6000000000000001.
@@ -94,7 +95,7 @@ function precisionGate(v: number, b: number, t: OfflineThresholds): Gate {
   return { ...base, verdict: 'pass', reason: `${drift}, within ±${t.precisionDriftMaxPts} pts` };
 }
 
-function p95Gate(name: string, source: 'offline' | 'live', v: number | null, b: number | null, maxIncreasePct: number): Gate {
+function p95Gate(name: string, source: 'offline' | 'live', v: number | null, b: number | null, maxIncreasePct: number, minIncreaseMs = 0): Gate {
   if (v === null || b === null || !(b > 0)) {
     return {
       name, source, value: v, baseline: b, threshold: null, direction: 'lower-is-better',
@@ -104,9 +105,11 @@ function p95Gate(name: string, source: 'offline' | 'live', v: number | null, b: 
   const threshold = round(b * (1 + maxIncreasePct / 100));
   const base = { name, source, value: v, baseline: b, threshold, direction: 'lower-is-better' as const };
   const change = `${round(((v - b) / b) * 100)} % vs baseline`;
-  return v <= threshold + EPS
-    ? { ...base, verdict: 'pass', reason: `${change}, within +${maxIncreasePct} %` }
-    : { ...base, verdict: 'fail', reason: `${change}, over the +${maxIncreasePct} % limit (${threshold} ms)` };
+  if (v <= threshold + EPS) return { ...base, verdict: 'pass', reason: `${change}, within +${maxIncreasePct} %` };
+  if (v - b < minIncreaseMs - EPS) {
+    return { ...base, verdict: 'pass', reason: `${change}, but only +${round(v - b)} ms, under the ${minIncreaseMs} ms floor` };
+  }
+  return { ...base, verdict: 'fail', reason: `${change}, over the +${maxIncreasePct} % limit (${threshold} ms)` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,32 +143,50 @@ export function judgeLive(baseline: LiveSideKpis, candidate: LiveSideKpis, t: Li
       : `too few requests to judge (baseline ${baseline.samples}, candidate ${candidate.samples}; need ${t.minSamples} each)`,
   };
   const kpis = [
-    errorRateGate(candidate.errorRate, baseline.errorRate, t),
-    p95Gate('live:p95_ms', 'live', candidate.p95Ms, baseline.p95Ms, t.maxP95IncreasePct),
-    qualityGate(candidate.qualityProxy, baseline.qualityProxy, t),
+    errorRateGate(candidate, baseline, t),
+    p95Gate('live:p95_ms', 'live', candidate.p95Ms, baseline.p95Ms, t.maxP95IncreasePct, t.p95MinIncreaseMs),
+    qualityGate(candidate, baseline, t),
   ];
   if (enough) return [samples, ...kpis];
   return [samples, ...kpis.map((g) => ({ ...g, verdict: 'inconclusive' as const, reason: `not judged: too few requests; ${g.reason}` }))];
 }
 
-function errorRateGate(v: number | null, b: number | null, t: LiveThresholds): Gate {
+/**
+ * A rate KPI past its tolerance fails only when the breach is significant (breach-significance.ts);
+ * past it within sampling noise it is inconclusive — the next checks, with more requests, decide.
+ */
+function rateGate(
+  name: string,
+  what: string,
+  v: number | null,
+  b: number | null,
+  samples: { candidate: number; baseline: number },
+  tolerancePts: number,
+  higherIsBetter: boolean,
+  alpha: number,
+): Gate {
+  const direction = higherIsBetter ? ('higher-is-better' as const) : ('lower-is-better' as const);
   if (v === null || b === null) {
-    return { name: 'live:error_rate', source: 'live', value: v, baseline: b, threshold: null, direction: 'lower-is-better', verdict: 'inconclusive', reason: 'no error rate on one side' };
+    return { name, source: 'live', value: v, baseline: b, threshold: null, direction, verdict: 'inconclusive', reason: `no ${what} on one side` };
   }
-  const threshold = round(b + t.maxErrorRateIncreasePts / 100);
-  const base = { name: 'live:error_rate', source: 'live' as const, value: v, baseline: b, threshold, direction: 'lower-is-better' as const };
-  return v <= threshold + EPS
-    ? { ...base, verdict: 'pass', reason: `${pts(v - b)} vs baseline, within +${t.maxErrorRateIncreasePts} pts` }
-    : { ...base, verdict: 'fail', reason: `${pts(v - b)} vs baseline, over the +${t.maxErrorRateIncreasePts} pts limit` };
+  const threshold = round(higherIsBetter ? b - tolerancePts / 100 : b + tolerancePts / 100);
+  const base = { name, source: 'live' as const, value: v, baseline: b, threshold, direction };
+  const within = higherIsBetter ? v >= threshold - EPS : v <= threshold + EPS;
+  const limit = higherIsBetter ? `−${tolerancePts} pts` : `+${tolerancePts} pts`;
+  if (within) return { ...base, verdict: 'pass', reason: `${pts(v - b)} vs baseline, within ${limit}` };
+  const test = rateBreach({ rate: v, n: samples.candidate }, { rate: b, n: samples.baseline }, tolerancePts / 100, higherIsBetter, alpha);
+  const stats = `z ${test.z.toFixed(2)}, one-sided p ${test.p < 1e-6 ? '< 1e-6' : test.p.toPrecision(2)}, α ${alpha}; ${samples.candidate} vs ${samples.baseline} requests`;
+  return test.significant
+    ? { ...base, verdict: 'fail', reason: `${pts(v - b)} vs baseline, past the ${limit} limit, significantly (${stats})` }
+    : { ...base, verdict: 'inconclusive', reason: `${pts(v - b)} vs baseline, past the ${limit} limit but within sampling noise (${stats})` };
 }
 
-function qualityGate(v: number | null, b: number | null, t: LiveThresholds): Gate {
-  if (v === null || b === null) {
-    return { name: 'live:quality_proxy', source: 'live', value: v, baseline: b, threshold: null, direction: 'higher-is-better', verdict: 'inconclusive', reason: 'no quality proxy on one side' };
-  }
-  const threshold = round(b - t.maxQualityDropPts / 100);
-  const base = { name: 'live:quality_proxy', source: 'live' as const, value: v, baseline: b, threshold, direction: 'higher-is-better' as const };
-  return v >= threshold - EPS
-    ? { ...base, verdict: 'pass', reason: `${pts(v - b)} vs baseline, within −${t.maxQualityDropPts} pts` }
-    : { ...base, verdict: 'fail', reason: `${pts(v - b)} vs baseline, dropped more than ${t.maxQualityDropPts} pts` };
+function errorRateGate(candidate: LiveSideKpis, baseline: LiveSideKpis, t: LiveThresholds): Gate {
+  const samples = { candidate: candidate.samples, baseline: baseline.samples };
+  return rateGate('live:error_rate', 'error rate', candidate.errorRate, baseline.errorRate, samples, t.maxErrorRateIncreasePts, false, t.breachAlpha);
+}
+
+function qualityGate(candidate: LiveSideKpis, baseline: LiveSideKpis, t: LiveThresholds): Gate {
+  const samples = { candidate: candidate.samples, baseline: baseline.samples };
+  return rateGate('live:quality_proxy', 'quality proxy', candidate.qualityProxy, baseline.qualityProxy, samples, t.maxQualityDropPts, true, t.breachAlpha);
 }

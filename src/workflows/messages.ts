@@ -60,6 +60,14 @@ export const LiveThresholdsSchema = z.strictObject({
   maxErrorRateIncreasePts: z.number().min(0).max(100).default(1),
   maxP95IncreasePct: z.number().min(0).max(1000).default(15),
   maxQualityDropPts: z.number().min(0).max(100).default(2),
+  /**
+   * an error-rate or quality breach fails only when it is significant at this one-sided level (see
+   * breach-significance.ts); a breach within sampling noise is inconclusive. 0.001: at 200 requests
+   * per side a healthy candidate fails a check about once in 6,000, not once in three.
+   */
+  breachAlpha: z.number().gt(0).max(0.25).default(0.001),
+  /** a p95 rise smaller than this many ms never fails, whatever its percentage (ms-fast answers jitter by more than 15 %). */
+  p95MinIncreaseMs: z.number().min(0).max(600_000).default(2),
   /** consecutive failed checks before an automatic rollback. */
   failureLimit: z.int().min(1).max(1000).default(1),
   /** consecutive inconclusive checks before asking an operator (the soak clock stops meanwhile). */

@@ -6,6 +6,7 @@ import { formatDuration, parseDuration } from '../../src/workflows/duration';
 import { decidingGates, judgeLive, judgeOffline, overallVerdict, probeGates } from '../../src/workflows/gates';
 import { BakeoffInputSchema, LiveThresholdsSchema, OfflineThresholdsSchema } from '../../src/workflows/messages';
 import type { Gate } from '../../src/workflows/types';
+import { seededRandom } from '../../src/platform/seeded-random';
 
 const T = OfflineThresholdsSchema.parse({});
 const L = LiveThresholdsSchema.parse({});
@@ -99,13 +100,64 @@ describe('live gates', () => {
     expect(noBaseline.some((g) => g.verdict === 'pass')).toBe(false);
   });
 
-  test('each KPI can breach on its own', () => {
-    const v = (c: Partial<LiveSideKpis>) => Object.fromEntries(judgeLive(healthy, { ...healthy, ...c }, L).map((g) => [g.name, g.verdict]));
+  test('each KPI can breach on its own (with enough requests, a breach just past the limit is significant)', () => {
+    const busy: LiveSideKpis = { ...healthy, samples: 500_000 };
+    const v = (c: Partial<LiveSideKpis>) => Object.fromEntries(judgeLive(busy, { ...busy, ...c }, L).map((g) => [g.name, g.verdict]));
     expect(v({ errorRate: 0.021 })['live:error_rate']).toBe('fail');
     expect(v({ errorRate: 0.02 })['live:error_rate']).toBe('pass');
     expect(v({ p95Ms: 23.5 })['live:p95_ms']).toBe('fail');
     expect(v({ qualityProxy: 0.77 })['live:quality_proxy']).toBe('fail');
     expect(v({ qualityProxy: 0.78 })['live:quality_proxy']).toBe('pass');
+  });
+
+  test('at 500 requests a small breach is within sampling noise (inconclusive); a large one fails', () => {
+    const g = (c: Partial<LiveSideKpis>, name: string) => judgeLive(healthy, { ...healthy, ...c }, L).find((x) => x.name === name)!;
+    expect(g({ qualityProxy: 0.77 }, 'live:quality_proxy')).toMatchObject({ verdict: 'inconclusive', threshold: 0.78 });
+    expect(g({ qualityProxy: 0.77 }, 'live:quality_proxy').reason).toMatch(/past the −2 pts limit but within sampling noise \(z -?\d+\.\d\d, one-sided p 0\.\d+, α 0\.001; 500 vs 500 requests\)/);
+    expect(g({ qualityProxy: 0.6 }, 'live:quality_proxy')).toMatchObject({ verdict: 'fail' });
+    expect(g({ qualityProxy: 0.6 }, 'live:quality_proxy').reason).toMatch(/significantly/);
+    expect(g({ errorRate: 0.021 }, 'live:error_rate').verdict).toBe('inconclusive');
+    expect(g({ errorRate: 0.08 }, 'live:error_rate').verdict).toBe('fail');
+    // Every candidate request failing is a breach at any sample count that reaches minSamples.
+    expect(judgeLive({ ...healthy, samples: 200, errorRate: 0 }, { ...healthy, samples: 200, errorRate: 1 }, L)[1].verdict).toBe('fail');
+  });
+
+  test('a p95 rise under the absolute floor never fails, whatever its percentage', () => {
+    const fast: LiveSideKpis = { ...healthy, p95Ms: 1 };
+    const g = (p95Ms: number) => judgeLive(fast, { ...fast, p95Ms }, L).find((x) => x.name === 'live:p95_ms')!;
+    expect(L.p95MinIncreaseMs).toBe(2);
+    expect(g(2.5)).toMatchObject({ verdict: 'pass' });
+    expect(g(2.5).reason).toMatch(/150 % vs baseline, but only \+1\.5 ms, under the 2 ms floor/);
+    expect(g(3.5).verdict).toBe('fail');
+  });
+
+  test('simulated checks: a healthy candidate at 200 requests per side almost never fails; a 10-pt worse one is caught', () => {
+    // Binomial draws of the quality proxy for both sides, 200 requests each, true rate 0.8 (healthy)
+    // or 0.7 (degraded); what the old rule (fail on any observed drop past 2 pts) would have said too.
+    const rand = seededRandom(20261202);
+    const draw = (p: number, n: number) => {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (rand() < p) k++;
+      return k / n;
+    };
+    const run = (truth: number, checks: number) => {
+      let fails = 0;
+      let naiveFails = 0;
+      for (let i = 0; i < checks; i++) {
+        const b = draw(0.8, 200);
+        const c = draw(truth, 200);
+        const gate = judgeLive({ ...healthy, samples: 200, qualityProxy: b }, { ...healthy, samples: 200, qualityProxy: c }, L).find((x) => x.name === 'live:quality_proxy')!;
+        if (gate.verdict === 'fail') fails++;
+        if (c < b - 0.02 - 1e-9) naiveFails++;
+      }
+      return { fails: fails / checks, naive: naiveFails / checks };
+    };
+    const healthyRun = run(0.8, 4000);
+    expect(healthyRun.naive).toBeGreaterThan(0.25); // why the test exists: the plain limit fails a third of healthy checks
+    expect(healthyRun.fails).toBeLessThanOrEqual(0.001);
+    const degraded = run(0.7, 1000);
+    expect(degraded.fails).toBeGreaterThan(0.05); // caught within a few checks of a stage's 192
+    expect(degraded.fails).toBeLessThan(degraded.naive);
   });
 
   test('property: with fewer than minSamples on a side, no check ever passes', () => {
