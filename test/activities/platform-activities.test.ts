@@ -171,6 +171,14 @@ describe.each(engines())('platform activities on $name', (engine) => {
     expect(next.candidate).toEqual({ samples: 0, errorRate: null, p95Ms: null, qualityProxy: null });
     const check = await acts.checkLiveKpis({ lane: 'kpi', fromMs: t0 + 2 * 60_000, toMs: t0 + 5 * 60_000, thresholds: LiveThresholdsSchema.parse({}) });
     expect(check.verdict).toBe('inconclusive');
+    // A bakeoff started before breachAlpha / p95MinIncreaseMs existed carries thresholds without them:
+    // the check fills in the defaults instead of judging with undefined.
+    const { breachAlpha: _a, p95MinIncreaseMs: _p, ...older } = LiveThresholdsSchema.parse({ minSamples: 100 });
+    const old = await acts.checkLiveKpis({ lane: 'kpi', fromMs: t0, toMs: t0 + 2 * 60_000, thresholds: older as never });
+    expect(old.gates.map((g) => [g.name, g.verdict])).toEqual([
+      ['live:samples', 'pass'], ['live:error_rate', 'inconclusive'], ['live:p95_ms', 'fail'], ['live:quality_proxy', 'inconclusive'],
+    ]);
+    expect(old.gates[1].reason).toMatch(/within sampling noise .*α 0\.001; 400 vs 200 requests/);
   });
 
   test('promotion makes the candidate live and archives the old config in one statement', async () => {

@@ -17,7 +17,7 @@ import { readTableVectors } from '../../src/rag/serving-index';
 import { startServing } from '../../src/serve/app';
 import type { ServingSide } from '../../src/serve/serving-side';
 import { replayTraffic, type TrafficReport } from '../../src/serve/traffic';
-import type { LiveThresholds } from '../../src/workflows/messages';
+import { LiveThresholdsSchema, type LiveThresholds } from '../../src/workflows/messages';
 import { buildServingFixture, freshPgDatabase, type ServingFixture } from '../support/serve-fixture';
 
 let db: Db;
@@ -25,9 +25,9 @@ let pointerDb: Db;
 let f: ServingFixture;
 
 /** One set of thresholds for every scenario: lenient enough that a healthy candidate passes on a loaded machine. */
-const thresholds: LiveThresholds = {
+const thresholds: LiveThresholds = LiveThresholdsSchema.parse({
   minSamples: 30, maxErrorRateIncreasePts: 2, maxP95IncreasePct: 200, maxQualityDropPts: 15, failureLimit: 1, inconclusiveLimit: 6,
-};
+});
 
 beforeAll(async () => {
   const url = await freshPgDatabase('serve_canary_test');
