@@ -74,12 +74,11 @@ async function main(): Promise<void> {
       await time('tableBinary', () => readTableVectors(db, config.shadow_table));
       await time('tableText', async () => (await db.query<{ e: string }>(`SELECT chunk_id, embedding::text AS e FROM ${table} ORDER BY chunk_id`)).rows.map((row) => JSON.parse(row.e) as number[]));
     }
+    const mean = (k: string) => t[k].reduce((a, b) => a + b, 0) / t[k].length;
     console.log(`${dataset.cases.length} questions × ${ROUNDS} rounds, table ${config.shadow_table}; ms per query`);
     for (const [k, xs] of Object.entries(t)) {
-      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-      console.log(`${k.padEnd(14)} mean ${mean.toFixed(2).padStart(7)}  p50 ${percentile(xs, 0.5).toFixed(2).padStart(7)}  p95 ${percentile(xs, 0.95).toFixed(2).padStart(7)}`);
+      console.log(`${k.padEnd(14)} mean ${mean(k).toFixed(2).padStart(7)}  p50 ${percentile(xs, 0.5).toFixed(2).padStart(7)}  p95 ${percentile(xs, 0.95).toFixed(2).padStart(7)}`);
     }
-    const mean = (k: string) => t[k].reduce((a, b) => a + b, 0) / t[k].length;
     console.log(`row fetch, binary ÷ text vectors: ${(mean('fetch') / mean('fetchTextVector')).toFixed(2)}; whole-table read, binary ÷ text: ${(mean('tableBinary') / mean('tableText')).toFixed(2)}`);
   } finally {
     await db.close();

@@ -178,7 +178,8 @@ async function main(): Promise<void> {
     const routeNs = routingMicrobench();
     const cells: Cell[] = [];
     for (const mode of MODES) {
-      const caches = mode === 'warm' ? undefined : { embedding: 0, rows: mode === 'fresh' ? 20_000 : 0, results: 0 };
+      // fresh keeps the service's default row cache; cold turns it off too.
+      const caches = mode === 'warm' ? undefined : { embedding: 0, results: 0, ...(mode === 'cold' ? { rows: 0 } : {}) };
       const svc: RunningService = await startServing({
         db, pointerDb, lane: LANE, tau: tau.tau, indexDir, loadEmbedder: async () => embedder, caches,
         reranker: mode === 'warm' ? undefined : { cacheSize: 0 },

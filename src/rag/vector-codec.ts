@@ -38,11 +38,9 @@ export function decodeVectorInto(v: Uint8Array, target: Float32Array, offset: nu
 /** A vector as read from the database: binary (vectorRead), or the text / array forms. */
 export function decodeVector(v: unknown): number[] {
   if (v instanceof Uint8Array) {
-    const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-    const dims = binaryVectorDims(v);
-    const out = new Array<number>(dims);
-    for (let i = 0; i < dims; i++) out[i] = view.getFloat32(4 + 4 * i);
-    return out;
+    const out = new Float32Array(binaryVectorDims(v));
+    decodeVectorInto(v, out, 0);
+    return Array.from(out);
   }
   if (Array.isArray(v)) return v.map(Number);
   if (typeof v === 'string') return JSON.parse(v) as number[];

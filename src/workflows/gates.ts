@@ -142,10 +142,11 @@ export function judgeLive(baseline: LiveSideKpis, candidate: LiveSideKpis, t: Li
       ? `baseline ${baseline.samples}, candidate ${candidate.samples} requests in the window`
       : `too few requests to judge (baseline ${baseline.samples}, candidate ${candidate.samples}; need ${t.minSamples} each)`,
   };
+  const n = { candidate: candidate.samples, baseline: baseline.samples };
   const kpis = [
-    errorRateGate(candidate, baseline, t),
+    rateGate('live:error_rate', 'error rate', candidate.errorRate, baseline.errorRate, n, t.maxErrorRateIncreasePts, false, t.breachAlpha),
     p95Gate('live:p95_ms', 'live', candidate.p95Ms, baseline.p95Ms, t.maxP95IncreasePct, t.p95MinIncreaseMs),
-    qualityGate(candidate, baseline, t),
+    rateGate('live:quality_proxy', 'quality proxy', candidate.qualityProxy, baseline.qualityProxy, n, t.maxQualityDropPts, true, t.breachAlpha),
   ];
   if (enough) return [samples, ...kpis];
   return [samples, ...kpis.map((g) => ({ ...g, verdict: 'inconclusive' as const, reason: `not judged: too few requests; ${g.reason}` }))];
@@ -179,14 +180,4 @@ function rateGate(
   return test.significant
     ? { ...base, verdict: 'fail', reason: `${pts(v - b)} vs baseline, past the ${limit} limit, significantly (${stats})` }
     : { ...base, verdict: 'inconclusive', reason: `${pts(v - b)} vs baseline, past the ${limit} limit but within sampling noise (${stats})` };
-}
-
-function errorRateGate(candidate: LiveSideKpis, baseline: LiveSideKpis, t: LiveThresholds): Gate {
-  const samples = { candidate: candidate.samples, baseline: baseline.samples };
-  return rateGate('live:error_rate', 'error rate', candidate.errorRate, baseline.errorRate, samples, t.maxErrorRateIncreasePts, false, t.breachAlpha);
-}
-
-function qualityGate(candidate: LiveSideKpis, baseline: LiveSideKpis, t: LiveThresholds): Gate {
-  const samples = { candidate: candidate.samples, baseline: baseline.samples };
-  return rateGate('live:quality_proxy', 'quality proxy', candidate.qualityProxy, baseline.qualityProxy, samples, t.maxQualityDropPts, true, t.breachAlpha);
 }
