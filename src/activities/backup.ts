@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
-import { applyOnce } from './audit';
+import { applyOnce } from '../store/audit';
 import { requirePointer } from './pointer';
 import type { BackupInput, BackupRef, PointerState } from './types';
 

@@ -3,7 +3,7 @@
 // audit row is written after a 2xx, and a key already recorded is not sent again.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../platform/db';
-import { recordApplied, wasApplied } from './audit';
+import { recordApplied, wasApplied } from '../store/audit';
 import type { NotifyInput, NotifyResult } from './types';
 
 export interface NotifyDeps {

@@ -4,7 +4,7 @@
 // new row, never a mix. The serving path (src/serve) reads it with readPointer().
 import { ApplicationFailure } from '@temporalio/common';
 import { SAFE_IDENTIFIER, type Db, type Queryable } from '../platform/db';
-import { applyOnce } from './audit';
+import { applyOnce } from '../store/audit';
 import type { PointerState, SetTrafficSplitInput } from './types';
 
 export const POINTER_DDL = `

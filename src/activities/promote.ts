@@ -1,7 +1,7 @@
 // Promotion: the candidate table becomes live and the old config goes to config_archive, in one
 // statement applied once per idempotency key.
 import type { Db } from '../platform/db';
-import { applyOnce } from './audit';
+import { applyOnce } from '../store/audit';
 import { promotePointer } from './pointer';
 import type { PromoteInput, PromoteResult } from './types';
 

@@ -2,11 +2,10 @@
 // promotion) stored in bakeoff_reports and, when a directory is configured, as a JSON file with a
 // self-contained HTML report beside it (src/report).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Db, Queryable } from '../platform/db';
-import { htmlReportPath, writeBakeoffHtmlReport } from '../report/bakeoff-report-file';
+import { htmlReportPath, reportJsonPath, writeBakeoffHtmlReport } from '../report/bakeoff-report-file';
 import type { BakeoffStatus } from '../workflows/types';
-import { applyOnce } from './audit';
+import { applyOnce } from '../store/audit';
 import type { ReportRef, WriteReportInput } from './types';
 
 export const REPORTS_DDL = `
@@ -46,7 +45,8 @@ export function createReportActivities(deps: { db: Db; reportsDir?: string; log?
       if (!deps.reportsDir) return result;
       // The file is a convenience copy; rewriting it on a retry is harmless.
       fs.mkdirSync(deps.reportsDir, { recursive: true });
-      const file = path.join(deps.reportsDir, `${input.workflowId}.json`);
+      // Named by a safe form of the id: an id from before validation cannot write outside the directory.
+      const file = reportJsonPath(deps.reportsDir, input.workflowId);
       fs.writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`);
       // The HTML is a view of the JSON: failing to render it must not fail (and endlessly retry) the report.
       await writeBakeoffHtmlReport(db, s, htmlReportPath(file)).catch((err: Error) => deps.log?.(`HTML report for ${input.workflowId} not written: ${err.message}`));

@@ -3,7 +3,7 @@
 // applied once per idempotency key, so a rollback delivered twice, or retried after a worker crash,
 // changes nothing the second time.
 import type { Db } from '../platform/db';
-import { applyOnce } from './audit';
+import { applyOnce } from '../store/audit';
 import { bumpCacheEpoch, restoreBaselinePointer } from './pointer';
 import type { ClearCachesInput, PointerState, RestoreBaselineInput } from './types';
 

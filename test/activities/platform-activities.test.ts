@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, createPlatformActivities, ensurePlatformSchema } from '../../src/activities';
-import { applyOnce, countAudit } from '../../src/activities/audit';
+import { applyOnce, countAudit } from '../../src/store/audit';
 import { listBackups, restoreBackup } from '../../src/activities/backup';
 import { readLiveKpis, recordLiveKpiWindow } from '../../src/activities/canary';
 import { initLane, pointerHistory, readPointer, setSplit } from '../../src/activities/pointer';
