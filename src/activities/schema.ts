@@ -1,7 +1,7 @@
 // DDL of every table the bakeoff's platform activities own. Idempotent: run at worker start.
 import type { Db } from '../platform/db';
 import { AUDIT_DDL } from '../store/audit';
-import { BACKUP_DDL } from './backup';
+import { BACKUP_DDL } from '../store/backups';
 import { LIVE_KPIS_DDL } from './canary';
 import { EVALUATION_HISTORY_DDL } from './evaluation-history';
 import { CONFIG_ARCHIVE_DDL, POINTER_DDL } from './pointer';

@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, createPlatformActivities, ensurePlatformSchema } from '../../src/activities';
 import { applyOnce, countAudit } from '../../src/store/audit';
-import { listBackups, restoreBackup } from '../../src/activities/backup';
+import { listBackups, restoreBackup } from '../../src/store/backups';
 import { readLiveKpis, recordLiveKpiWindow } from '../../src/activities/canary';
 import { initLane, pointerHistory, readPointer, setSplit } from '../../src/activities/pointer';
 import { readReport } from '../../src/activities/report';

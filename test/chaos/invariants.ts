@@ -1,7 +1,7 @@
 // What must hold after any fault. Each check returns a list of named results (so a report can say
 // how many ran and passed) and the counts docs/reliability.md tabulates: rows lost, rows duplicated,
 // side effects applied twice.
-import { restoreBackup } from '../../src/activities/backup';
+import { restoreBackup } from '../../src/store/backups';
 import { pointerHistory, readPointer } from '../../src/activities/pointer';
 import type { PointerState } from '../../src/activities/types';
 import { quoteIdent, type Db } from '../../src/platform/db';

@@ -2,7 +2,7 @@
 // restore), and the pointer with its history (what on-call checks after a rollback).
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { backupIdFor, listBackups, restoreBackup, snapshotLane } from '../../activities/backup';
+import { backupIdFor, listBackups, restoreBackup, snapshotLane } from '../../store/backups';
 import { pointerHistory, readPointer } from '../../activities/pointer';
 import { laneSchema } from '../../workflows/messages';
 import { exitWith, type CliContext } from '../context';
