@@ -8,7 +8,7 @@ import { safeFileLabel } from '../rag/evaluate';
 import { renderEvaluationReport } from '../report/html-report';
 import { readCaseResults, readSweepBeside } from '../report/report-inputs';
 import { loadEvaluationTrends } from '../schedules/evaluation-trend';
-import { appendEvaluation, type RecordEvaluationInput, type RecordEvaluationResult } from './evaluation-history';
+import { appendEvaluation, type RecordEvaluationInput, type RecordEvaluationResult } from '../store/evaluation-history';
 
 export interface EvaluationHistoryActivities {
   recordEvaluation(input: RecordEvaluationInput): Promise<RecordEvaluationResult>;

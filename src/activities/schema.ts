@@ -3,7 +3,7 @@ import type { Db } from '../platform/db';
 import { AUDIT_DDL } from '../store/audit';
 import { BACKUP_DDL } from '../store/backups';
 import { LIVE_KPIS_DDL } from './canary';
-import { EVALUATION_HISTORY_DDL } from './evaluation-history';
+import { EVALUATION_HISTORY_DDL } from '../store/evaluation-history';
 import { CONFIG_ARCHIVE_DDL, POINTER_DDL } from './pointer';
 import { REPORTS_DDL } from './report';
 

@@ -3,7 +3,7 @@
 // different case sets, so each kind gets its own trend (mixing them would show a jump that is only
 // a change of sample). Pure computeTrend + a loader over evaluation_history.
 import type { Queryable } from '../platform/db';
-import { hasEvaluationHistory, readEvaluationHistory, type EvaluationHistoryRow, type EvaluationKind } from '../activities/evaluation-history';
+import { hasEvaluationHistory, readEvaluationHistory, type EvaluationHistoryRow, type EvaluationKind } from '../store/evaluation-history';
 
 export const DAY_MS = 86_400_000;
 

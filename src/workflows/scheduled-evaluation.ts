@@ -5,7 +5,7 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { EvaluationKind, RecordEvaluationResult } from '../activities/evaluation-history';
+import type { EvaluationKind, RecordEvaluationResult } from '../store/evaluation-history';
 import type { EvaluationHistoryActivities } from '../activities/record-evaluation';
 import type { BakeoffActivities, EvalReport } from '../activities/types';
 import { laneSchema } from './messages';

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensurePlatformSchema } from '../../src/activities';
 import { recordLiveKpiWindow } from '../../src/activities/canary';
-import { appendEvaluation } from '../../src/activities/evaluation-history';
+import { appendEvaluation } from '../../src/store/evaluation-history';
 import { createReportActivities } from '../../src/activities/report';
 import type { Db } from '../../src/platform/db';
 import type { SweepResult } from '../../src/rag/nprobe-sweep';

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
 import { DataPlane } from '../../src/activities/data-plane';
-import { readEvaluationHistory } from '../../src/activities/evaluation-history';
+import { readEvaluationHistory } from '../../src/store/evaluation-history';
 import { ensureBaselineLane } from '../../src/activities/lane-bootstrap';
 import { openDb, type Db } from '../../src/platform/db';
 import { calendarSets } from '../../src/schedules/cron';

@@ -3,7 +3,7 @@
 // Appends are idempotent on the workflow's key: a retried activity or a replayed workflow never
 // writes twice. The activity that appends is src/activities/record-evaluation.ts.
 import type { Queryable } from '../platform/db';
-import type { EvalReport, Idempotent } from './types';
+import type { EvalReport, Idempotent } from '../activities/types';
 
 export const EVALUATION_HISTORY_DDL = `
 CREATE TABLE IF NOT EXISTS evaluation_history (
