@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initLane, restoreBaselinePointer, setSplit } from '../src/activities/pointer';
-import { ensurePlatformSchema } from '../src/activities/schema';
+import { ensurePlatformSchema } from '../src/store';
 import { DataPlane } from '../src/activities/data-plane';
 import { subsetForTests } from '../src/data/dataset';
 import { openDb, quoteIdent, type Db } from '../src/platform/db';

@@ -14,7 +14,7 @@ import type { EvaluationHistoryActivities } from './record-evaluation';
 import type { BakeoffActivities, DataPlaneActivities, PlatformActivities } from './types';
 import { createValidateInputActivities } from './validate-input';
 
-export { ensurePlatformSchema } from './schema';
+export { ensurePlatformSchema } from '../store/schema';
 
 export interface PlatformDeps {
   db: Db;

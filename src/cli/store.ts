@@ -2,7 +2,7 @@
 // else PGlite in <BAKEOFF_HOME>/pglite). PGlite is one process's database: with no DATABASE_URL, run
 // the store commands while the worker is stopped (docs/operations.md says so).
 import * as fs from 'node:fs';
-import { ensurePlatformSchema } from '../activities';
+import { ensurePlatformSchema } from '../store';
 import { openDb, type Db } from '../platform/db';
 import { ConfigError } from '../platform/temporal-config';
 import { CliError } from './errors';

@@ -2,7 +2,7 @@
 // with controllable delays and failures: the watcher treats sides as opaque values, and what is
 // tested here is its timing and ordering (a real load is exercised by the service tests).
 import { initLane, restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
-import { ensurePlatformSchema } from '../../src/activities/schema';
+import { ensurePlatformSchema } from '../../src/store';
 import { openDb, type Db } from '../../src/platform/db';
 import { PointerWatcher, type SideSource } from '../../src/serve/pointer-watcher';
 import { sideKey, type ServingSide, type SideSpec } from '../../src/serve/serving-side';

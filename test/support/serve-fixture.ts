@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initLane } from '../../src/activities/pointer';
-import { ensurePlatformSchema } from '../../src/activities/schema';
+import { ensurePlatformSchema } from '../../src/store';
 import { DataPlane } from '../../src/activities/data-plane';
 import { loadDataset, type Dataset } from '../../src/data/dataset';
 import type { Db } from '../../src/platform/db';
