@@ -21,6 +21,8 @@ const TemporalEnvShape = {
     TEMPORAL_TLS_CA_PATH: z.string().min(1).optional(),
     TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
     TEMPORAL_API_KEY: z.string().min(1).optional(),
+    /** Lets TEMPORAL_TLS=false carry an API key (e.g. to a local proxy that terminates TLS). */
+    TEMPORAL_ALLOW_INSECURE_API_KEY: boolFlag.optional(),
 };
 
 export const TemporalEnv = z
@@ -81,6 +83,12 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): Temp
   );
   if (!parsed.success) throw new ConfigError(`invalid Temporal settings:\n${describeIssues(parsed.error)}`);
   const e = parsed.data;
+  if (e.TEMPORAL_API_KEY && e.TEMPORAL_TLS === false && !e.TEMPORAL_ALLOW_INSECURE_API_KEY) {
+    // The key is a bearer credential: over plain TCP anyone on the path can read and replay it.
+    throw new ConfigError(
+      'TEMPORAL_TLS=false with TEMPORAL_API_KEY set would send the API key in clear text: enable TLS (unset TEMPORAL_TLS), or set TEMPORAL_ALLOW_INSECURE_API_KEY=1 if a local proxy terminates TLS',
+    );
+  }
   const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_API_KEY);
   const connection: ConnectionSettings = {};
   if (!useTls && e.TEMPORAL_TLS === false) connection.tls = false;

@@ -45,8 +45,21 @@ test('mTLS files and API key are loaded into the connection options', () => {
   fs.rmSync(dir, { recursive: true });
 });
 
-test('TEMPORAL_TLS=false with an API key is respected; a bad boolean is rejected', () => {
-  // false, not undefined: the SDK enables TLS by itself for an API key unless told otherwise.
-  expect(loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' }).connection.tls).toBe(false);
+test('TEMPORAL_TLS=false with an API key is refused unless allowed explicitly; a bad boolean is rejected', () => {
+  // The key would travel in clear text: one line naming the variables, and how to allow it.
+  let message = '';
+  try {
+    loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'sekrit-key-123' });
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  expect(message.split('\n')).toHaveLength(1);
+  expect(message).toMatch(/TEMPORAL_TLS=false.*TEMPORAL_API_KEY.*TEMPORAL_ALLOW_INSECURE_API_KEY=1/);
+  expect(message).not.toContain('sekrit-key-123'); // never the key itself
+  // Allowed: false, not undefined: the SDK enables TLS by itself for an API key unless told otherwise.
+  expect(loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k', TEMPORAL_ALLOW_INSECURE_API_KEY: '1' }).connection.tls).toBe(false);
+  expect(() => loadTemporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k', TEMPORAL_ALLOW_INSECURE_API_KEY: '0' })).toThrow(/TEMPORAL_ALLOW_INSECURE_API_KEY/);
+  // TLS on (explicitly or by default for a key) needs no allowance.
+  expect(loadTemporalSettings({ TEMPORAL_API_KEY: 'k' }).connection.tls).toEqual(expect.objectContaining({}));
   expect(() => loadTemporalSettings({ TEMPORAL_TLS: 'maybe' })).toThrow(/TEMPORAL_TLS/);
 });

@@ -101,7 +101,7 @@ describe('secrets stay out of histories and logs; operators are on record; loopb
   beforeAll(async () => {
     world = await createWorld({ serverUrl: PG, name: 'security' });
     // The client side runs with the API key too (the dev server accepts and ignores it; no TLS here).
-    const settings = loadTemporalSettings({ TEMPORAL_ADDRESS: TEMPORAL, TEMPORAL_API_KEY: API_KEY, TEMPORAL_TLS: 'false' });
+    const settings = loadTemporalSettings({ TEMPORAL_ADDRESS: TEMPORAL, TEMPORAL_API_KEY: API_KEY, TEMPORAL_TLS: 'false', TEMPORAL_ALLOW_INSECURE_API_KEY: '1' });
     expect(settings.connection.apiKey).toBe(API_KEY);
     connection = await Connection.connect({ address: TEMPORAL, ...settings.connection });
     client = new Client({ connection });
@@ -112,7 +112,7 @@ describe('secrets stay out of histories and logs; operators are on record; loopb
     run = new ChaosRun({
       world, client, temporalAddress: TEMPORAL, taskQueue, name: 'security', lane, ramp: [20], candidateTable: 'document_chunks_v450_sec',
       random: seededRandom(chaosSeed()), log, databaseUrl: withPassword.toString(),
-      workerEnv: { TEMPORAL_API_KEY: API_KEY, TEMPORAL_TLS: 'false', WORKER_LOG_LEVEL: 'DEBUG' },
+      workerEnv: { TEMPORAL_API_KEY: API_KEY, TEMPORAL_TLS: 'false', TEMPORAL_ALLOW_INSECURE_API_KEY: '1', WORKER_LOG_LEVEL: 'DEBUG' },
     });
     await run.startWorker();
     handle = await startBakeoff(client, chaosInput(world, { lane, chunkVersion: 'v450_sec', ramp: [{ percent: 20, soak: '30m' }], checkInterval: '2s' }), { taskQueue, workflowId: `security-${Date.now()}` });
