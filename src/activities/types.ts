@@ -5,6 +5,7 @@
 import type { LockedConfig } from '../rag/config';
 import type { BakeoffInput, BakeoffInputRaw } from '../workflows/messages';
 import type { BakeoffStatus, Gate, GateDirection, Verdict } from '../workflows/types';
+import type { WindowEvidence } from '../workflows/live-evidence';
 
 export type { LockedConfig };
 
@@ -212,6 +213,11 @@ export interface LiveCheckResult {
   candidate: LiveSideKpis;
   gates: Gate[];
   verdict: Verdict;
+  /**
+   * The span's poolable evidence for the live judge (judged requests only: answer-cache hits are
+   * counted apart). Absent in results recorded before it existed, so optional for replay.
+   */
+  evidence?: WindowEvidence;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Live KPIs of the serving path, per side and time window, aggregated in memory and written to the
-// live_kpis table (src/activities/canary.ts) once per window, which the canary check reads:
+// live_kpis table (src/store/live-kpis.ts) once per window, which the canary check reads:
 //   error_rate         failed requests / requests routed to the side
 //   p95_ms             end-to-end latency (nearest rank) of every request routed to the side
 //   quality_proxy      share of answered requests whose top passage has cosine(query, chunk) ≥ τ,
@@ -11,9 +11,15 @@
 //                      copies (cosine ≥ nearDupCosine) of a better-ranked candidate
 //   diversity_top5     mean over requests of 1 − mean pairwise cosine of the top-5 passages
 // A window is keyed by side AND config hash, so a window that spans a promotion never mixes configs.
-import { recordLiveKpiWindow, type LiveKpiWindow, type Side } from '../activities/canary';
+// Next to those rates each row carries poolable evidence (src/workflows/live-evidence.ts): exact
+// counts and a latency histogram of the JUDGED requests — requests answered from the answer cache
+// are counted apart (cached_answers) and kept out of them, so a hot baseline cache is never judged
+// against a cold candidate. The rate columns above keep their old population (every request).
 import type { Queryable } from '../platform/db';
 import { percentile } from '../rag/metrics';
+import { recordLiveKpiWindow, type LiveKpiWindow, type Side } from '../store/live-kpis';
+import { bucketOf } from '../store/histogram-shim';
+import { DEFAULT_LAYOUT, type LatencyHistogram, type SideEvidence } from '../workflows/live-evidence';
 
 export interface KpiSample {
   side: Side;
@@ -26,6 +32,8 @@ export interface KpiSample {
   rerankAccepted: boolean | null;
   nearDupShare: number | null;
   diversityTop5: number | null;
+  /** Answered from the service's answer cache: in the rate columns, out of the judged evidence. */
+  cached: boolean;
 }
 
 /** Share of candidates (after the first) whose best cosine to any better-ranked candidate is ≥ threshold. */
@@ -86,16 +94,30 @@ class WindowAccumulator {
   nearDupN = 0;
   diversitySum = 0;
   diversityN = 0;
+  /** Poolable evidence of the judged (not cached) requests; latency as bucket → count until the window closes. */
+  readonly judged = { errors: 0, qualityN: 0, qualityHits: 0, cachedAnswers: 0 };
+  private readonly latencyBuckets = new Map<number, number>();
 
   add(s: KpiSample, tau: number): void {
     this.samples++;
     this.latencies.push(s.latencyMs);
+    const judged = !s.cached;
+    if (judged) {
+      const b = bucketOf(s.latencyMs, DEFAULT_LAYOUT);
+      this.latencyBuckets.set(b, (this.latencyBuckets.get(b) ?? 0) + 1);
+    } else this.judged.cachedAnswers++;
     if (s.error) {
       this.errors++;
+      if (judged) this.judged.errors++;
       return;
     }
     this.qualityN++;
-    if (s.topCosine !== null && s.topCosine >= tau) this.qualityHits++;
+    const hit = s.topCosine !== null && s.topCosine >= tau;
+    if (hit) this.qualityHits++;
+    if (judged) {
+      this.judged.qualityN++;
+      if (hit) this.judged.qualityHits++;
+    }
     if (s.rerankAccepted !== null) {
       this.rerankN++;
       if (s.rerankAccepted) this.rerankAccepted++;
@@ -108,6 +130,12 @@ class WindowAccumulator {
       this.diversitySum += s.diversityTop5;
       this.diversityN++;
     }
+  }
+
+  evidence(): Pick<SideEvidence, 'errors' | 'qualityN' | 'qualityHits' | 'cachedAnswers' | 'latency'> {
+    const index = [...this.latencyBuckets.keys()].sort((a, b) => a - b);
+    const latency: LatencyHistogram = { layout: { ...DEFAULT_LAYOUT }, index, counts: index.map((i) => this.latencyBuckets.get(i)!) };
+    return { ...this.judged, latency };
   }
 }
 
@@ -231,6 +259,7 @@ export class LiveKpiRecorder {
         nearDupShare: ratio(w.nearDupSum, w.nearDupN),
         diversityTop5: ratio(w.diversitySum, w.diversityN),
         configHash,
+        evidence: w.evidence(),
       }));
   }
 

@@ -179,6 +179,7 @@ export class SearchService {
         rerankAccepted: answer.rerankAccepted,
         nearDupShare: answer.nearDupShare,
         diversityTop5: answer.diversityTop5,
+        cached,
       });
     }
     return {
@@ -233,5 +234,5 @@ export class SearchService {
 }
 
 function errorSample(side: Side, configHash: string | null, latencyMs: number): KpiSample {
-  return { side, configHash, latencyMs, error: true, topCosine: null, rerankAccepted: null, nearDupShare: null, diversityTop5: null };
+  return { side, configHash, latencyMs, error: true, topCosine: null, rerankAccepted: null, nearDupShare: null, diversityTop5: null, cached: false };
 }
