@@ -1,10 +1,28 @@
-// ApplicationFailure types that must never be retried: user mistakes and broken invariants. The
-// activities throw them; the workflow's retry policies list them. Pure data, safe in the sandbox.
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'BakeoffInputError',
-  'ConfigValidationError',
-  'LaneNotFound',
-  'BaselineMismatch',
-  'UnsafeIdentifier',
-  'PointerConflict',
-] as const;
+// Every ApplicationFailure type the activities and workflows throw, in one table, with whether a
+// retry can help. Both workflows' retry policies take NON_RETRYABLE_ERROR_TYPES from here (they used
+// to keep two lists that drifted apart). Pure data, safe in the sandbox.
+export const ERROR_TYPES = {
+  // User mistakes and broken invariants: a retry would fail the same way.
+  BakeoffInputError: { retryable: false },
+  ConfigValidationError: { retryable: false },
+  LaneNotFound: { retryable: false },
+  BaselineMismatch: { retryable: false },
+  UnsafeIdentifier: { retryable: false },
+  PointerConflict: { retryable: false },
+  // Missing parts of the data plane: an operator has to act first.
+  TableNotFound: { retryable: false },
+  DatasetUnavailable: { retryable: false },
+  IndexUnavailable: { retryable: false },
+  // Another bakeoff holds the lane.
+  LaneBusy: { retryable: false },
+  // An update the workflow's validator refused (thrown by the workflow, not an activity).
+  InvalidRequest: { retryable: false },
+  // Transient: the next attempt can succeed.
+  LeaseConflict: { retryable: true },
+  WebhookUnreachable: { retryable: true },
+  WebhookRejected: { retryable: true },
+} as const satisfies Record<string, { retryable: boolean }>;
+
+export type ErrorType = keyof typeof ERROR_TYPES;
+
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = (Object.keys(ERROR_TYPES) as ErrorType[]).filter((t) => !ERROR_TYPES[t].retryable);

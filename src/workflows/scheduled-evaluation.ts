@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { EvaluationKind, RecordEvaluationResult } from '../store/evaluation-history';
 import type { EvaluationHistoryActivities } from '../activities/record-evaluation';
 import type { BakeoffActivities, EvalReport } from '../activities/types';
+import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { laneSchema } from './messages';
 
 export const ScheduledEvaluationInputSchema = z.strictObject({
@@ -32,12 +33,13 @@ export interface ScheduledEvaluationResult extends RecordEvaluationResult {
   report: EvalReport;
 }
 
-// User mistakes and missing parts are not retried (activities also mark them nonRetryable themselves).
+// User mistakes and missing parts (src/workflows/errors.ts) are not retried; activities also mark them
+// nonRetryable themselves.
 const retry: RetryPolicy = {
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval: '1m',
-  nonRetryableErrorTypes: ['BakeoffInputError', 'LaneNotFound', 'UnsafeIdentifier', 'TableNotFound', 'DatasetUnavailable'],
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
 const quick = proxyActivities<Pick<BakeoffActivities, 'readPointer'> & EvaluationHistoryActivities>({
