@@ -61,9 +61,13 @@ export const LiveThresholdsSchema = z.strictObject({
   maxP95IncreasePct: z.number().min(0).max(1000).default(15),
   maxQualityDropPts: z.number().min(0).max(100).default(2),
   /**
-   * an error-rate or quality breach fails only when it is significant at this one-sided level (see
-   * breach-significance.ts); a breach within sampling noise is inconclusive. 0.001: at 200 requests
-   * per side a healthy candidate fails a check about once in 6,000, not once in three.
+   * the live judge's one error budget (src/workflows/live-judge.ts): the chance that a healthy
+   * candidate is rolled back at all over the whole bakeoff, across every live gate, stage and check.
+   */
+  alpha: z.number().gt(0).max(0.2).default(0.01),
+  /**
+   * the old per-check judge's one-sided level (breach-significance.ts). Still accepted because older
+   * bakeoffs carry it; the anytime-valid judge (live-judge.ts) ignores it and spends `alpha` instead.
    */
   breachAlpha: z.number().gt(0).max(0.25).default(0.001),
   /** a p95 rise smaller than this many ms never fails, whatever its percentage (ms-fast answers jitter by more than 15 %). */

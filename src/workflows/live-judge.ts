@@ -1,0 +1,337 @@
+// The anytime-valid live judge: every canary check pools all evidence of the current stage and asks,
+// per gate, "is the candidate worse than the baseline by more than the tolerance?" with a confidence
+// sequence (CS) — an interval that holds at every check simultaneously, so looking every 5 minutes
+// for two days costs nothing extra. Verdicts: fail = breach proven (CS lower bound on harm above the
+// tolerance), pass = non-breach proven (CS upper bound below it), inconclusive = not yet.
+//
+// The CS for a difference of two proportions is the normal-mixture boundary (Robbins 1970; Howard,
+// Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences",
+// eq. (14)) applied, as in Waudby-Smith et al. "Time-uniform central limit theory and asymptotic
+// confidence sequences", to the plug-in variance p_c(1−p_c)/n_c + p_b(1−p_b)/n_b (Agresti–Caffo +1/+1
+// so a zero-error baseline still has a positive variance). Its intrinsic time is the effective number
+// of request pairs n = 1/(1/n_c + 1/n_b): counts, not outcomes, so checking whenever we like is fine.
+//
+// One error budget `alpha` bounds the chance that a healthy candidate (every harm ≤ its tolerance) is
+// rolled back at all during the bakeoff: Bonferroni over JUDGED_GATES gates × stages, each gate of each
+// stage being one CS at alpha / (gates · stages). Pure and deterministic: it runs inside the workflow
+// sandbox (no Node imports, no clocks, no randomness), and its state is plain JSON.
+import { countAbove, emptySide, mergeSide, quantile, totalCount } from './latency-histogram';
+import type { SideEvidence, WindowEvidence } from './live-evidence';
+import type { LiveThresholds } from './messages';
+import type { Gate, Verdict } from './types';
+
+export interface LiveJudgeState {
+  stageIndex: number;
+  /** Evidence of the current stage (reset by startStage). */
+  stage: { baseline: SideEvidence; candidate: SideEvidence };
+  /** Evidence of the whole bakeoff so far (every stage). */
+  bakeoff: { baseline: SideEvidence; candidate: SideEvidence };
+  /** Checks judged so far, all stages. */
+  checks: number;
+  /** Consecutive checks with a failed gate (for failureLimit); optional so older state still loads. */
+  failStreak?: number;
+}
+
+export interface JudgeOptions {
+  thresholds: LiveThresholds;
+  /** Stages of the ramp: the error budget is split over them. */
+  stages: number;
+  /** This is the stage's last check: pass everywhere advances, anything else asks an operator. */
+  stageEnd: boolean;
+}
+
+export interface LiveDecision {
+  verdict: Verdict;
+  gates: Gate[];
+  action: 'continue' | 'rollback' | 'advance' | 'ask-operator';
+  why: string;
+}
+
+/** Gates that spend the error budget: error rate, quality proxy, latency (live:samples is informational). */
+export const JUDGED_GATES = 3;
+/** Default error budget for bakeoffs whose thresholds predate the `alpha` field. */
+export const DEFAULT_ALPHA = 0.01;
+/** Checks at minSamples per side the mixture is tuned for (see mixtureRho). */
+export const PLANNED_CHECKS = 6;
+/** The latency gate asks about this quantile (the p95 of maxP95IncreasePct). */
+const LATENCY_Q = 0.95;
+
+export function initialJudgeState(): LiveJudgeState {
+  const side = () => ({ baseline: emptySide(), candidate: emptySide() });
+  return { stageIndex: 0, stage: side(), bakeoff: side(), checks: 0, failStreak: 0 };
+}
+
+/** Starts stage `stageIndex`: its pool starts empty; the bakeoff pool carries on. */
+export function startStage(s: LiveJudgeState, stageIndex: number): LiveJudgeState {
+  return { ...s, stageIndex, stage: { baseline: emptySide(), candidate: emptySide() }, failStreak: 0 };
+}
+
+/** The per-gate, per-stage level: alpha / (gates × stages). */
+export function gateAlpha(alpha: number, stages: number): number {
+  return alpha / (JUDGED_GATES * Math.max(1, stages));
+}
+
+/**
+ * The mixture parameter ρ (in request pairs) that makes the boundary tightest at n* request pairs
+ * (Howard et al. 2021, eq. (17): ρ = n* / (2 log(1/α) + log(1 + 2 log(1/α)))). n* is fixed in advance
+ * from the thresholds — PLANNED_CHECKS checks at minSamples per side, n* = PLANNED_CHECKS·minSamples/2
+ * — never from the data: tuning ρ on what was seen would void the guarantee. Tuning it early spends
+ * the budget where detection matters (a bad candidate should be stopped within ~30 minutes); the
+ * boundary then widens only like √(log n) for long soaks.
+ */
+export function mixtureRho(minSamples: number, alpha: number): number {
+  const nStar = (PLANNED_CHECKS * minSamples) / 2;
+  const l = 2 * Math.log(1 / alpha);
+  return nStar / (l + Math.log(1 + l));
+}
+
+/**
+ * Half-width of the two-sided normal-mixture CS in standard errors at n request pairs:
+ * sqrt((1 + ρ/n) · (log(1 + n/ρ) + 2 log(1/α))). (A fixed-sample z-interval would be z_{α/2}.)
+ */
+export function csWidthInSe(n: number, rho: number, alpha: number): number {
+  return Math.sqrt((1 + rho / n) * (Math.log(1 + n / rho) + 2 * Math.log(1 / alpha)));
+}
+
+/** Successes x (may be fractional: latency tail shares) out of n. */
+export interface Proportion {
+  x: number;
+  n: number;
+}
+
+export interface HarmInterval {
+  /** Observed harm (positive = candidate worse), as a rate difference. */
+  harm: number;
+  lo: number;
+  hi: number;
+  /** Effective request pairs, 1/(1/n_c + 1/n_b). */
+  n: number;
+}
+
+/**
+ * CS on harm = sign·(p_c − p_b) (sign −1 when higher is better): the observed difference ± the
+ * mixture half-width times the Agresti–Caffo plug-in standard error.
+ */
+export function harmCs(candidate: Proportion, baseline: Proportion, sign: 1 | -1, alpha: number, rho: number): HarmInterval {
+  const pc = candidate.x / candidate.n;
+  const pb = baseline.x / baseline.n;
+  const adj = (p: Proportion) => (p.x + 1) / (p.n + 2);
+  const ac = adj(candidate);
+  const ab = adj(baseline);
+  const se = Math.sqrt((ac * (1 - ac)) / (candidate.n + 2) + (ab * (1 - ab)) / (baseline.n + 2));
+  const n = 1 / (1 / candidate.n + 1 / baseline.n);
+  const w = se * csWidthInSe(n, rho, alpha);
+  const harm = sign * (pc - pb);
+  return { harm, lo: harm - w, hi: harm + w, n };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting: reasons carry effect, interval, counts and the rule that fired.
+
+const signed = (x: number, digits = 2): string => `${x < 0 ? '−' : '+'}${Math.abs(x).toFixed(digits)}`;
+const ptsOf = (x: number): string => signed(x * 100);
+const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+const ms = (x: number): string => `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`;
+
+/** Any fail → fail, else any inconclusive → inconclusive, else pass (as gates.ts's overallVerdict). */
+function overallVerdict(gates: readonly Gate[]): Verdict {
+  if (gates.some((g) => g.verdict === 'fail')) return 'fail';
+  return gates.some((g) => g.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
+}
+
+function verdictOf(cs: HarmInterval, tolerance: number): Verdict {
+  if (cs.lo > tolerance) return 'fail';
+  if (cs.hi < tolerance) return 'pass';
+  return 'inconclusive';
+}
+
+function ruleText(v: Verdict, cs: HarmInterval, tolerance: number): string {
+  const tol = `${(tolerance * 100).toFixed(2).replace(/\.?0+$/, '')} pts tolerance`;
+  if (v === 'fail') return `breach proven: CS lower bound ${ptsOf(cs.lo)} pts > the ${tol}`;
+  if (v === 'pass') return `within the ${tol}, proven: CS upper bound ${ptsOf(cs.hi)} pts < the ${tol}`;
+  return `within the ${tol} not yet proven, breach not proven either`;
+}
+
+function csText(cs: HarmInterval, alpha: number, nc: number, nb: number): string {
+  return `harm ${ptsOf(cs.harm)} pts (CS ${ptsOf(cs.lo)}..${ptsOf(cs.hi)} pts, α ${alpha.toPrecision(3)}), n ${Math.round(nc)} vs ${Math.round(nb)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gates
+
+interface GateContext {
+  candidate: SideEvidence;
+  baseline: SideEvidence;
+  /** Said in every reason when the baseline is pooled over the whole bakeoff. */
+  baselineNote: string;
+  minSamples: number;
+  alpha: number;
+  rho: number;
+}
+
+function tooFew(nc: number, nb: number, minSamples: number): string | null {
+  if (nc === 0 || nb === 0) return `too few requests: no evidence on the ${nc === 0 ? 'candidate' : 'baseline'} side (candidate ${nc}, baseline ${nb})`;
+  if (nc < minSamples || nb < minSamples) return `too few requests (candidate ${nc}, baseline ${nb}; need ${minSamples} each)`;
+  return null;
+}
+
+function rateGate(
+  name: string,
+  c: Proportion,
+  b: Proportion,
+  higherIsBetter: boolean,
+  tolerance: number,
+  ctx: GateContext,
+): Gate {
+  const direction = higherIsBetter ? ('higher-is-better' as const) : ('lower-is-better' as const);
+  const few = tooFew(c.n, b.n, ctx.minSamples);
+  const value = c.n > 0 ? c.x / c.n : null;
+  const baseline = b.n > 0 ? b.x / b.n : null;
+  const threshold = baseline === null ? null : round6(higherIsBetter ? baseline - tolerance : baseline + tolerance);
+  const base = { name, source: 'live' as const, value, baseline, threshold, direction };
+  if (few) return { ...base, verdict: 'inconclusive', reason: `${few}${ctx.baselineNote}` };
+  const cs = harmCs(c, b, higherIsBetter ? -1 : 1, ctx.alpha, ctx.rho);
+  const verdict = verdictOf(cs, tolerance);
+  return { ...base, verdict, reason: `${csText(cs, ctx.alpha, c.n, b.n)}: ${ruleText(verdict, cs, tolerance)}${ctx.baselineNote}` };
+}
+
+/**
+ * Latency as a proportion: L = the baseline's pooled p95, Lim = max(L·(1 + pct/100), L + floor ms).
+ * The candidate's p95 is past Lim iff more than 5 % of its requests are slower than Lim, so
+ * harm = share of candidate requests slower than Lim − share of baseline requests slower than L
+ * (≈ 5 %, and carrying the baseline quantile's own sampling error), tolerance 0.
+ */
+function latencyGate(t: LiveThresholds, ctx: GateContext): Gate {
+  const nc = totalCount(ctx.candidate.latency);
+  const nb = totalCount(ctx.baseline.latency);
+  const l = quantile(ctx.baseline.latency, LATENCY_Q);
+  const floorMs = t.p95MinIncreaseMs ?? 2;
+  const lim = l === null ? null : Math.max(l * (1 + t.maxP95IncreasePct / 100), l + floorMs);
+  const p95 = quantile(ctx.candidate.latency, LATENCY_Q);
+  const base = {
+    name: 'live:latency',
+    source: 'live' as const,
+    value: p95 === null ? null : round6(p95),
+    baseline: l === null ? null : round6(l),
+    threshold: lim === null ? null : round6(lim),
+    direction: 'lower-is-better' as const,
+  };
+  const few = tooFew(nc, nb, ctx.minSamples);
+  if (few || l === null || lim === null || p95 === null) {
+    return { ...base, verdict: 'inconclusive', reason: `${few ?? 'no latency on one side'}${ctx.baselineNote}` };
+  }
+  const c = { x: countAbove(ctx.candidate.latency, lim), n: nc };
+  const b = { x: countAbove(ctx.baseline.latency, l), n: nb };
+  const cs = harmCs(c, b, 1, ctx.alpha, ctx.rho);
+  const verdict = verdictOf(cs, 0);
+  const what =
+    `p95 ${ms(p95)} vs baseline ${ms(l)}, limit ${ms(lim)} (+${t.maxP95IncreasePct} %, at least +${floorMs} ms); ` +
+    `${pct(c.x / nc)} of candidate requests slower than the limit vs ${pct(b.x / nb)} of baseline requests slower than its p95`;
+  return { ...base, verdict, reason: `${what}: ${csText(cs, ctx.alpha, nc, nb)}: ${ruleText(verdict, cs, 0)}${ctx.baselineNote}` };
+}
+
+function samplesGate(candidate: SideEvidence, baseline: SideEvidence, minSamples: number, note: string): Gate {
+  const enough = candidate.requests >= minSamples && baseline.requests >= minSamples;
+  return {
+    name: 'live:samples',
+    source: 'live',
+    value: Math.min(candidate.requests, baseline.requests),
+    baseline: baseline.requests,
+    threshold: minSamples,
+    direction: 'higher-is-better',
+    verdict: enough ? 'pass' : 'inconclusive',
+    reason: `${enough ? '' : 'too few requests: '}candidate ${candidate.requests}, baseline ${baseline.requests} judged requests (need ${minSamples} each)${note}`,
+  };
+}
+
+/** Judges pooled evidence (no state): the gates of one check. */
+export function judgePools(
+  stage: { baseline: SideEvidence; candidate: SideEvidence },
+  bakeoffBaseline: SideEvidence,
+  thresholds: LiveThresholds,
+  stages: number,
+): Gate[] {
+  const t = thresholds;
+  const alpha = gateAlpha(t.alpha ?? DEFAULT_ALPHA, stages);
+  const candidate = stage.candidate;
+  let baseline = stage.baseline;
+  let baselineNote = '';
+  // A 100 % stage (or a tiny baseline share) leaves the stage's baseline short while the candidate
+  // has plenty: judge the candidate against the baseline pooled over the whole bakeoff instead.
+  if (baseline.requests < t.minSamples && candidate.requests >= t.minSamples && bakeoffBaseline.requests > baseline.requests) {
+    baseline = bakeoffBaseline;
+    baselineNote = `; baseline pooled over the whole bakeoff (this stage has only ${stage.baseline.requests} baseline requests)`;
+  }
+  const ctx: GateContext = { candidate, baseline, baselineNote, minSamples: t.minSamples, alpha, rho: mixtureRho(t.minSamples, alpha) };
+  return [
+    samplesGate(candidate, baseline, t.minSamples, baselineNote),
+    rateGate(
+      'live:error_rate',
+      { x: candidate.errors, n: candidate.requests },
+      { x: baseline.errors, n: baseline.requests },
+      false,
+      t.maxErrorRateIncreasePts / 100,
+      ctx,
+    ),
+    rateGate(
+      'live:quality_proxy',
+      { x: candidate.qualityHits, n: candidate.qualityN },
+      { x: baseline.qualityHits, n: baseline.qualityN },
+      true,
+      t.maxQualityDropPts / 100,
+      ctx,
+    ),
+    latencyGate(t, ctx),
+  ];
+}
+
+/** One check: pools the window into the stage and bakeoff evidence, judges, and decides. */
+export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions): { state: LiveJudgeState; decision: LiveDecision } {
+  const stage = { baseline: mergeSide(s.stage.baseline, w.baseline), candidate: mergeSide(s.stage.candidate, w.candidate) };
+  const bakeoff = { baseline: mergeSide(s.bakeoff.baseline, w.baseline), candidate: mergeSide(s.bakeoff.candidate, w.candidate) };
+  const gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages);
+  const verdict = overallVerdict(gates);
+  const failed = gates.filter((g) => g.verdict === 'fail');
+  const failStreak = failed.length > 0 ? (s.failStreak ?? 0) + 1 : 0;
+  const state: LiveJudgeState = { stageIndex: s.stageIndex, stage, bakeoff, checks: s.checks + 1, failStreak };
+  const label = (g: Gate) => `${g.name}: ${g.reason}`;
+  let decision: LiveDecision;
+  if (failed.length > 0 && failStreak >= (o.thresholds.failureLimit ?? 1)) {
+    decision = { verdict, gates, action: 'rollback', why: failed.map(label).join('; ') };
+  } else if (o.stageEnd && verdict === 'pass') {
+    decision = { verdict, gates, action: 'advance', why: 'non-breach proven on every live gate' };
+  } else if (o.stageEnd) {
+    const open = gates.filter((g) => g.verdict !== 'pass');
+    decision = { verdict, gates, action: 'ask-operator', why: `stage ended without proof of non-breach: ${open.map(label).join('; ')}` };
+  } else {
+    // Inconclusive mid-stage is the normal state of a sequential test: keep collecting.
+    const why = failed.length > 0 ? `breach seen ${failStreak} of ${o.thresholds.failureLimit} times in a row: ${failed.map(label).join('; ')}` : `no breach proven (check ${state.checks}, stage ${s.stageIndex + 1})`;
+    decision = { verdict, gates, action: 'continue', why };
+  }
+  return { state, decision };
+}
+
+/**
+ * Replays windows through the judge as a bakeoff would: stage k takes the next checksPerStage[k]
+ * windows, the last of them judged as the stage's end. Returns the decision after each window and
+ * stops after a rollback (the bakeoff ends there); an 'ask-operator' is taken as approved.
+ */
+export function replayJudge(
+  windows: WindowEvidence[],
+  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[] },
+): LiveDecision[] {
+  const out: LiveDecision[] = [];
+  let s = initialJudgeState();
+  let k = 0;
+  for (let stage = 0; stage < o.checksPerStage.length && k < windows.length; stage++) {
+    s = startStage(s, stage);
+    for (let c = 0; c < o.checksPerStage[stage] && k < windows.length; c++) {
+      const r = judgeCheck(s, windows[k++], { thresholds: o.thresholds, stages: o.stages, stageEnd: c === o.checksPerStage[stage] - 1 });
+      s = r.state;
+      out.push(r.decision);
+      if (r.decision.action === 'rollback') return out;
+    }
+  }
+  return out;
+}
