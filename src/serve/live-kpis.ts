@@ -18,7 +18,7 @@
 import type { Queryable } from '../platform/db';
 import { percentile } from '../rag/metrics';
 import { recordLiveKpiWindow, type LiveKpiWindow, type Side } from '../store/live-kpis';
-import { bucketOf } from '../store/histogram-shim';
+import { bucketOf } from '../workflows/latency-histogram';
 import { DEFAULT_LAYOUT, type LatencyHistogram, type SideEvidence } from '../workflows/live-evidence';
 
 export interface KpiSample {

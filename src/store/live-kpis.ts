@@ -11,8 +11,8 @@
 import { z } from 'zod';
 import type { Queryable } from '../platform/db';
 import type { LiveSideKpis } from '../activities/types';
-import { DEFAULT_LAYOUT, type LatencyHistogram, type SideEvidence, type WindowEvidence } from '../workflows/live-evidence';
-import { emptySide, mergeSide } from './histogram-shim';
+import { emptyHistogram, emptySide, mergeSide } from '../workflows/latency-histogram';
+import type { SideEvidence, WindowEvidence } from '../workflows/live-evidence';
 
 export type Side = 'baseline' | 'candidate';
 
@@ -135,8 +135,6 @@ interface EvidenceRow {
   cached_answers: number | null;
   latency_hist: unknown;
 }
-
-const emptyHistogram = (): LatencyHistogram => ({ layout: { ...DEFAULT_LAYOUT }, index: [], counts: [] });
 
 /**
  * One row as poolable evidence. Old-format rows: errors = round(error_rate·samples), quality over
