@@ -4,6 +4,7 @@
 // phase diagram, the message semantics and the versioning (patched()) rules.
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy, type SearchAttributeUpdatePair } from '@temporalio/common';
 import {
+  ActivityCancellationType,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -20,6 +21,7 @@ import {
 import type { BakeoffActivities, LiveCheckResult, LockedConfig, ProbeResult } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { formatDuration } from './duration';
+import { registerActions, safeText, type ActionSpec } from './actions';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, probeGates } from './gates';
 import {
   abortSignal,
@@ -49,8 +51,12 @@ import {
   type BakeoffInput,
   type BakeoffInputRaw,
 } from './messages';
+import { canTransition, IllegalPhaseTransition } from './phases';
+import { initialSoak, SoakClock, type SoakProgress } from './soak-clock';
+import { countCheck, decideByStreak } from './streak-decision';
 import {
   isTerminal,
+  type ActionRecord,
   type BakeoffEvent,
   type BakeoffResult,
   type BakeoffStatus,
@@ -94,6 +100,16 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
       heartbeatTimeout: t.heartbeat,
       retry: { ...retry, maximumAttempts: 5 },
     }),
+    /**
+     * The traffic split (patch 'fenced-split'): a rollback that cancels it waits until the activity
+     * has finished or been refused by the fence, so a late split can never undo the rollback.
+     */
+    split: proxyActivities<Pick<BakeoffActivities, 'setTrafficSplit'>>({
+      startToCloseTimeout: t.step,
+      heartbeatTimeout: Math.min(t.step, 30_000),
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry,
+    }),
   };
 }
 
@@ -108,21 +124,14 @@ const CONFIG_HASH_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTE_CONFIG_HASH, S
 
 /** Events kept in the status (and carried across continue-as-new). */
 const MAX_EVENTS = 60;
+/** Entries of the full action log (issue 12 item 8): every operator action of even a long bakeoff. */
+const MAX_ACTIONS = 2_000;
+
+/** How a step, stage or run ends: go on with what follows, or hand over to a fresh run. */
+type Next = 'finished' | 'continue-as-new';
 
 // ---------------------------------------------------------------------------------------------
 // State: everything here is plain data so it can be carried across continue-as-new.
-
-interface CanaryProgress {
-  stageIndex: number;
-  /** The split of stageIndex is set and its soak clock runs. */
-  started: boolean;
-  soakMs: number;
-  remainingMs: number;
-  /** Workflow time up to which remainingMs is accounted. */
-  lastTick: number;
-  lastCheckAt: number;
-  startedAt: number;
-}
 
 /** Saga: registered as steps complete, undone newest-first on rollback. */
 interface Compensation {
@@ -137,8 +146,12 @@ export interface BakeoffState {
   locked: LockedConfig | null;
   status: BakeoffStatus;
   compensations: Compensation[];
-  canary: CanaryProgress | null;
-  promote: { requested: boolean; full: boolean; by?: string };
+  canary: SoakProgress | null;
+  /**
+   * by: who asked to skip a soak; promotedBy: who the final promotion is credited to — a human only
+   * when their promote led straight to it (--full, or the last stage's soak), else the bakeoff.
+   */
+  promote: { requested: boolean; full: boolean; by?: string; promotedBy?: string };
   approval: { by: string; reason?: string } | null;
   /** Counter for notification idempotency keys. */
   notifySeq: number;
@@ -180,6 +193,8 @@ function initialState(raw: BakeoffInputRaw): BakeoffState {
       failure: null,
       runs: 1,
       events: [],
+      actions: [],
+      lease: null,
       reportId: null,
       asOf: 0,
     },
@@ -189,10 +204,6 @@ function initialState(raw: BakeoffInputRaw): BakeoffState {
 /** Thrown inside the main scope to leave it for the rollback path (the request is already recorded). */
 class RollbackRequested extends Error {
   override name = 'RollbackRequested';
-}
-
-function reject(message: string): never {
-  throw ApplicationFailure.create({ type: 'InvalidRequest', message, nonRetryable: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +219,8 @@ class BakeoffRun {
   private steps = stepsFor();
   private wakeSeq = 0;
   private readonly pending: Promise<void>[] = [];
+  /** Notifications still running (the run may only end once they are done). */
+  private pendingOpen = 0;
 
   constructor(private readonly s: BakeoffState) {
     this.registerHandlers();
@@ -218,32 +231,66 @@ class BakeoffRun {
 
   async execute(): Promise<BakeoffResult> {
     const s = this.s;
-    let next: 'finished' | 'continue-as-new' = 'finished';
+    let next: Next = 'finished';
     if (!isTerminal(s.status.phase)) {
       this.mainScope = new CancellationScope();
       try {
         // A rollback signal that arrived with (or before) the first workflow task was recorded by
         // its handler before this scope existed, so nothing cancelled it: honour it before any step.
         next = await this.mainScope.run(() =>
-          s.status.rollback && patched('rollback-before-first-step') ? Promise.resolve<'finished'>('finished') : this.proceed(),
+          s.status.rollback && patched('rollback-before-first-step') ? Promise.resolve<Next>('finished') : this.proceed(),
         );
       } catch (err) {
+        if (err instanceof IllegalPhaseTransition) throw err; // a code bug: fail the task, not the bakeoff
         if (!s.status.rollback) this.onError(err);
       }
       this.mainScope = null;
-      if (s.status.rollback && !isTerminal(s.status.phase)) {
-        await CancellationScope.nonCancellable(() => this.rollback());
-      }
+      await this.rollbackIfRequested();
     }
-    await Promise.all(this.pending);
-    // Updates (e.g. a rollbackUpdate waiting for completion) must answer before the run ends.
-    await condition(allHandlersFinished);
+    next = await this.endRun(next);
     if (next === 'continue-as-new') {
       s.status.runs += 1;
       this.event('note', `continuing as new (run ${s.status.runs}) to keep history bounded`);
       return continueAsNew<typeof bakeoff>(s.raw, s);
     }
     return { outcome: this.outcome(), status: this.snapshot() };
+  }
+
+  /** The one way out of rollback: after the main scope, whichever way it was left. */
+  private async rollbackIfRequested(): Promise<void> {
+    const s = this.s;
+    if (s.status.rollback && !isTerminal(s.status.phase)) {
+      await CancellationScope.nonCancellable(() => this.rollback());
+    }
+  }
+
+  /**
+   * Waits for notifications and updates before the run ends. Since patch 'rollback-at-run-end' a
+   * rollback or abort that arrives in this window (its update would otherwise wait for a terminal
+   * phase nothing reaches, and later rollbacks be ignored as duplicates) rolls back instead of
+   * continuing as new. A terminal bakeoff releases its lane lease here.
+   */
+  private async endRun(next: Next): Promise<Next> {
+    const s = this.s;
+    if (!patched('rollback-at-run-end')) {
+      await Promise.all(this.pending);
+      // Updates (e.g. a rollbackUpdate waiting for completion) must answer before the run ends.
+      await condition(allHandlersFinished);
+      return next;
+    }
+    const rollbackDue = () => s.status.rollback !== null && !isTerminal(s.status.phase);
+    if (next === 'continue-as-new') this.event('note', `run ${s.status.runs} ending: waiting for ${this.pendingOpen} notification(s) and any update before continuing as new`);
+    for (;;) {
+      await condition(() => rollbackDue() || (this.pendingOpen === 0 && allHandlersFinished()));
+      if (!rollbackDue()) break;
+      next = 'finished';
+      await this.rollbackIfRequested();
+    }
+    if (isTerminal(s.status.phase)) {
+      await this.releaseLease();
+      await condition(() => this.pendingOpen === 0 && allHandlersFinished());
+    }
+    return next;
   }
 
   /** A failure that is not a rollback: before the pointer moved it stops the bakeoff as 'failed'
@@ -267,7 +314,7 @@ class BakeoffRun {
     return 'failed';
   }
 
-  private async proceed(): Promise<'finished' | 'continue-as-new'> {
+  private async proceed(): Promise<Next> {
     const s = this.s;
     if (!s.input) await this.prepare();
     if (s.status.verdict === null) {
@@ -284,8 +331,7 @@ class BakeoffRun {
         await this.awaitOperator(`offline gates inconclusive: ${why}`, 'canary');
       }
     }
-    const canary = await this.canary();
-    if (canary === 'continue-as-new') return canary;
+    if ((await this.canary()) === 'continue-as-new') return 'continue-as-new';
     await this.promote();
     return 'finished';
   }
@@ -302,6 +348,12 @@ class BakeoffRun {
     s.status.dryRun = input.dryRun;
     s.status.stagesTotal = input.ramp.length;
     s.status.requestedBy = input.requestedBy;
+    // One bakeoff owns a lane at a time. A dry run changes nothing, so it neither takes nor waits for it.
+    if (!input.dryRun && patched('lane-lease')) {
+      const lease = await this.steps.quick.claimLane({ lane: input.baseline.lane, workflowId: s.status.workflowId, by: input.requestedBy });
+      s.status.lease = { lane: lease.lane, since: Date.now(), ...(lease.tookOverFrom ? { tookOverFrom: lease.tookOverFrom } : {}) };
+      this.event('note', `lane ${lease.lane} leased to this bakeoff${lease.tookOverFrom ? ` (taken over from ${lease.tookOverFrom})` : ''}`);
+    }
     const locked = await this.steps.quick.lockConfig({ candidate: input.candidate, requestedBy: input.requestedBy });
     s.locked = locked;
     s.status.configHash = locked.config_hash;
@@ -376,29 +428,26 @@ class BakeoffRun {
     this.notify('operator', `decision needed: ${reason}`);
     const decided = await condition(() => s.approval !== null, s.input!.operatorDeadline);
     s.status.awaiting = null;
-    if (!decided) {
-      this.requestRollback({ by: 'bakeoff', automatic: true, reason: `no approve/abort within ${formatDuration(s.input!.operatorDeadline)}: ${reason}` });
-      throw new RollbackRequested();
-    }
+    if (!decided) this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `no approve/abort within ${formatDuration(s.input!.operatorDeadline)}: ${reason}` });
     const a = s.approval!;
     s.approval = null;
     this.event('update', `approved by ${a.by}${a.reason ? `: ${a.reason}` : ''}`, a.by);
-    if (s.canary) s.canary.lastTick = Date.now(); // the soak clock stood still while waiting
+    if (s.canary) new SoakClock(s.canary).resumeAt(Date.now()); // the soak clock stood still while waiting
     this.setPhase(previous === 'awaiting-operator' ? resumesAt : previous, `continuing after approval by ${a.by}`);
   }
 
   // ---- canary ramp -----------------------------------------------------------------------------
 
-  private async canary(): Promise<'done' | 'continue-as-new'> {
+  private async canary(): Promise<Next> {
     const s = this.s;
     const input = s.input!;
     const ramp = input.ramp;
-    if (!s.canary) s.canary = { stageIndex: 0, started: false, soakMs: 0, remainingMs: 0, lastTick: 0, lastCheckAt: 0, startedAt: 0 };
-    const c = s.canary;
-    while (c.stageIndex < ramp.length) {
-      const i = c.stageIndex;
+    s.canary ??= initialSoak();
+    const clock = new SoakClock(s.canary);
+    while (clock.p.stageIndex < ramp.length) {
+      const i = clock.p.stageIndex;
       const stage = ramp[i];
-      if (!c.started) {
+      if (!clock.p.started) {
         if (s.status.paused) {
           this.event('note', `holding before stage ${i + 1}: paused`);
           await condition(() => !s.status.paused);
@@ -411,7 +460,8 @@ class BakeoffRun {
           if (!s.compensations.some((x) => x.kind === 'undo-split')) {
             s.compensations.push({ kind: 'undo-split', registeredAt: Date.now(), stage: i });
           }
-          await this.steps.quick.setTrafficSplit({
+          const split = patched('fenced-split') ? this.steps.split : this.steps.quick;
+          await split.setTrafficSplit({
             lane: input.baseline.lane,
             candidateTable: s.status.shadowTable!,
             candidateIndex: s.status.ingest?.index?.ivf ?? null,
@@ -419,98 +469,85 @@ class BakeoffRun {
             percent: stage.percent,
             by: `bakeoff:${s.status.workflowId}`,
             reason: `stage ${i + 1}/${ramp.length}`,
+            workflowId: s.status.workflowId,
             idempotencyKey: this.key(`split-${i}`),
           });
         }
-        const now = Date.now();
-        Object.assign(c, { started: true, soakMs, remainingMs: soakMs, lastTick: now, lastCheckAt: now, startedAt: now });
+        clock.start(Date.now(), soakMs);
         this.setPhase('canary', `stage ${i + 1}/${ramp.length}: ${stage.percent}% for ${formatDuration(soakMs)}`);
       }
 
-      const soak = await this.soak(i);
-      if (soak === 'continue-as-new') return soak;
-      c.stageIndex += 1;
-      c.started = false;
+      if ((await this.soak(i)) === 'continue-as-new') return 'continue-as-new';
+      clock.advance();
       if (s.promote.full) break;
       // A stage boundary is a natural, cheap point to start a fresh history.
-      if (c.stageIndex < ramp.length) return 'continue-as-new';
+      if (clock.p.stageIndex < ramp.length) return 'continue-as-new';
     }
-    return 'done';
+    return 'finished';
   }
 
   /** Soaks stage i: live checks every interval until the soak clock runs out (or promote). */
-  private async soak(i: number): Promise<'soaked' | 'continue-as-new'> {
+  private async soak(i: number): Promise<Next> {
     const s = this.s;
-    const c = s.canary!;
+    const clock = new SoakClock(s.canary!);
     const input = s.input!;
-    const interval = input.dryRun ? Math.min(input.checkInterval, Math.max(1_000, c.soakMs)) : input.checkInterval;
+    const interval = input.dryRun ? Math.min(input.checkInterval, Math.max(1_000, clock.p.soakMs)) : input.checkInterval;
     for (;;) {
       this.tick();
       if (s.promote.requested) {
         s.promote.requested = false;
+        // Credit the promotion to the human only if their promote is what leads straight to it.
+        s.promote.promotedBy = s.promote.full || i === input.ramp.length - 1 ? s.promote.by : undefined;
         this.event('signal', `promote${s.promote.full ? ' --full' : ''}: skipping the rest of stage ${i + 1}'s soak`, s.promote.by);
-        return 'soaked';
+        return 'finished';
       }
-      if (!this.clockStopped() && c.remainingMs <= 0) {
-        if (Date.now() > c.lastCheckAt) await this.liveCheck(i); // the last partial window counts too
-        return 'soaked';
+      if (clock.expired(this.clockStopped())) {
+        if (Date.now() > clock.p.lastCheckAt) await this.liveCheck(i); // the last partial window counts too
+        return 'finished';
       }
       const info = workflowInfo();
       if (info.historyLength >= input.continueAsNewAfterEvents || info.continueAsNewSuggested) return 'continue-as-new';
 
-      const now = Date.now();
-      const untilCheck = c.lastCheckAt + interval - now;
-      const wait = this.clockStopped() ? untilCheck : Math.min(untilCheck, c.remainingMs);
+      const wait = clock.waitMs(Date.now(), interval, this.clockStopped());
       if (wait > 0) {
         const seen = this.wakeSeq;
         await condition(() => this.wakeSeq !== seen, wait);
       }
       this.tick();
-      if (Date.now() >= c.lastCheckAt + interval) await this.liveCheck(i);
+      if (clock.checkDue(Date.now(), interval)) await this.liveCheck(i);
     }
   }
 
   private async liveCheck(i: number): Promise<void> {
     const s = this.s;
-    const c = s.canary!;
+    const clock = new SoakClock(s.canary!);
     const input = s.input!;
     const now = Date.now();
-    const r: LiveCheckResult = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: c.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
-    c.lastCheckAt = now;
+    const r: LiveCheckResult = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
+    clock.checked(now);
     const live = s.status.live;
     const changed = live.lastVerdict !== r.verdict;
     live.checks += 1;
     live.lastAt = now;
     live.lastVerdict = r.verdict;
     live.lastGates = r.gates;
-    if (r.verdict === 'pass') {
-      live.passes += 1;
-      live.failStreak = 0;
-      live.inconclusiveStreak = 0;
-    } else if (r.verdict === 'fail') {
-      live.fails += 1;
-      live.failStreak += 1;
-      live.inconclusiveStreak = 0;
-    } else {
-      live.inconclusive += 1;
-      live.inconclusiveStreak += 1;
-    }
+    countCheck(live, r.verdict);
     if (changed) {
       const why = r.verdict === 'pass' ? 'all live gates pass' : decidingGates(r.gates).map(describeGate).join('; ');
       this.event('live-check', `stage ${i + 1}: live check ${r.verdict}: ${why}`);
       this.notify('live-check', `stage ${i + 1}: live check ${r.verdict}: ${why}`);
     }
     if (input.dryRun) return; // judged and reported, never acted on
-    if (r.verdict === 'fail' && live.failStreak >= input.thresholds.live.failureLimit) {
+    const action = decideByStreak(live, r.verdict, input.thresholds.live);
+    if (action === 'rollback') {
       const breached = decidingGates(r.gates)[0];
-      this.requestRollback({
+      this.rollbackNow({
         by: 'bakeoff',
         automatic: true,
         reason: `live gate ${breached.name} breached in stage ${i + 1} (${input.ramp[i].percent}%): ${breached.reason}`,
       });
-      throw new RollbackRequested();
     }
-    if (r.verdict === 'inconclusive' && live.inconclusiveStreak >= input.thresholds.live.inconclusiveLimit) {
+    if (action === 'ask-operator') {
       live.inconclusiveStreak = 0;
       const why = decidingGates(r.gates).map(describeGate).join('; ');
       await this.awaitOperator(`${input.thresholds.live.inconclusiveLimit} inconclusive live checks in stage ${i + 1}: ${why}`, 'canary');
@@ -524,11 +561,7 @@ class BakeoffRun {
 
   /** Accounts the soak time elapsed since the last tick (unless the clock is stopped). */
   private tick(): void {
-    const c = this.s.canary;
-    if (!c || !c.started) return;
-    const now = Date.now();
-    if (!this.clockStopped()) c.remainingMs = Math.max(0, c.remainingMs - (now - c.lastTick));
-    c.lastTick = now;
+    if (this.s.canary) new SoakClock(this.s.canary).tick(Date.now(), this.clockStopped());
   }
 
   // ---- promotion -------------------------------------------------------------------------------
@@ -546,14 +579,15 @@ class BakeoffRun {
           candidateIndex: s.status.ingest?.index?.ivf ?? null,
           candidateConfigHash: s.locked!.config_hash,
           workflowId: s.status.workflowId,
-          by: s.promote.by ?? `bakeoff:${s.status.workflowId}`,
+          by: s.promote.promotedBy ?? `bakeoff:${s.status.workflowId}`,
           idempotencyKey: this.key('promote'),
         }),
       );
       if (s.status.rollback) throw new RollbackRequested();
       s.compensations = [];
+      this.logAction({ action: 'promotion', via: 'automatic', by: s.promote.promotedBy ?? 'bakeoff', outcome: 'applied', note: `${r.pointer.liveTable} live at pointer v${r.pointer.version}` });
       s.status.promotion = {
-        by: s.promote.by ?? 'bakeoff',
+        by: s.promote.promotedBy ?? 'bakeoff',
         at: Date.now(),
         liveTable: r.pointer.liveTable,
         archivedTable: r.archivedTable,
@@ -569,18 +603,44 @@ class BakeoffRun {
 
   // ---- rollback --------------------------------------------------------------------------------
 
-  private requestRollback(r: { by: string; reason: string; automatic: boolean }): void {
+  /** Gives the lane back on every terminal path (idempotent; a lease never taken is not released). */
+  private async releaseLease(): Promise<void> {
+    const lease = this.s.status.lease;
+    if (!lease || lease.releasedAt !== undefined) return;
+    try {
+      await CancellationScope.nonCancellable(() => this.steps.quick.releaseLane({ lane: lease.lane, workflowId: this.s.status.workflowId }));
+      lease.releasedAt = Date.now();
+      this.event('note', `lane ${lease.lane} released`);
+    } catch (err) {
+      this.event('note', `lane ${lease.lane} not released: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * The one way into rollback: records the request and cancels the main scope; execute() runs the
+   * rollback once the scope is left (rollbackIfRequested). Returns why a request was not applied.
+   */
+  private requestRollback(r: { by: string; reason: string; automatic: boolean }): string | undefined {
     const s = this.s;
-    if (isTerminal(s.status.phase)) return;
+    if (isTerminal(s.status.phase)) return `bakeoff already ${s.status.phase}`;
     if (s.status.rollback) {
       // Idempotent: the first request wins; a second one is recorded, not applied.
-      if (!r.automatic) this.event('signal', `duplicate rollback from ${r.by} ignored: already rolling back for ${s.status.rollback.by}`, r.by);
-      return;
+      const why = `already rolling back for ${s.status.rollback.by}`;
+      if (!r.automatic) this.event('signal', `duplicate rollback from ${r.by} ignored: ${why}`, r.by);
+      return why;
     }
     s.status.rollback = { ...r, requestedAt: Date.now() };
     this.event('signal', `rollback requested by ${r.by}: ${r.reason}`, r.by);
+    if (r.automatic) this.logAction({ action: 'rollback', via: 'automatic', by: r.by, reason: r.reason, outcome: 'applied' });
     this.mainScope?.cancel();
     this.wake();
+    return undefined;
+  }
+
+  /** Inside the main scope: request the rollback and leave the scope at once. */
+  private rollbackNow(r: { by: string; reason: string; automatic: boolean }): never {
+    this.requestRollback(r);
+    throw new RollbackRequested();
   }
 
   /** Runs in a non-cancellable scope: compensations newest-first, then the smoke eval, then the record. */
@@ -600,6 +660,7 @@ class BakeoffRun {
           baseline: { table: baseline.table, index: baseline.index, configHash: baseline.configHash },
           by,
           reason: rb.reason,
+          workflowId: s.status.workflowId,
           idempotencyKey: this.key('rollback-restore'),
         });
         rb.pointerRestoredAt = Date.now();
@@ -638,170 +699,142 @@ class BakeoffRun {
   // ---- messages --------------------------------------------------------------------------------
 
   private registerHandlers(): void {
-    const s = this.s;
     setHandler(statusQuery, () => this.snapshot());
-
-    // rollback: a signal is never dropped for a malformed payload — rolling back is the safe side.
-    setHandler(rollbackSignal, (args) => {
-      const p = RollbackArgsSchema.safeParse(args);
-      const a = p.success ? p.data : { by: safeText((args as { by?: unknown })?.by) ?? 'unknown', reason: safeText((args as { reason?: unknown })?.reason) ?? '(no reason given)' };
-      if (isTerminal(s.status.phase)) return this.ignored('rollback', a.by, `bakeoff already ${s.status.phase}`);
-      this.requestRollback({ by: a.by, reason: a.reason, automatic: false });
-    });
-    setHandler(
-      rollbackUpdate,
-      async (args) => {
-        const a = RollbackArgsSchema.parse(args);
-        this.requestRollback({ by: a.by, reason: a.reason, automatic: false });
-        await condition(() => isTerminal(s.status.phase));
-        return this.snapshot();
+    registerActions(this.actions(), {
+      snapshot: () => this.snapshot(),
+      terminal: () => isTerminal(this.s.status.phase),
+      identityRequired: () => patched('operator-identity'),
+      record: (r) => this.logAction(r),
+      ignored: (action, by, why, reason) => {
+        this.event('signal', `ignored ${action} signal${by ? ` from ${by}` : ''}: ${why}`, by);
+        this.logAction({ action, via: 'signal', by, reason, outcome: 'ignored', note: why });
       },
-      {
-        validator: (args) => {
-          const p = RollbackArgsSchema.safeParse(args);
-          if (!p.success) reject(`rollback: ${issuesOf(p.error)}`);
-          if (s.status.phase === 'done') reject('rollback rejected: the bakeoff is done (candidate promoted); start a new bakeoff of the old config');
-          if (s.status.phase === 'failed') reject('rollback rejected: the bakeoff failed before moving the pointer; nothing to roll back');
-        },
-      },
-    );
-
-    const pause = (by?: string, reason?: string) => {
-      this.tick();
-      if (!s.status.paused) {
-        s.status.paused = true;
-        s.status.pausedBy = by;
-        this.event('signal', `paused${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''}; the soak clock stops`, by);
-        this.notify('operator', `paused${by ? ` by ${by}` : ''}`);
-      }
-      this.wake();
-    };
-    const pauseProblem = (): string | null => (isTerminal(s.status.phase) || s.status.phase === 'rolling-back' ? `bakeoff is ${s.status.phase}` : null);
-    setHandler(pauseSignal, (args) => {
-      const p = PauseArgsSchema.safeParse(args);
-      const problem = p.success ? pauseProblem() : issuesOf(p.error);
-      if (problem || !p.success) return this.ignored('pause', p.success ? p.data.by : undefined, problem!);
-      pause(p.data.by, p.data.reason);
     });
-    setHandler(pauseUpdate, (args) => {
-      const a = PauseArgsSchema.parse(args);
-      pause(a.by, a.reason);
-      return this.snapshot();
-    }, { validator: (args) => this.validate(PauseArgsSchema, args, 'pause', pauseProblem) });
-
-    const resume = (by?: string) => {
-      this.tick();
-      if (s.status.paused) {
-        s.status.paused = false;
-        s.status.pausedBy = undefined;
-        this.event('signal', `resumed${by ? ` by ${by}` : ''}; the soak clock runs again`, by);
-        this.notify('operator', `resumed${by ? ` by ${by}` : ''}`);
-      }
-      this.wake();
-    };
-    const resumeProblem = (): string | null => (isTerminal(s.status.phase) ? `bakeoff is ${s.status.phase}` : null);
-    setHandler(resumeSignal, (args) => {
-      const p = ResumeArgsSchema.safeParse(args);
-      const problem = p.success ? resumeProblem() : issuesOf(p.error);
-      if (problem || !p.success) return this.ignored('resume', p.success ? p.data.by : undefined, problem!);
-      resume(p.data.by);
-    });
-    setHandler(resumeUpdate, (args) => {
-      resume(ResumeArgsSchema.parse(args).by);
-      return this.snapshot();
-    }, { validator: (args) => this.validate(ResumeArgsSchema, args, 'resume', resumeProblem) });
-
-    const promote = (by?: string, full?: boolean) => {
-      s.promote = { requested: true, full: s.promote.full || full === true, by: by ?? s.promote.by };
-      this.wake();
-    };
-    const promoteProblem = (): string | null => {
-      if (isTerminal(s.status.phase) || s.status.phase === 'rolling-back' || s.status.phase === 'promoting') return `bakeoff is ${s.status.phase}`;
-      if (s.status.paused) return 'the bakeoff is paused: resume it before promoting';
-      if (s.status.phase === 'awaiting-operator') return 'the bakeoff awaits an operator decision: approve or abort it';
-      if (s.status.phase !== 'canary') return `promote skips the rest of a canary soak, and the bakeoff is still ${s.status.phase}`;
-      return null;
-    };
-    setHandler(promoteSignal, (args) => {
-      const p = PromoteArgsSchema.safeParse(args);
-      const problem = p.success ? promoteProblem() : issuesOf(p.error);
-      if (problem || !p.success) return this.ignored('promote', p.success ? p.data.by : undefined, problem!);
-      promote(p.data.by, p.data.full);
-    });
-    setHandler(promoteUpdate, (args) => {
-      const a = PromoteArgsSchema.parse(args);
-      promote(a.by, a.full);
-      return this.snapshot();
-    }, { validator: (args) => this.validate(PromoteArgsSchema, args, 'promote', promoteProblem) });
-
-    const extend = (ms: number, by?: string) => {
-      this.tick();
-      const c = s.canary!;
-      c.remainingMs += ms;
-      this.event('signal', `soak of stage ${c.stageIndex + 1} extended by ${formatDuration(ms)}${by ? ` by ${by}` : ''}`, by);
-      this.wake();
-    };
-    const extendProblem = (): string | null => {
-      if (isTerminal(s.status.phase) || s.status.phase === 'rolling-back' || s.status.phase === 'promoting') return `bakeoff is ${s.status.phase}`;
-      if (!s.canary?.started) return `no soak is running (phase ${s.status.phase})`;
-      return null;
-    };
-    setHandler(extendSoakSignal, (args) => {
-      const p = ExtendSoakArgsSchema.safeParse(args);
-      const problem = p.success ? extendProblem() : issuesOf(p.error);
-      if (problem || !p.success) return this.ignored('extendSoak', p.success ? p.data.by : undefined, problem!);
-      extend(p.data.duration, p.data.by);
-    });
-    setHandler(extendSoakUpdate, (args) => {
-      const a = ExtendSoakArgsSchema.parse(args);
-      extend(a.duration, a.by);
-      return this.snapshot();
-    }, { validator: (args) => this.validate(ExtendSoakArgsSchema, args, 'extendSoak', extendProblem) });
-
-    const approve = (by: string, reason?: string) => {
-      s.approval = { by, reason };
-      s.status.approvals.push({ by, reason, at: Date.now() });
-      this.wake();
-    };
-    const approveProblem = (): string | null =>
-      s.status.phase === 'awaiting-operator' && s.status.awaiting ? null : `nothing awaits approval (phase ${s.status.phase})`;
-    setHandler(approveSignal, (args) => {
-      const p = ApproveArgsSchema.safeParse(args);
-      const problem = p.success ? approveProblem() : issuesOf(p.error);
-      if (problem || !p.success) return this.ignored('approve', p.success ? p.data.by : undefined, problem!);
-      approve(p.data.by, p.data.reason);
-    });
-    setHandler(approveUpdate, (args) => {
-      const a = ApproveArgsSchema.parse(args);
-      approve(a.by, a.reason);
-      return this.snapshot();
-    }, { validator: (args) => this.validate(ApproveArgsSchema, args, 'approve', approveProblem) });
-
-    const abort = (by: string, reason: string) => this.requestRollback({ by, reason: `aborted: ${reason}`, automatic: false });
-    const abortProblem = (): string | null => (isTerminal(s.status.phase) || s.status.phase === 'rolling-back' ? `bakeoff is ${s.status.phase}` : null);
-    setHandler(abortSignal, (args) => {
-      const p = AbortArgsSchema.safeParse(args);
-      const problem = p.success ? abortProblem() : issuesOf(p.error);
-      if (problem || !p.success) return this.ignored('abort', p.success ? p.data.by : undefined, problem!);
-      abort(p.data.by, p.data.reason);
-    });
-    setHandler(abortUpdate, async (args) => {
-      const a = AbortArgsSchema.parse(args);
-      abort(a.by, a.reason);
-      await condition(() => isTerminal(s.status.phase));
-      return this.snapshot();
-    }, { validator: (args) => this.validate(AbortArgsSchema, args, 'abort', abortProblem) });
   }
 
-  private validate(schema: { safeParse(v: unknown): { success: true } | { success: false; error: { issues: ZodIssueLike[] } } }, args: unknown, name: string, problem: () => string | null): void {
-    const p = schema.safeParse(args);
-    if (!p.success) reject(`${name}: ${issuesOf(p.error)}`);
-    const why = problem();
-    if (why) reject(`${name} rejected: ${why}`);
+  /** The operator actions: the messages table of docs/workflow.md, one row each. */
+  private actions(): ActionSpec<{ by?: string; reason?: string }>[] {
+    const s = this.s;
+    const phase = () => s.status.phase;
+    const endedOrRollingBack = () => (isTerminal(phase()) || phase() === 'rolling-back' ? `bakeoff is ${phase()}` : null);
+    const endedRollingBackOrPromoting = () => endedOrRollingBack() ?? (phase() === 'promoting' ? `bakeoff is ${phase()}` : null);
+    const by = (who?: string) => (who ? ` by ${who}` : '');
+
+    const rollback: ActionSpec<{ by: string; reason: string }> = {
+      name: 'rollback',
+      signal: rollbackSignal,
+      update: rollbackUpdate,
+      schema: RollbackArgsSchema,
+      // A rollback signal is never dropped for a malformed payload: rolling back is the safe side.
+      salvage: (raw) => ({ by: safeText((raw as { by?: unknown } | null)?.by) ?? 'unknown', reason: safeText((raw as { reason?: unknown } | null)?.reason) ?? '(no reason given)' }),
+      problem: () => (isTerminal(phase()) ? `bakeoff already ${phase()}` : null),
+      updateProblem: () => {
+        if (phase() === 'done') return 'the bakeoff is done (candidate promoted); start a new bakeoff of the old config';
+        if (phase() === 'failed') return 'the bakeoff failed before moving the pointer; nothing to roll back';
+        return null;
+      },
+      apply: (a) => this.requestRollback({ by: a.by, reason: a.reason, automatic: false }),
+      waitsForTerminal: true,
+    };
+    const pause: ActionSpec<{ by?: string; reason?: string }> = {
+      name: 'pause',
+      signal: pauseSignal,
+      update: pauseUpdate,
+      schema: PauseArgsSchema,
+      legacySchema: PauseArgsSchema.partial({ by: true }),
+      problem: endedOrRollingBack,
+      apply: (a) => {
+        this.tick();
+        if (!s.status.paused) {
+          s.status.paused = true;
+          s.status.pausedBy = a.by;
+          this.event('signal', `paused${by(a.by)}${a.reason ? `: ${a.reason}` : ''}; the soak clock stops`, a.by);
+          this.notify('operator', `paused${by(a.by)}`);
+        }
+        this.wake();
+      },
+    };
+    const resume: ActionSpec<{ by?: string; reason?: string }> = {
+      name: 'resume',
+      signal: resumeSignal,
+      update: resumeUpdate,
+      schema: ResumeArgsSchema,
+      legacySchema: ResumeArgsSchema.partial({ by: true }),
+      problem: () => (isTerminal(phase()) ? `bakeoff is ${phase()}` : null),
+      apply: (a) => {
+        this.tick();
+        if (s.status.paused) {
+          s.status.paused = false;
+          s.status.pausedBy = undefined;
+          this.event('signal', `resumed${by(a.by)}; the soak clock runs again`, a.by);
+          this.notify('operator', `resumed${by(a.by)}`);
+        }
+        this.wake();
+      },
+    };
+    const promote: ActionSpec<{ by?: string; full?: boolean; reason?: string }> = {
+      name: 'promote',
+      signal: promoteSignal,
+      update: promoteUpdate,
+      schema: PromoteArgsSchema,
+      legacySchema: PromoteArgsSchema.partial({ by: true }),
+      problem: () => {
+        const ended = endedRollingBackOrPromoting();
+        if (ended) return ended;
+        if (s.status.paused) return 'the bakeoff is paused: resume it before promoting';
+        if (phase() === 'awaiting-operator') return 'the bakeoff awaits an operator decision: approve or abort it';
+        if (phase() !== 'canary') return `promote skips the rest of a canary soak, and the bakeoff is still ${phase()}`;
+        return null;
+      },
+      apply: (a) => {
+        s.promote = { ...s.promote, requested: true, full: s.promote.full || a.full === true, by: a.by ?? s.promote.by };
+        this.wake();
+      },
+    };
+    const extendSoak: ActionSpec<{ by?: string; duration: number; reason?: string }> = {
+      name: 'extendSoak',
+      signal: extendSoakSignal,
+      update: extendSoakUpdate,
+      schema: ExtendSoakArgsSchema,
+      legacySchema: ExtendSoakArgsSchema.partial({ by: true }),
+      problem: () => endedRollingBackOrPromoting() ?? (!s.canary?.started ? `no soak is running (phase ${phase()})` : null),
+      apply: (a) => {
+        this.tick();
+        const clock = new SoakClock(s.canary!);
+        clock.extend(a.duration);
+        this.event('signal', `soak of stage ${clock.p.stageIndex + 1} extended by ${formatDuration(a.duration)}${by(a.by)}`, a.by);
+        this.wake();
+      },
+    };
+    const approve: ActionSpec<{ by: string; reason?: string }> = {
+      name: 'approve',
+      signal: approveSignal,
+      update: approveUpdate,
+      schema: ApproveArgsSchema,
+      problem: () => (phase() === 'awaiting-operator' && s.status.awaiting ? null : `nothing awaits approval (phase ${phase()})`),
+      apply: (a) => {
+        s.approval = { by: a.by, reason: a.reason };
+        s.status.approvals.push({ by: a.by, reason: a.reason, at: Date.now() });
+        this.wake();
+      },
+    };
+    const abort: ActionSpec<{ by: string; reason: string }> = {
+      name: 'abort',
+      signal: abortSignal,
+      update: abortUpdate,
+      schema: AbortArgsSchema,
+      problem: endedOrRollingBack,
+      apply: (a) => this.requestRollback({ by: a.by, reason: `aborted: ${a.reason}`, automatic: false }),
+      waitsForTerminal: true,
+    };
+    return [rollback, pause, resume, promote, extendSoak, approve, abort] as ActionSpec<{ by?: string; reason?: string }>[];
   }
 
-  private ignored(name: string, by: string | undefined, why: string): void {
-    this.event('signal', `ignored ${name} signal${by ? ` from ${by}` : ''}: ${why}`, by);
+  /** The full action log: who did what and why, applied or not (bounded, carried across continue-as-new). */
+  private logAction(r: Omit<ActionRecord, 'at' | 'by'> & { by: string | undefined }): void {
+    const log = (this.s.status.actions ??= []);
+    log.push({ at: Date.now(), ...r, by: r.by ?? 'unknown' });
+    if (log.length > MAX_ACTIONS) log.splice(0, log.length - MAX_ACTIONS);
   }
 
   private wake(): void {
@@ -816,23 +849,25 @@ class BakeoffRun {
     const input = s.input;
     let stage: BakeoffStatus['stage'] = null;
     if (c && c.started && input) {
+      // Queries must not mutate state: read the running clock without ticking it.
+      const clock = new SoakClock(c);
       const stopped = this.clockStopped();
-      // Queries must not mutate state: compute the running clock without ticking it.
-      const remaining = stopped ? c.remainingMs : Math.max(0, c.remainingMs - (Date.now() - c.lastTick));
       stage = {
         index: c.stageIndex,
         percent: input.ramp[c.stageIndex].percent,
         soakMs: c.soakMs,
-        remainingMs: remaining,
-        endsAt: stopped ? null : Date.now() + remaining,
+        remainingMs: clock.remainingAt(Date.now(), stopped),
+        endsAt: clock.endsAt(Date.now(), stopped),
         startedAt: c.startedAt,
       };
     }
     return { ...s.status, stage, asOf: Date.now() };
   }
 
+  /** Every phase change goes through here and must be in the table of phases.ts. */
   private setPhase(phase: Phase, message: string): void {
     const s = this.s;
+    if (!canTransition(s.status.phase, phase)) throw new IllegalPhaseTransition(s.status.phase, phase);
     s.status.phase = phase;
     this.event('phase', `${phase}: ${message}`);
     this.upsertSearchAttributes();
@@ -874,7 +909,10 @@ class BakeoffRun {
       (err) => {
         this.event('note', `notification failed (${event}): ${errorMessage(err)}`);
       },
-    );
+    ).finally(() => {
+      this.pendingOpen -= 1;
+    });
+    this.pendingOpen += 1;
     this.pending.push(call);
   }
 
@@ -897,21 +935,8 @@ class BakeoffRun {
 
 // ---------------------------------------------------------------------------------------------
 
-interface ZodIssueLike {
-  path: PropertyKey[];
-  message: string;
-}
-
-function issuesOf(err: { issues: ZodIssueLike[] }): string {
-  return err.issues.map((i) => `${i.path.map(String).join('.') || '(args)'}: ${i.message}`).join('; ');
-}
-
 function count(gates: Gate[], v: Verdict): number {
   return gates.filter((g) => g.verdict === v).length;
-}
-
-function safeText(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() ? v.trim().slice(0, 1000) : undefined;
 }
 
 /** The innermost message of an activity/application failure, for status and reports. */

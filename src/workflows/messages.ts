@@ -47,6 +47,11 @@ export const OfflineThresholdsSchema = z
     minCases: z.int().min(1).max(1_000_000).default(30),
     /** a quality KPI within this many points short of its bound is inconclusive rather than failed. */
     marginPts: z.number().min(0).max(100).default(1),
+    /**
+     * with per-case scores: the chance that the paired intervals (Holm-corrected across the quality
+     * gates) wrongly fail or pass any of them. Replaces marginPts for reports that carry per-case scores.
+     */
+    alpha: z.number().gt(0).max(0.5).default(0.05),
   })
   .refine((t) => t.hitRateGainMinPts <= t.hitRateGainMaxPts, {
     message: 'hitRateGainMinPts must not exceed hitRateGainMaxPts',
@@ -150,11 +155,12 @@ export function formatIssues(err: z.ZodError): string {
 // Message arguments
 
 export const RollbackArgsSchema = z.strictObject({ reason: reasonText, by: operatorName });
-export const PauseArgsSchema = z.strictObject({ by: operatorName.optional(), reason: reasonText.optional() });
-export const ResumeArgsSchema = z.strictObject({ by: operatorName.optional() });
+// Every action names who (`by`, required since patch 'operator-identity') and may say why.
+export const PauseArgsSchema = z.strictObject({ by: operatorName, reason: reasonText.optional() });
+export const ResumeArgsSchema = z.strictObject({ by: operatorName, reason: reasonText.optional() });
 /** full: skip every remaining stage and promote now (Argo's `promote --full`). */
-export const PromoteArgsSchema = z.strictObject({ by: operatorName.optional(), full: z.boolean().optional() });
-export const ExtendSoakArgsSchema = z.strictObject({ duration: durationSchema, by: operatorName.optional() });
+export const PromoteArgsSchema = z.strictObject({ by: operatorName, full: z.boolean().optional(), reason: reasonText.optional() });
+export const ExtendSoakArgsSchema = z.strictObject({ duration: durationSchema, by: operatorName, reason: reasonText.optional() });
 export const ApproveArgsSchema = z.strictObject({ by: operatorName, reason: reasonText.optional() });
 export const AbortArgsSchema = z.strictObject({ by: operatorName, reason: reasonText });
 

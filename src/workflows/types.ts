@@ -119,6 +119,31 @@ export interface BakeoffEvent {
   by?: string;
 }
 
+/**
+ * One operator or automatic action, whether applied or not: the full action log (issue 12 item 8).
+ * Kept in the status (bounded at 2,000, carried across continue-as-new) and so in the report.
+ */
+export interface ActionRecord {
+  at: number;
+  /** e.g. 'pause', 'rollback', 'promotion'. */
+  action: string;
+  /** How it arrived: an operator's signal or update, or the bakeoff itself. */
+  via: 'signal' | 'update' | 'automatic';
+  by: string;
+  reason?: string;
+  outcome: 'applied' | 'ignored';
+  /** Why it was ignored, or what it did (e.g. 'extended by 2h'). */
+  note?: string;
+}
+
+/** The lane lease this bakeoff holds (patch 'lane-lease'; dry runs never take one). */
+export interface LaneLease {
+  lane: string;
+  since: number;
+  tookOverFrom?: string;
+  releasedAt?: number;
+}
+
 export interface BaselineRef {
   lane: string;
   table: string;
@@ -157,6 +182,10 @@ export interface BakeoffStatus {
   runs: number;
   /** The last events, newest last (bounded so the state carried across continue-as-new stays small). */
   events: BakeoffEvent[];
+  /** Every action, newest last (bounded at 2,000; absent in bakeoffs started before it existed). */
+  actions?: ActionRecord[];
+  /** The lane lease held (absent: none taken). */
+  lease?: LaneLease | null;
   reportId: string | null;
   /** Workflow time of this snapshot: a query sees the time of the last workflow activation. */
   asOf: number;

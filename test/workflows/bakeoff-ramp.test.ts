@@ -204,7 +204,7 @@ test('pause stops the soak clock, extendSoak moves it, resume restarts it, promo
     const extended = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: '2h', by: 'alice' }] });
     expect(extended.stage!.remainingMs).toBe(paused.stage!.remainingMs + 2 * H);
     for (const bad of ['-1h', 'soon', -5]) {
-      const e = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: bad }] }).catch((x: unknown) => x);
+      const e = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: bad, by: 'alice' }] }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(WorkflowUpdateFailedError);
       expect(String((e as WorkflowUpdateFailedError).cause?.message)).toMatch(/extendSoak: duration: .*(negative|not a duration)/);
     }
