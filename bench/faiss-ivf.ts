@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { defaultNlist, FaissIndex } from '../src/rag/faiss-index';
 import { runNprobeSweep } from '../src/rag/nprobe-sweep';
+import { formatZodIssues } from '../src/platform/zod-issues';
 import { ClusteredVectors } from '../test/support/clustered-vectors';
 
 const Options = z
@@ -43,7 +44,7 @@ function main(): void {
   program.parse();
   const parsed = Options.safeParse(program.opts());
   if (!parsed.success) {
-    console.error(`faiss-ivf: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    console.error(`faiss-ivf: ${formatZodIssues(parsed.error, { prefix: '--', root: '', separator: '; ' })}`);
     process.exit(2);
   }
   const o = parsed.data;

@@ -22,6 +22,7 @@ import { RerankerService, type RerankerStats } from '../rag/rerank-service';
 import { trainTableReranker } from '../rag/rerank-training';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
 import { buildTableIndexes, readIndexPointer } from '../rag/serving-index';
+import { zodIssueLines } from '../platform/zod-issues';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, IngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
 export const DEFAULT_SEED = 3;
@@ -79,7 +80,7 @@ const ProbeInputSchema = z.strictObject({ locked: z.unknown(), table: TableName,
 function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+    const issues = zodIssueLines(parsed.error);
     const unsafe = parsed.error.issues.some((i) => i.path[0] === 'table');
     throw ApplicationFailure.create({ type: unsafe ? 'UnsafeIdentifier' : 'BakeoffInputError', nonRetryable: true, message: `invalid ${what} input: ${issues.join('; ')}` });
   }

@@ -137,6 +137,8 @@ export interface SetTrafficSplitInput extends Idempotent {
   percent: number;
   by: string;
   reason: string;
+  /** The bakeoff asking (fencing); absent: parsed from by = `bakeoff:<workflowId>`. */
+  workflowId?: string;
 }
 
 export interface RestoreBaselineInput extends Idempotent {
@@ -144,6 +146,28 @@ export interface RestoreBaselineInput extends Idempotent {
   baseline: { table: string; index: string | null; configHash: string | null };
   by: string;
   reason: string;
+  /** The bakeoff rolling back (fencing); absent: the idempotency key's `<workflowId>/` prefix. */
+  workflowId?: string;
+}
+
+export interface ClaimLaneInput {
+  lane: string;
+  workflowId: string;
+  by: string;
+}
+
+export interface ClaimLaneResult {
+  lane: string;
+  owner: string;
+  /** Epoch ms the owner took the lane. */
+  since: number;
+  /** The closed workflow whose lease was taken over. */
+  tookOverFrom?: string;
+}
+
+export interface ReleaseLaneInput {
+  lane: string;
+  workflowId: string;
 }
 
 export interface ClearCachesInput extends Idempotent {
@@ -250,6 +274,8 @@ export interface ReportRef {
 export interface PlatformActivities {
   validateInput(raw: BakeoffInputRaw): Promise<BakeoffInput>;
   readPointer(input: { lane: string }): Promise<PointerState>;
+  claimLane(input: ClaimLaneInput): Promise<ClaimLaneResult>;
+  releaseLane(input: ReleaseLaneInput): Promise<{ released: boolean }>;
   backupLive(input: BackupInput): Promise<BackupRef>;
   setTrafficSplit(input: SetTrafficSplitInput): Promise<PointerState>;
   restoreBaseline(input: RestoreBaselineInput): Promise<PointerState>;

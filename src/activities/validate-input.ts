@@ -3,6 +3,7 @@
 // again (a workflow can be started by other clients, e.g. the Temporal CLI or UI).
 import { ApplicationFailure } from '@temporalio/common';
 import { ConfigCandidateSchema } from '../rag/config';
+import { zodIssueLines } from '../platform/zod-issues';
 import { BakeoffInputSchema, formatIssues, type BakeoffInput } from '../workflows/messages';
 
 export class BakeoffInputError extends Error {
@@ -15,7 +16,7 @@ export function parseBakeoffInput(raw: unknown): BakeoffInput {
   if (!parsed.success) throw new BakeoffInputError(`invalid bakeoff input:\n${formatIssues(parsed.error)}`);
   const candidate = ConfigCandidateSchema.safeParse(parsed.data.candidate);
   if (!candidate.success) {
-    const lines = candidate.error.issues.map((i) => `candidate.${i.path.join('.') || '(config)'}: ${i.message}`);
+    const lines = zodIssueLines(candidate.error, { prefix: 'candidate.', root: '(config)' });
     throw new BakeoffInputError(`invalid bakeoff input:\n${lines.join('\n')}`);
   }
   return parsed.data;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { BakeoffAlreadyRunningError, BakeoffInputError } from '../client/bakeoff';
 import { ConfigError } from '../platform/temporal-config';
 import { EXIT, type ExitCode } from './exit-codes';
+import { formatZodIssues } from '../platform/zod-issues';
 
 /** A failure whose message is already fit for the operator. */
 export class CliError extends Error {
@@ -31,7 +32,7 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): string {
   const where = ctx.address ? ` on ${ctx.address} (namespace ${ctx.namespace ?? 'default'})` : '';
   if (err instanceof CliError) return err.message;
   if (err instanceof ConfigError || err instanceof BakeoffInputError || err instanceof BakeoffAlreadyRunningError) return err.message;
-  if (err instanceof z.ZodError) return err.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('\n');
+  if (err instanceof z.ZodError) return formatZodIssues(err);
   if (err instanceof WorkflowNotFoundError) {
     if (/already completed/i.test(err.message)) return `bakeoff ${ctx.workflowId ?? err.workflowId} has already finished: there is nothing to send it (see \`bakeoff status ${ctx.workflowId ?? err.workflowId}\`)`;
     return `no bakeoff with id ${ctx.workflowId ?? err.workflowId}${where}`;

@@ -11,6 +11,7 @@ import { Client } from 'pg';
 import { z } from 'zod';
 import { SAFE_IDENTIFIER } from './db';
 import { freePort } from './ports';
+import { formatZodIssues } from './zod-issues';
 
 const execFileAsync = promisify(execFile);
 
@@ -139,7 +140,7 @@ async function ensureDatabase(port: number, database: string): Promise<void> {
 export async function startPostgres(options: StartPostgresOptions): Promise<PostgresServer> {
   const parsed = StartPostgresOptions.safeParse(options);
   if (!parsed.success) {
-    throw new Error(`startPostgres: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(`startPostgres: ${formatZodIssues(parsed.error, { root: '', separator: '; ' })}`);
   }
   const { port: wantedPort, database, ephemeral } = parsed.data;
   const dir = path.resolve(parsed.data.dir);

@@ -2,6 +2,7 @@
 // so a typo in TEMPORAL_ADDRESS is a one-line message instead of a gRPC stack trace.
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { formatZodIssues } from './zod-issues';
 
 const hostPort = z
   .string()
@@ -64,7 +65,7 @@ export class ConfigError extends Error {
 
 /** Formats zod issues as "FIELD: message" lines, the shape every bakeoff user error takes. */
 export function describeIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('\n');
+  return formatZodIssues(err);
 }
 
 function readFileOrThrow(varName: string, p: string): Buffer {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { modelsDir as defaultModelsDir } from '../platform/paths';
+import { formatZodIssues } from '../platform/zod-issues';
 
 type Transformers = typeof import('@xenova/transformers');
 type Tokenizer = Awaited<ReturnType<Transformers['AutoTokenizer']['from_pretrained']>>;
@@ -71,7 +72,7 @@ function sha256File(file: string): string {
 }
 
 function formatZodError(what: string, err: z.ZodError): string {
-  return `${what}: ` + err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
+  return `${what}: ` + formatZodIssues(err, { root: '(value)', separator: '; ' });
 }
 
 export class Embedder {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { loadFaiss, type NativeIndex } from './faiss-binding';
 import { seededRandom as mulberry32 } from '../platform/seeded-random';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export type FaissIndexKind = 'flat' | 'ivf';
 
@@ -345,7 +346,7 @@ export function overlapAtK<T>(ivf: readonly (readonly T[])[], flat: readonly (re
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`).join('; ');
+    const issues = formatZodIssues(parsed.error, { root: null, separator: '; ' });
     throw new FaissIndexError(`invalid ${what}: ${issues}`);
   }
   return parsed.data;

@@ -3,6 +3,7 @@
 // Picks the smallest nprobe that meets the targets. The result is plain JSON; plotting is elsewhere.
 import { z } from 'zod';
 import { FaissIndex, FaissIndexError, overlapAtK } from './faiss-index';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export const SweepOptions = z
   .object({
@@ -59,7 +60,7 @@ export interface SweepResult {
 export function runNprobeSweep(flat: FaissIndex, ivf: FaissIndex, queries: Float32Array, options: SweepOptions): SweepResult {
   const parsed = SweepOptions.safeParse(options);
   if (!parsed.success) {
-    throw new FaissIndexError(`invalid sweep options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+    throw new FaissIndexError(`invalid sweep options: ${formatZodIssues(parsed.error, { root: 'options', separator: '; ' })}`);
   }
   const opts = parsed.data;
   const nlist = ivf.nlist;

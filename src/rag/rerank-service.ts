@@ -11,6 +11,7 @@ import { mean, percentile } from './metrics';
 import type { Reranker } from './rerank';
 import type { Candidate, SnapshotReranker } from './retrieve';
 import type { FeatureCandidate } from './rerank-features';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export const RerankerServiceOptionsSchema = z.strictObject({
   /** Cached snapshot scorings (LRU). 0 disables the cache. */
@@ -80,7 +81,7 @@ export class RerankerService implements SnapshotReranker {
     private readonly now: () => number = () => performance.now(),
   ) {
     const parsed = RerankerServiceOptionsSchema.safeParse(options);
-    if (!parsed.success) throw new Error(`invalid reranker service options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new Error(`invalid reranker service options: ${formatZodIssues(parsed.error, { root: '(options)', separator: '; ' })}`);
     this.opts = parsed.data;
     this.tokens = this.opts.rateLimit?.burst ?? 0;
     this.lastRefill = this.now();

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { canonicalJson } from './config';
 import { mean, ndcgAtK, reciprocalRankAtK, hitAtK } from './metrics';
 import { FEATURE_NAMES, snapshotFeatures, type FeatureCandidate } from './rerank-features';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export interface RerankRequest {
   query: string;
@@ -202,7 +203,7 @@ export class LearnedReranker implements Reranker {
 
   constructor(readonly model: LogisticModel) {
     const parsed = LogisticModelSchema.safeParse(model);
-    if (!parsed.success) throw new Error(`invalid reranker model: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new Error(`invalid reranker model: ${formatZodIssues(parsed.error, { root: '', separator: '; ' })}`);
     if (model.feature_names.join(',') !== FEATURE_NAMES.join(',')) {
       throw new Error(`reranker model was trained on features [${model.feature_names.join(', ')}], this build computes [${FEATURE_NAMES.join(', ')}]: retrain it`);
     }
@@ -339,7 +340,7 @@ export class CrossEncoderReranker implements Reranker {
 
   static async load(modelDir: string, options: z.input<typeof CrossEncoderOptions> = {}): Promise<CrossEncoderReranker> {
     const parsed = CrossEncoderOptions.safeParse(options);
-    if (!parsed.success) throw new CrossEncoderError(`invalid cross-encoder options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new CrossEncoderError(`invalid cross-encoder options: ${formatZodIssues(parsed.error, { root: '', separator: '; ' })}`);
     const { quantized, maxLength, batchSize } = parsed.data;
     const dir = path.resolve(modelDir);
     const onnxFile = path.join('onnx', quantized ? 'model_quantized.onnx' : 'model.onnx');

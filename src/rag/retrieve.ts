@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ChunkStore, StoredChunk } from './chunk-store';
 import type { FaissIndex } from './faiss-index';
 import { orQuery } from './terms';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export const RetrievalOptionsSchema = z.strictObject({
   /** Lexical candidates fetched before fusion. */
@@ -30,7 +31,7 @@ export type RetrievalOptionsInput = z.input<typeof RetrievalOptionsSchema>;
 export function parseRetrievalOptions(input: unknown = {}): RetrievalOptions {
   const parsed = RetrievalOptionsSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    throw new Error(`invalid retrieval options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    throw new Error(`invalid retrieval options: ${formatZodIssues(parsed.error, { root: '(options)', separator: '; ' })}`);
   }
   return parsed.data;
 }

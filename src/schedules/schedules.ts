@@ -9,6 +9,7 @@ import { formatDuration, parseDuration } from '../workflows/duration';
 import { laneSchema } from '../workflows/messages';
 import type { ScheduledEvaluationInputRaw } from '../workflows/scheduled-evaluation';
 import { calendarSets, parseCron, sameCalendarSets } from './cron';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export class ScheduleSettingsError extends Error {
   override name = 'ScheduleSettingsError';
@@ -78,7 +79,7 @@ export type ScheduleSettings = z.output<typeof ScheduleSettingsSchema>;
 
 export function parseScheduleSettings(raw: unknown): ScheduleSettings {
   const r = ScheduleSettingsSchema.safeParse(raw);
-  if (!r.success) throw new ScheduleSettingsError(r.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n'));
+  if (!r.success) throw new ScheduleSettingsError(formatZodIssues(r.error, { root: '(settings)' }));
   return r.data;
 }
 

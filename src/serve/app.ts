@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIVE_KPIS_DDL } from '../activities/canary';
-import { POINTER_DDL } from '../activities/pointer';
+import { POINTER_DDL } from '../store/pointer';
 import type { Db, Queryable } from '../platform/db';
 import { repoRoot, stateDir } from '../platform/paths';
 import { Embedder } from '../rag/embed';

@@ -17,6 +17,7 @@ import { stateDir } from '../platform/paths';
 import { Embedder } from '../rag/embed';
 import { startServing } from './app';
 import { laneTau } from './calibrate-lane';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export class ServeConfigError extends Error {
   override name = 'ServeConfigError';
@@ -49,7 +50,7 @@ export function loadServeEnv(env: NodeJS.ProcessEnv = process.env): ServeEnv {
   // An empty variable means "not set" (shells export VAR= easily).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = ServeEnvSchema.safeParse(present);
-  if (!parsed.success) throw new ServeConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new ServeConfigError(formatZodIssues(parsed.error, { root: '', separator: '; ' }));
   return parsed.data;
 }
 

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { EvalCase } from '../data/dataset';
 import type { HybridRetriever } from '../rag/retrieve';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export const TauCalibrationSchema = z.strictObject({
   format: z.literal('bakeoff-quality-tau/1'),
@@ -111,6 +112,6 @@ export function loadTau(file: string): TauCalibration | null {
     throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
   }
   const parsed = TauCalibrationSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${file}: ${formatZodIssues(parsed.error, { root: '(file)', separator: '; ' })}`);
   return parsed.data;
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { loadDataset, type Split } from '../data/dataset';
 import { percentile, seededRandom } from '../rag/metrics';
 import type { SearchResponse } from './search-service';
+import { formatZodIssues } from '../platform/zod-issues';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -65,7 +66,7 @@ export function isConsistent(r: SearchResponse): boolean {
 
 export async function replayTraffic(options: TrafficOptions, onResponse?: (e: TrafficEvent) => void): Promise<TrafficReport> {
   const parsed = TrafficOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new Error(`invalid traffic options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`invalid traffic options: ${formatZodIssues(parsed.error, { root: '(options)', separator: '; ' })}`);
   const o = parsed.data;
   const target = new URL('/search', o.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
@@ -186,7 +187,7 @@ function parseArgs(argv: string[]): Record<string, string> {
 
 async function main(): Promise<void> {
   const parsed = CliSchema.safeParse(parseArgs(process.argv.slice(2)));
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new Error(formatZodIssues(parsed.error, { prefix: '--', root: '', separator: '; ' }));
   const a = parsed.data;
   const dataset = await loadDataset(undefined, a.split === 'all' ? {} : { split: a.split as Split });
   const report = await replayTraffic({

@@ -5,6 +5,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import type { BakeoffStatus } from './types';
+import { formatZodIssues } from '../platform/zod-issues';
 
 // ---------------------------------------------------------------------------------------------
 // Shared field schemas
@@ -148,7 +149,7 @@ export type BakeoffInput = z.output<typeof BakeoffInputSchema>;
 
 /** "field.path: message" lines; the shape every bakeoff user error takes (never a stack trace). */
 export function formatIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('\n');
+  return formatZodIssues(err);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { EvaluationHistoryActivities } from '../activities/record-evaluatio
 import type { BakeoffActivities, EvalReport } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { laneSchema } from './messages';
+import { formatZodIssues } from '../platform/zod-issues';
 
 export const ScheduledEvaluationInputSchema = z.strictObject({
   kind: z.enum(['smoke', 'full', 'manual']),
@@ -56,7 +57,7 @@ const heavy = proxyActivities<Pick<BakeoffActivities, 'evaluate'>>({
 export async function scheduledEvaluation(raw: ScheduledEvaluationInputRaw): Promise<ScheduledEvaluationResult> {
   const parsed = ScheduledEvaluationInputSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    const issues = formatZodIssues(parsed.error, { separator: '; ' });
     throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `invalid scheduledEvaluation input: ${issues}` });
   }
   const input = parsed.data;

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
+import { restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import { openDb, type Db } from '../../src/platform/db';
 import { startServing, type RunningService } from '../../src/serve/app';
 import { isConsistent, replayTraffic } from '../../src/serve/traffic';

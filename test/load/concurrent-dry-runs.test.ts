@@ -6,7 +6,7 @@
 // flips is in test/serve/service-pg.test.ts and, mixed with hostile requests, test/input/hostile-http.test.ts.)
 import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
-import { readPointer } from '../../src/activities/pointer';
+import { readPointer } from '../../src/store/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
 import type { BakeoffResult, Gate } from '../../src/workflows/types';
 import { chaosInput } from '../chaos/chaos-input';

@@ -4,7 +4,7 @@
 // The retrieval service against a real PostgreSQL (its own database on the suite's cluster), real
 // MiniLM embeddings, real FAISS indexes and learned rerankers built by the data plane.
 import * as http from 'node:http';
-import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
+import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
 import { openDb, type Db } from '../../src/platform/db';
 import { startServing, type HealthBody, type RunningService } from '../../src/serve/app';
