@@ -20,7 +20,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initLane, restoreBaselinePointer, setSplit } from '../src/activities/pointer';
+import { initLane, restoreBaselinePointer, setSplit } from '../src/store/pointer';
 import { ensurePlatformSchema } from '../src/store';
 import { DataPlane } from '../src/activities/data-plane';
 import { subsetForTests } from '../src/data/dataset';

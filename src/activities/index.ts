@@ -3,6 +3,7 @@
 import type { Db } from '../platform/db';
 import { createBackupActivities } from './backup';
 import { createCanaryActivities } from './canary';
+import { createLaneLeaseActivities } from './lane-lease';
 import { createLockConfigActivities } from './lock-config';
 import { createNotifyActivities } from './notify';
 import { createPointerActivities } from './pointer';
@@ -23,12 +24,18 @@ export interface PlatformDeps {
   /** Where notifications without a webhook are logged. */
   log?: (line: string) => void;
   fetchImpl?: typeof fetch;
+  /**
+   * Is this workflow closed? (Worker with a Temporal client: workflowClosedVia(client) in ./lane-lease.)
+   * Lets claimLane take over a lease a terminated bakeoff never released; absent: never taken over.
+   */
+  workflowClosed?: (workflowId: string) => Promise<boolean>;
 }
 
 export function createPlatformActivities(deps: PlatformDeps): PlatformActivities & EvaluationHistoryActivities {
   return {
     ...createValidateInputActivities(),
     ...createPointerActivities(deps),
+    ...createLaneLeaseActivities(deps),
     ...createBackupActivities(deps),
     ...createRollbackActivities(deps),
     ...createPromoteActivities(deps),

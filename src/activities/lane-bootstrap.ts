@@ -5,7 +5,7 @@ import type { Db } from '../platform/db';
 import { ConfigRegistry } from '../rag/config-registry';
 import { defaultBaseline, lockConfig, type ConfigCandidate, type LockedConfig } from '../rag/config';
 import type { DataPlane } from './data-plane';
-import { initLane, readPointer } from './pointer';
+import { initLane, readPointer } from '../store/pointer';
 import type { PointerState } from './types';
 
 export interface BootstrapLaneOptions {

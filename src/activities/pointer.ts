@@ -1,263 +1,27 @@
-// The active pointer: one row per serving lane saying which table/index is live, which candidate
-// gets how much canary traffic, and a cache epoch. Every change is ONE SQL statement (a data-
-// modifying CTE that also appends to serving_pointer_history), so a reader sees the old row or the
-// new row, never a mix. The serving path (src/serve) reads it with readPointer().
-import { ApplicationFailure } from '@temporalio/common';
-import { SAFE_IDENTIFIER, type Db, type Queryable } from '../platform/db';
+// The pointer activities: read the lane's pointer, and set the canary split. The SQL lives in
+// src/store/pointer.ts; this file adds what an activity needs around it: exactly-once through the
+// audit table, and heartbeats with cancellation, so a split the workflow has cancelled (a rollback
+// started meanwhile) stops before it writes instead of landing after the restore.
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { Db } from '../platform/db';
 import { applyOnce } from '../store/audit';
+import { requirePointer, setSplit } from '../store/pointer';
 import type { PointerState, SetTrafficSplitInput } from './types';
 
-export const POINTER_DDL = `
-CREATE TABLE IF NOT EXISTS serving_pointer (
-  lane                  text PRIMARY KEY,
-  live_table            text NOT NULL,
-  live_index            text,
-  live_config_hash      text,
-  candidate_table       text,
-  candidate_index       text,
-  candidate_config_hash text,
-  canary_percent        integer NOT NULL DEFAULT 0 CHECK (canary_percent BETWEEN 0 AND 100),
-  cache_epoch           bigint NOT NULL DEFAULT 0,
-  version               bigint NOT NULL DEFAULT 1,
-  updated_by            text NOT NULL,
-  updated_at            timestamptz NOT NULL DEFAULT now(),
-  reason                text,
-  CHECK (candidate_table IS NOT NULL OR canary_percent = 0)
-);
-CREATE TABLE IF NOT EXISTS serving_pointer_history (
-  id                    bigserial PRIMARY KEY,
-  lane                  text NOT NULL,
-  version               bigint NOT NULL,
-  action                text NOT NULL,
-  live_table            text NOT NULL,
-  live_index            text,
-  live_config_hash      text,
-  candidate_table       text,
-  candidate_index       text,
-  candidate_config_hash text,
-  canary_percent        integer NOT NULL,
-  cache_epoch           bigint NOT NULL,
-  updated_by            text NOT NULL,
-  updated_at            timestamptz NOT NULL,
-  reason                text,
-  UNIQUE (lane, version)
-);
-`;
-
-export type PointerAction = 'init' | 'split' | 'restore' | 'promote' | 'cache-clear';
-
-const COLUMNS = `lane, live_table, live_index, live_config_hash, candidate_table, candidate_index,
-  candidate_config_hash, canary_percent, cache_epoch, version, updated_by, updated_at, reason`;
-
-/** Appends the changed row (CTE named u) to the history, inside the same statement. */
-const historyFrom = (action: PointerAction) => `
-  h AS (INSERT INTO serving_pointer_history (lane, version, action, live_table, live_index, live_config_hash,
-          candidate_table, candidate_index, candidate_config_hash, canary_percent, cache_epoch, updated_by, updated_at, reason)
-        SELECT lane, version, '${action}', live_table, live_index, live_config_hash, candidate_table, candidate_index,
-          candidate_config_hash, canary_percent, cache_epoch, updated_by, updated_at, reason FROM u)`;
-
-interface PointerRow {
-  lane: string;
-  live_table: string;
-  live_index: string | null;
-  live_config_hash: string | null;
-  candidate_table: string | null;
-  candidate_index: string | null;
-  candidate_config_hash: string | null;
-  canary_percent: number;
-  cache_epoch: string | number;
-  version: string | number;
-  updated_by: string;
-  updated_at: Date | string;
-  reason: string | null;
-}
-
-function toState(r: PointerRow): PointerState {
-  return {
-    lane: r.lane,
-    liveTable: r.live_table,
-    liveIndex: r.live_index,
-    liveConfigHash: r.live_config_hash,
-    candidateTable: r.candidate_table,
-    candidateIndex: r.candidate_index,
-    candidateConfigHash: r.candidate_config_hash,
-    canaryPercent: Number(r.canary_percent),
-    cacheEpoch: Number(r.cache_epoch),
-    version: Number(r.version),
-    updatedBy: r.updated_by,
-    updatedAt: r.updated_at instanceof Date ? r.updated_at.toISOString() : new Date(r.updated_at).toISOString(),
-    reason: r.reason,
-  };
-}
-
-export async function ensurePointerSchema(db: Db): Promise<void> {
-  await db.exec(POINTER_DDL);
-}
-
-function checkTable(name: string, field: string): void {
-  if (!SAFE_IDENTIFIER.test(name)) {
-    throw ApplicationFailure.create({ type: 'UnsafeIdentifier', nonRetryable: true, message: `${field} ${JSON.stringify(name)} must match ${SAFE_IDENTIFIER}` });
+/** The activity context when running as an activity; null in plain calls (scripts, tests). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
   }
 }
 
-/** Creates the lane's pointer if it does not exist (bootstrap after the first baseline ingest). */
-export async function initLane(
-  db: Queryable,
-  p: { lane: string; liveTable: string; liveIndex?: string | null; liveConfigHash?: string | null; by: string },
-): Promise<PointerState> {
-  checkTable(p.liveTable, 'liveTable');
-  await db.query(
-    `WITH u AS (INSERT INTO serving_pointer (lane, live_table, live_index, live_config_hash, updated_by, reason)
-                VALUES ($1, $2, $3, $4, $5, 'lane created') ON CONFLICT (lane) DO NOTHING RETURNING *),
-     ${historyFrom('init')}
-     SELECT 1`,
-    [p.lane, p.liveTable, p.liveIndex ?? null, p.liveConfigHash ?? null, p.by],
-  );
-  return (await readPointer(db, p.lane))!;
+/** Throws if the workflow has cancelled this activity (learnt through a heartbeat's response). */
+function throwIfCancelled(ctx: Context | null): void {
+  if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new CancelledFailure('setTrafficSplit cancelled');
 }
-
-export async function readPointer(db: Queryable, lane: string): Promise<PointerState | null> {
-  const r = await db.query<PointerRow>(`SELECT ${COLUMNS} FROM serving_pointer WHERE lane = $1`, [lane]);
-  return r.rows[0] ? toState(r.rows[0]) : null;
-}
-
-export async function requirePointer(db: Queryable, lane: string): Promise<PointerState> {
-  const p = await readPointer(db, lane);
-  if (!p) {
-    throw ApplicationFailure.create({
-      type: 'LaneNotFound',
-      nonRetryable: true,
-      message: `serving lane '${lane}' has no pointer row: ingest a baseline and create the lane first`,
-    });
-  }
-  return p;
-}
-
-export async function pointerHistory(db: Queryable, lane: string): Promise<Array<PointerState & { action: PointerAction }>> {
-  const r = await db.query<PointerRow & { action: PointerAction }>(
-    `SELECT ${COLUMNS}, action FROM serving_pointer_history WHERE lane = $1 ORDER BY version`,
-    [lane],
-  );
-  return r.rows.map((row) => ({ ...toState(row), action: row.action }));
-}
-
-/**
- * Points `percent` of the lane's traffic at the candidate. A no-op (no version bump) when the row
- * already says exactly that; refuses when another candidate holds the lane (two bakeoffs at once).
- */
-export async function setSplit(q: Queryable, s: Omit<SetTrafficSplitInput, 'idempotencyKey'>): Promise<PointerState> {
-  checkTable(s.candidateTable, 'candidateTable');
-  if (!Number.isInteger(s.percent) || s.percent < 0 || s.percent > 100) {
-    throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `percent ${s.percent} must be an integer 0..100` });
-  }
-  const current = await requirePointer(q, s.lane);
-  if (current.candidateTable !== null && current.candidateTable !== s.candidateTable) {
-    throw ApplicationFailure.create({
-      type: 'PointerConflict',
-      nonRetryable: true,
-      message: `lane '${s.lane}' already canaries ${current.candidateTable} (by ${current.updatedBy}); roll that back first`,
-    });
-  }
-  await q.query(
-    `WITH u AS (
-       UPDATE serving_pointer SET candidate_table = $2, candidate_index = $3, candidate_config_hash = $4,
-         canary_percent = $5, version = version + 1, updated_by = $6, updated_at = now(), reason = $7
-       WHERE lane = $1 AND NOT (candidate_table IS NOT DISTINCT FROM $2 AND candidate_index IS NOT DISTINCT FROM $3
-         AND candidate_config_hash IS NOT DISTINCT FROM $4 AND canary_percent = $5)
-       RETURNING *),
-     ${historyFrom('split')}
-     SELECT 1`,
-    [s.lane, s.candidateTable, s.candidateIndex, s.candidateConfigHash, s.percent, s.by, s.reason],
-  );
-  return (await readPointer(q, s.lane))!;
-}
-
-/** Rollback in one statement: the baseline is live again, no candidate, 0 % canary. */
-export async function restoreBaselinePointer(
-  q: Queryable,
-  r: { lane: string; baseline: { table: string; index: string | null; configHash: string | null }; by: string; reason: string },
-): Promise<PointerState> {
-  checkTable(r.baseline.table, 'baseline.table');
-  await requirePointer(q, r.lane);
-  await q.query(
-    `WITH u AS (
-       UPDATE serving_pointer SET live_table = $2, live_index = $3, live_config_hash = $4, candidate_table = NULL,
-         candidate_index = NULL, candidate_config_hash = NULL, canary_percent = 0, version = version + 1,
-         updated_by = $5, updated_at = now(), reason = $6
-       WHERE lane = $1 AND NOT (live_table = $2 AND live_index IS NOT DISTINCT FROM $3
-         AND live_config_hash IS NOT DISTINCT FROM $4 AND candidate_table IS NULL AND canary_percent = 0)
-       RETURNING *),
-     ${historyFrom('restore')}
-     SELECT 1`,
-    [r.lane, r.baseline.table, r.baseline.index, r.baseline.configHash, r.by, r.reason],
-  );
-  return (await readPointer(q, r.lane))!;
-}
-
-/** The serving path drops every cache keyed by (lane, epoch) when it sees the epoch move. */
-export async function bumpCacheEpoch(q: Queryable, c: { lane: string; by: string; reason: string }): Promise<PointerState> {
-  await requirePointer(q, c.lane);
-  await q.query(
-    `WITH u AS (
-       UPDATE serving_pointer SET cache_epoch = cache_epoch + 1, version = version + 1, updated_by = $2,
-         updated_at = now(), reason = $3
-       WHERE lane = $1 RETURNING *),
-     ${historyFrom('cache-clear')}
-     SELECT 1`,
-    [c.lane, c.by, c.reason],
-  );
-  return (await readPointer(q, c.lane))!;
-}
-
-export const CONFIG_ARCHIVE_DDL = `
-CREATE TABLE IF NOT EXISTS config_archive (
-  id               bigserial PRIMARY KEY,
-  lane             text NOT NULL,
-  live_table       text NOT NULL,
-  live_index       text,
-  live_config_hash text,
-  pointer_version  bigint NOT NULL,
-  replaced_by      text NOT NULL,
-  workflow_id      text,
-  archived_by      text NOT NULL,
-  archived_at      timestamptz NOT NULL DEFAULT now()
-);
-`;
-
-/**
- * Promotion in one statement: the old live config goes to config_archive, the candidate becomes live
- * (canary cleared, cache epoch moved). Refuses unless the pointer is canarying this very candidate.
- */
-export async function promotePointer(
-  q: Queryable,
-  p: { lane: string; candidateTable: string; candidateIndex: string | null; candidateConfigHash: string; workflowId: string; by: string },
-): Promise<{ pointer: PointerState; archivedTable: string; archiveId: number }> {
-  checkTable(p.candidateTable, 'candidateTable');
-  const current = await requirePointer(q, p.lane);
-  if (current.candidateTable !== p.candidateTable) {
-    throw ApplicationFailure.create({
-      type: 'PointerConflict',
-      nonRetryable: true,
-      message: `lane '${p.lane}' is not canarying ${p.candidateTable} (candidate: ${current.candidateTable ?? 'none'}); refusing to promote`,
-    });
-  }
-  const r = await q.query<{ archive_id: string | number; archived_table: string }>(
-    `WITH old AS (SELECT * FROM serving_pointer WHERE lane = $1),
-     a AS (INSERT INTO config_archive (lane, live_table, live_index, live_config_hash, pointer_version, replaced_by, workflow_id, archived_by)
-           SELECT lane, live_table, live_index, live_config_hash, version, $2, $5, $6 FROM old RETURNING id),
-     u AS (UPDATE serving_pointer SET live_table = $2, live_index = $3, live_config_hash = $4, candidate_table = NULL,
-             candidate_index = NULL, candidate_config_hash = NULL, canary_percent = 0, cache_epoch = cache_epoch + 1,
-             version = version + 1, updated_by = $6, updated_at = now(), reason = 'promoted by ' || $5
-           WHERE lane = $1 RETURNING *),
-     ${historyFrom('promote')}
-     SELECT (SELECT id FROM a) AS archive_id, (SELECT live_table FROM old) AS archived_table`,
-    [p.lane, p.candidateTable, p.candidateIndex, p.candidateConfigHash, p.workflowId, p.by],
-  );
-  return { pointer: (await readPointer(q, p.lane))!, archivedTable: r.rows[0].archived_table, archiveId: Number(r.rows[0].archive_id) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Activities
 
 export function createPointerActivities(deps: { db: Db }) {
   const { db } = deps;
@@ -268,9 +32,19 @@ export function createPointerActivities(deps: { db: Db }) {
 
     async setTrafficSplit(input: SetTrafficSplitInput): Promise<PointerState> {
       const { idempotencyKey, ...split } = input;
-      const { result } = await applyOnce(db, { idempotencyKey, activity: 'setTrafficSplit' }, (tx) => setSplit(tx, split));
-      return result;
+      const ctx = activityContext();
+      // Heartbeat while waiting for the lane lock too: that is where a rollback's restore holds us up.
+      ctx?.heartbeat();
+      const timer = ctx ? setInterval(() => ctx.heartbeat(), 500) : null;
+      try {
+        throwIfCancelled(ctx);
+        const { result } = await applyOnce(db, { idempotencyKey, activity: 'setTrafficSplit', workflowId: input.workflowId }, (tx) =>
+          setSplit(tx, split, { beforeWrite: () => throwIfCancelled(ctx) }),
+        );
+        return result;
+      } finally {
+        if (timer) clearInterval(timer);
+      }
     },
   };
 }
-

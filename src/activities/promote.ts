@@ -1,8 +1,8 @@
 // Promotion: the candidate table becomes live and the old config goes to config_archive, in one
-// statement applied once per idempotency key.
+// transaction applied once per idempotency key, fenced by the lane lease (src/store/pointer.ts).
 import type { Db } from '../platform/db';
 import { applyOnce } from '../store/audit';
-import { promotePointer } from './pointer';
+import { promotePointer } from '../store/pointer';
 import type { PromoteInput, PromoteResult } from './types';
 
 export function createPromoteActivities(deps: { db: Db }) {

@@ -3,7 +3,7 @@
 // next start. A promotion keeps τ (the same yardstick before and after); a new embedder recalibrates,
 // because cosine scales differ between models.
 import type { EvalCase } from '../data/dataset';
-import { requirePointer } from '../activities/pointer';
+import { requirePointer } from '../store/pointer';
 import type { Db } from '../platform/db';
 import { EncoderPool, type QueryModel } from './caching-encoder';
 import { calibrateTau, loadTau, saveTau, type TauCalibration } from './quality-tau';

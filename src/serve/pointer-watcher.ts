@@ -4,7 +4,7 @@
 // once and uses nothing else, so it can never see a half-flipped pointer: it is served entirely by the
 // version it started with. Sides are cached, so only a table never served before costs a load; until
 // it is ready the previous state keeps serving (and /health shows the version gap).
-import { readPointer } from '../activities/pointer';
+import { readPointer } from '../store/pointer';
 import type { PointerState } from '../activities/types';
 import type { Queryable } from '../platform/db';
 import { loadServingSide, sideKey, type ServingSide, type SideLoaderDeps, type SideSpec } from './serving-side';

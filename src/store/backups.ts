@@ -4,7 +4,7 @@
 // TABLE AS: fast, and restore inserts into the live table, which keeps its own indexes.
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
-import { requirePointer } from '../activities/pointer';
+import { requirePointer } from './pointer';
 import type { BackupRef, PointerState } from '../activities/types';
 
 export const BACKUP_DDL = `

@@ -1,7 +1,7 @@
 // DDL of every table the bakeoff's stores own. Idempotent: run at worker, service and CLI start.
 import type { Db } from '../platform/db';
 import { LIVE_KPIS_DDL } from '../activities/canary';
-import { CONFIG_ARCHIVE_DDL, POINTER_DDL } from '../activities/pointer';
+import { CONFIG_ARCHIVE_DDL, POINTER_DDL } from './pointer';
 import { REPORTS_DDL } from '../activities/report';
 import { AUDIT_DDL } from './audit';
 import { BACKUP_DDL } from './backups';

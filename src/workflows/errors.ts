@@ -15,6 +15,10 @@ export const ERROR_TYPES = {
   IndexUnavailable: { retryable: false },
   // Another bakeoff holds the lane.
   LaneBusy: { retryable: false },
+  // A split from a bakeoff that no longer owns the lane (rolled back, or another bakeoff holds it).
+  SplitFenced: { retryable: false },
+  // A shadow table that is live, a candidate, or claimed by another bakeoff / ingest run.
+  ShadowTableInUse: { retryable: false },
   // An update the workflow's validator refused (thrown by the workflow, not an activity).
   InvalidRequest: { retryable: false },
   // Transient: the next attempt can succeed.

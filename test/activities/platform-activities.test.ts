@@ -13,7 +13,7 @@ import { createActivities, createPlatformActivities, ensurePlatformSchema } from
 import { applyOnce, countAudit } from '../../src/store/audit';
 import { listBackups, restoreBackup } from '../../src/store/backups';
 import { readLiveKpis, recordLiveKpiWindow } from '../../src/activities/canary';
-import { initLane, pointerHistory, readPointer, setSplit } from '../../src/activities/pointer';
+import { initLane, pointerHistory, readPointer, setSplit } from '../../src/store/pointer';
 import { readReport } from '../../src/activities/report';
 import type { LockedConfig, PlatformActivities } from '../../src/activities/types';
 import type { Db } from '../../src/platform/db';

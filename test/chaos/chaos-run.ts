@@ -6,7 +6,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readPointer } from '../../src/activities/pointer';
+import { readPointer } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
 import type { bakeoff } from '../../src/workflows/bakeoff';
 import { statusQuery } from '../../src/workflows/messages';

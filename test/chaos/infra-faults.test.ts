@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pointerHistory, readPointer } from '../../src/activities/pointer';
+import { pointerHistory, readPointer } from '../../src/store/pointer';
 import type { LiveCheckResult, PointerState } from '../../src/activities/types';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { startPostgres, type PostgresServer } from '../../src/platform/postgres-server';

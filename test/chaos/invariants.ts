@@ -2,7 +2,7 @@
 // how many ran and passed) and the counts docs/reliability.md tabulates: rows lost, rows duplicated,
 // side effects applied twice.
 import { restoreBackup } from '../../src/store/backups';
-import { pointerHistory, readPointer } from '../../src/activities/pointer';
+import { pointerHistory, readPointer } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
 import { quoteIdent, type Db } from '../../src/platform/db';
 import type { BakeoffStatus } from '../../src/workflows/types';

@@ -16,7 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startBakeoff } from '../../src/client/bakeoff';
-import { readPointer } from '../../src/activities/pointer';
+import { readPointer } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
 import type { bakeoff } from '../../src/workflows/bakeoff';
 import type { BakeoffStatus } from '../../src/workflows/types';

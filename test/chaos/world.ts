@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { createRuntime, type Runtime } from '../../src/activities/runtime';
 import { ensureBaselineLane } from '../../src/activities/lane-bootstrap';
-import { initLane } from '../../src/activities/pointer';
+import { initLane } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
 import { subsetForTests, type Dataset } from '../../src/data/dataset';
 import { quoteIdent, type Db } from '../../src/platform/db';

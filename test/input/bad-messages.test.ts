@@ -8,7 +8,7 @@
 //     step with the field named, before any backup or pointer change.
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { readPointer } from '../../src/activities/pointer';
+import { readPointer } from '../../src/store/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
 import type { bakeoff } from '../../src/workflows/bakeoff';
 import { approveUpdate, pauseUpdate, statusQuery } from '../../src/workflows/messages';

@@ -18,7 +18,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import YAML from 'yaml';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
-import { initLane } from '../../src/activities/pointer';
+import { initLane } from '../../src/store/pointer';
 import { openDb, type Db } from '../../src/platform/db';
 import { statusQuery } from '../../src/workflows/messages';
 import type { BakeoffStatus } from '../../src/workflows/types';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setSplit } from '../../src/activities/pointer';
+import { setSplit } from '../../src/store/pointer';
 import { quoteIdent } from '../../src/platform/db';
 import { BASELINE_TABLE } from '../workflows/harness';
 import { bakeoffBinDir, bakeoffInProcess, bakeoffProcess } from '../support/cli';

@@ -12,7 +12,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pointerHistory } from '../../src/activities/pointer';
+import { pointerHistory } from '../../src/store/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { loadTemporalSettings, TemporalEnv } from '../../src/platform/temporal-config';
 import { startServing } from '../../src/serve/app';

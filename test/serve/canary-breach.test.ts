@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createCanaryActivities } from '../../src/activities/canary';
-import { restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
+import { restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import type { LiveCheckResult } from '../../src/activities/types';
 import { openDb, type Db } from '../../src/platform/db';
 import { seededRandom } from '../../src/rag/metrics';

@@ -1,7 +1,7 @@
 // The pointer watcher on a real PGlite pointer table. Loading a side is replaced by a stub source
 // with controllable delays and failures: the watcher treats sides as opaque values, and what is
 // tested here is its timing and ordering (a real load is exercised by the service tests).
-import { initLane, restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
+import { initLane, restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import { ensurePlatformSchema } from '../../src/store';
 import { openDb, type Db } from '../../src/platform/db';
 import { PointerWatcher, type SideSource } from '../../src/serve/pointer-watcher';

@@ -3,7 +3,7 @@
  */
 // The same service on embedded PGlite (+pgvector, in-process): fingerprints, a pointer flipped under
 // load with no failed or mixed request, /metrics and /health, and the KPI rows the canary reads.
-import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/activities/pointer';
+import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
 import { readLiveKpis } from '../../src/activities/canary';
 import { openDb, type Db } from '../../src/platform/db';

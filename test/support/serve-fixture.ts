@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initLane } from '../../src/activities/pointer';
+import { initLane } from '../../src/store/pointer';
 import { ensurePlatformSchema } from '../../src/store';
 import { DataPlane } from '../../src/activities/data-plane';
 import { loadDataset, type Dataset } from '../../src/data/dataset';

@@ -9,7 +9,7 @@ import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@tem
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
-import { initLane } from '../../src/activities/pointer';
+import { initLane } from '../../src/store/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { openDb, type Db } from '../../src/platform/db';
 import { binDir } from '../../src/platform/paths';

@@ -3,7 +3,7 @@
 // nprobe against the flat index). They run the same code the worker's activities run, in this process.
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { readPointer } from '../../activities/pointer';
+import { readPointer } from '../../store/pointer';
 import { ensureBaselineLane } from '../../activities/lane-bootstrap';
 import { ConfigValidationError, lockConfig } from '../../rag/config';
 import { FaissIndex } from '../../rag/faiss-index';

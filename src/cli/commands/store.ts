@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { backupIdFor, listBackups, restoreBackup, snapshotLane } from '../../store/backups';
-import { pointerHistory, readPointer } from '../../activities/pointer';
+import { pointerHistory, readPointer } from '../../store/pointer';
 import { laneSchema } from '../../workflows/messages';
 import { exitWith, type CliContext } from '../context';
 import { CliError } from '../errors';
