@@ -2,13 +2,14 @@
 // Connection settings come from the environment (validated, see src/platform/temporal-config.ts);
 // SIGINT/SIGTERM drain in-flight tasks before exit (Temporal's Runtime installs those handlers).
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerActivities } from './activities';
 import { ConfigError, loadTemporalSettings } from './platform/temporal-config';
 
 export interface BakeoffWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: object;
+  activities: WorkerActivities;
   /** Heavy steps (ingest, evaluate) are CPU-bound: 2–3 at once fits a 2-core machine (seed 001). */
   maxConcurrentActivityTaskExecutions?: number;
   /** Extra options for tests (e.g. a pre-built workflow bundle). */

@@ -46,12 +46,15 @@ export function createPlatformActivities(deps: PlatformDeps): PlatformActivities
   };
 }
 
+/** Every activity the worker registers: what the bakeoff and scheduledEvaluation workflows call. */
+export type WorkerActivities = BakeoffActivities & EvaluationHistoryActivities;
+
 export interface ActivityDeps extends PlatformDeps {
   /** ingest / evaluate / probes from src/rag; lockConfig defaults to src/rag/config's lockConfig. */
   dataPlane: Omit<DataPlaneActivities, 'lockConfig'> & Partial<Pick<DataPlaneActivities, 'lockConfig'>>;
 }
 
-export function createActivities(deps: ActivityDeps): BakeoffActivities & EvaluationHistoryActivities {
+export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { lockConfig, shadowIngest, evaluate, runProbes } = deps.dataPlane;
   return {
     lockConfig: lockConfig ?? createLockConfigActivities().lockConfig,

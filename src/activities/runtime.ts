@@ -6,9 +6,8 @@ import { z } from 'zod';
 import { openDb, type Db } from '../platform/db';
 import { stateDir } from '../platform/paths';
 import { ConfigError, describeIssues } from '../platform/temporal-config';
-import { createActivities, ensurePlatformSchema } from './index';
+import { createActivities, ensurePlatformSchema, type WorkerActivities } from './index';
 import { DataPlane, type DataPlaneDeps } from './data-plane';
-import type { BakeoffActivities } from './types';
 
 const RuntimeEnv = z.object({
   DATABASE_URL: z
@@ -22,7 +21,7 @@ const RuntimeEnv = z.object({
 export interface Runtime {
   db: Db;
   plane: DataPlane;
-  activities: BakeoffActivities;
+  activities: WorkerActivities;
   close(): Promise<void>;
 }
 
@@ -71,7 +70,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
 }
 
 /** For src/worker.ts: the activities plus how to release what they hold. */
-export async function buildActivities(): Promise<{ activities: BakeoffActivities; close: () => Promise<void> }> {
+export async function buildActivities(): Promise<{ activities: WorkerActivities; close: () => Promise<void> }> {
   const rt = await createRuntime();
   return { activities: rt.activities, close: () => rt.close() };
 }

@@ -1,7 +1,9 @@
 // Validation of a bakeoff's input at both ends of the wire: the client calls parseBakeoffInput
 // before starting (so a typo never becomes a workflow), and the workflow's first activity calls it
 // again (a workflow can be started by other clients, e.g. the Temporal CLI or UI).
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { workflowIdProblem } from '../client/workflow-id';
 import { ConfigCandidateSchema } from '../rag/config';
 import { zodIssueLines } from '../platform/zod-issues';
 import { BakeoffInputSchema, formatIssues, type BakeoffInput } from '../workflows/messages';
@@ -25,6 +27,9 @@ export function parseBakeoffInput(raw: unknown): BakeoffInput {
 export function createValidateInputActivities() {
   return {
     async validateInput(raw: unknown): Promise<BakeoffInput> {
+      // The id names report files; a workflow started by another client with a path-like id stops here.
+      const idProblem = workflowIdProblem(currentWorkflowId() ?? 'outside-a-workflow');
+      if (idProblem) throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: idProblem });
       try {
         return parseBakeoffInput(raw);
       } catch (err) {
@@ -35,4 +40,13 @@ export function createValidateInputActivities() {
       }
     },
   };
+}
+
+/** The calling workflow's id, or null when called outside an activity (unit tests). */
+function currentWorkflowId(): string | null {
+  try {
+    return Context.current().info.workflowExecution?.workflowId ?? null;
+  } catch {
+    return null;
+  }
 }

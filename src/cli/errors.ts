@@ -5,7 +5,7 @@
 import { ServiceError, WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, NamespaceNotFoundError, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
-import { BakeoffAlreadyRunningError, BakeoffInputError } from '../client/bakeoff';
+import { BakeoffAlreadyRunningError, BakeoffInputError, InvalidWorkflowIdError } from '../client/bakeoff';
 import { ConfigError } from '../platform/temporal-config';
 import { EXIT, type ExitCode } from './exit-codes';
 import { formatZodIssues } from '../platform/zod-issues';
@@ -31,7 +31,7 @@ export interface ErrorContext {
 export function describeError(err: unknown, ctx: ErrorContext = {}): string {
   const where = ctx.address ? ` on ${ctx.address} (namespace ${ctx.namespace ?? 'default'})` : '';
   if (err instanceof CliError) return err.message;
-  if (err instanceof ConfigError || err instanceof BakeoffInputError || err instanceof BakeoffAlreadyRunningError) return err.message;
+  if (err instanceof ConfigError || err instanceof BakeoffInputError || err instanceof BakeoffAlreadyRunningError || err instanceof InvalidWorkflowIdError) return err.message;
   if (err instanceof z.ZodError) return formatZodIssues(err);
   if (err instanceof WorkflowNotFoundError) {
     if (/already completed/i.test(err.message)) return `bakeoff ${ctx.workflowId ?? err.workflowId} has already finished: there is nothing to send it (see \`bakeoff status ${ctx.workflowId ?? err.workflowId}\`)`;

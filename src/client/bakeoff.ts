@@ -8,8 +8,10 @@ import type { bakeoff } from '../workflows/bakeoff';
 import type { BakeoffInput } from '../workflows/messages';
 import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
 import type { BakeoffStatus } from '../workflows/types';
+import { assertWorkflowId } from './workflow-id';
 
 export { BakeoffInputError, parseBakeoffInput } from '../activities/validate-input';
+export { assertWorkflowId, InvalidWorkflowIdError, workflowIdProblem } from './workflow-id';
 
 export class BakeoffAlreadyRunningError extends Error {
   override name = 'BakeoffAlreadyRunningError';
@@ -58,7 +60,7 @@ export async function checkSearchAttributes(client: Client, namespace: string): 
 
 export async function startBakeoff(client: Client, raw: unknown, opts: StartBakeoffOptions): Promise<WorkflowHandleWithFirstExecutionRunId<typeof bakeoff>> {
   const input = parseBakeoffInput(raw); // throws BakeoffInputError with one "field: message" line per problem
-  const workflowId = opts.workflowId ?? bakeoffWorkflowId(input);
+  const workflowId = assertWorkflowId(opts.workflowId ?? bakeoffWorkflowId(input)); // it names report files
   if (input.searchAttributes) await checkSearchAttributes(client, client.options.namespace);
   try {
     return await client.workflow.start<typeof bakeoff>('bakeoff', {

@@ -2,8 +2,10 @@
 // candidate index's nprobe sweep, the lane's 7-day evaluation trend) and writes the file. Called
 // by the workflow's writeReport activity (src/activities/report.ts) and by the CLI for a stored or
 // live status.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { workflowIdProblem } from '../client/workflow-id';
 import type { Queryable } from '../platform/db';
 import { loadEvaluationTrends } from '../schedules/evaluation-trend';
 import type { BakeoffStatus } from '../workflows/types';
@@ -20,6 +22,26 @@ export async function loadBakeoffReportData(db: Queryable, status: BakeoffStatus
     trends: await loadEvaluationTrends(db, status.lane, { now }),
     generatedAt: Date.now(),
   };
+}
+
+/**
+ * The file name (without extension) of a bakeoff's report. An id that passes today's validation is
+ * used as is (operators find `<id>.json`); any other id — one started before ids were validated, or
+ * by another client — is reduced to safe characters plus a hash of the whole id, so it can neither
+ * leave the reports directory nor collide with another id's report.
+ */
+export function reportFileStem(workflowId: string): string {
+  if (!workflowIdProblem(workflowId)) return workflowId;
+  const safe = workflowId.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+/, '').slice(0, 80);
+  return `${safe || 'report'}-${createHash('sha256').update(workflowId).digest('hex').slice(0, 12)}`;
+}
+
+/** `<dir>/<stem>.json`, checked to lie inside dir. */
+export function reportJsonPath(dir: string, workflowId: string): string {
+  const root = path.resolve(dir);
+  const file = path.join(root, `${reportFileStem(workflowId)}.json`);
+  if (path.dirname(file) !== root) throw new Error(`report file for workflow ${JSON.stringify(workflowId)} would leave ${root}`);
+  return file;
 }
 
 /** `<dir>/<name>.json` → `<dir>/<name>.html`: the HTML report sits next to the JSON one. */

@@ -17,7 +17,6 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import * as path from 'node:path';
 import { z } from 'zod';
 import { createRuntime } from '../../src/activities/runtime';
-import type { BakeoffActivities } from '../../src/activities/types';
 import { subsetForTests } from '../../src/data/dataset';
 import { loadTemporalSettings } from '../../src/platform/temporal-config';
 import { createBakeoffWorker } from '../../src/worker';
@@ -60,7 +59,7 @@ function die(why: string): never {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wraps every activity with the fault plan; the real function still does the work. */
-function withFaults(activities: BakeoffActivities, plan: z.output<typeof FaultPlanSchema>): BakeoffActivities {
+function withFaults<A extends object>(activities: A, plan: z.output<typeof FaultPlanSchema>): A {
   const calls = new Map<string, number>();
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities) as [string, (...args: unknown[]) => Promise<unknown>][]) {
@@ -79,7 +78,7 @@ function withFaults(activities: BakeoffActivities, plan: z.output<typeof FaultPl
       return result;
     };
   }
-  return wrapped as unknown as BakeoffActivities;
+  return wrapped as A;
 }
 
 async function main(): Promise<void> {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { bakeoffWorkflowId, startBakeoff } from '../../client/bakeoff';
+import { bakeoffWorkflowId, startBakeoff, workflowIdProblem } from '../../client/bakeoff';
 import { formatDuration, parseDuration } from '../../workflows/duration';
 import { statusQuery } from '../../workflows/messages';
 import type { BakeoffResult, BakeoffStatus } from '../../workflows/types';
@@ -38,6 +38,13 @@ function addInputOptions(cmd: Command): Command {
     .option('--workflow-id <id>', 'override the workflow id derived from the config');
 }
 
+/** --workflow-id names report files: refused (one line naming it) before anything connects. */
+function checkedWorkflowId(id: string): string {
+  const problem = workflowIdProblem(id);
+  if (problem) throw new CliError(`--workflow-id: ${problem}`);
+  return id;
+}
+
 function inputFlags(opts: Record<string, string | undefined>, env: NodeJS.ProcessEnv): InputFlags {
   return { ...opts, by: opts.by ?? defaultActor(env) } as InputFlags;
 }
@@ -54,7 +61,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
       const flags = inputFlags(opts, ctx.env);
       const raw = buildRawInput(flags);
       const input = validateInput(raw, flags.config);
-      const workflowId = opts.workflowId ?? bakeoffWorkflowId(input);
+      const workflowId = checkedWorkflowId(opts.workflowId ?? bakeoffWorkflowId(input));
       if (opts.printInput) {
         io.out(JSON.stringify(input, null, 2));
         io.err(`workflow id: ${workflowId}`);
@@ -88,7 +95,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
       if (!timeout.ok) throw new CliError(`--timeout: ${timeout.reason}`);
       const input = validateInput(buildRawInput(flags, { dryRun: true }), flags.config);
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-      const workflowId = opts.workflowId ?? `${bakeoffWorkflowId(input).replace(/^bakeoff-/, 'bakeoff-dryrun-')}-${stamp}`;
+      const workflowId = checkedWorkflowId(opts.workflowId ?? `${bakeoffWorkflowId(input).replace(/^bakeoff-/, 'bakeoff-dryrun-')}-${stamp}`);
       const target = targetOf(cmd, ctx);
       return onServer(target, workflowId, async ({ client }) => {
         const handle = await startBakeoff(client, input, { taskQueue: target.taskQueue, workflowId });
