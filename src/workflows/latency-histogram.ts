@@ -126,17 +126,14 @@ export function quantile(h: LatencyHistogram, q: number): number | null {
  * straddled bucket above it, counted log-linearly (fractional counts).
  */
 export function countAbove(h: LatencyHistogram, ms: number): number {
-  const g = Math.log(h.layout.growth);
+  const { minMs, growth, buckets } = h.layout;
+  // The bucket straddling ms, unclamped: below 0 everything is slower, past the top nothing is.
+  const straddled = ms > minMs ? Math.floor(Math.log(ms / minMs) / Math.log(growth)) : -1;
+  if (straddled >= buckets) return 0;
   let above = 0;
-  for (let k = h.index.length - 1; k >= 0; k--) {
-    const lo = bucketLowerMs(h.index[k], h.layout);
-    if (lo >= ms) {
-      above += h.counts[k];
-      continue;
-    }
-    const hi = lo * h.layout.growth;
-    if (hi > ms) above += h.counts[k] * (1 - Math.log(ms / lo) / g);
-    break; // buckets below lie wholly under ms
+  for (let k = h.index.length - 1; k >= 0 && h.index[k] >= straddled; k--) {
+    if (h.index[k] > straddled) above += h.counts[k];
+    else above += h.counts[k] * Math.min(1, Math.max(0, 1 - Math.log(ms / bucketLowerMs(straddled, h.layout)) / Math.log(growth)));
   }
   return above;
 }

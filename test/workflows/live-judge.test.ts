@@ -1,0 +1,278 @@
+// The anytime-valid live judge (src/workflows/live-judge.ts) and the histogram arithmetic it pools
+// with (src/workflows/latency-histogram.ts). Pure code: no servers. Traffic is a seeded simulation
+// (test/workflows/live-traffic-sim.ts) — there is no live service in a unit test.
+import { seededRandom, gaussianFrom } from '../../src/platform/seeded-random';
+import { criticalZ } from '../../src/workflows/breach-significance';
+import {
+  addLatency,
+  bucketOf,
+  countAbove,
+  emptyHistogram,
+  emptySide,
+  mergeHistograms,
+  mergeSide,
+  quantile,
+  rebin,
+  shareAbove,
+  totalCount,
+} from '../../src/workflows/latency-histogram';
+import { DEFAULT_LAYOUT, type HistogramLayout, type LatencyHistogram, type SideEvidence, type WindowEvidence } from '../../src/workflows/live-evidence';
+import {
+  csWidthInSe,
+  gateAlpha,
+  initialJudgeState,
+  judgeCheck,
+  mixtureRho,
+  replayJudge,
+  startStage,
+  type LiveJudgeState,
+} from '../../src/workflows/live-judge';
+import { formatIssues, LiveThresholdsSchema, type LiveThresholds } from '../../src/workflows/messages';
+import { HEALTHY_SIDE, TrafficSim } from './live-traffic-sim';
+
+const DEFAULTS = LiveThresholdsSchema.parse({});
+const opts = (stageEnd = false, thresholds: LiveThresholds = DEFAULTS) => ({ thresholds, stages: 3, stageEnd });
+
+function histogramOf(latencies: number[], layout: HistogramLayout = DEFAULT_LAYOUT): LatencyHistogram {
+  return latencies.reduce((h, ms) => addLatency(h, ms), emptyHistogram(layout));
+}
+
+function lognormalSample(seed: number, n: number, medianMs = 40, sigma = 0.6): number[] {
+  const g = gaussianFrom(seededRandom(seed));
+  return Array.from({ length: n }, () => medianMs * Math.exp(sigma * g()));
+}
+
+function exactQuantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.ceil(q * s.length) - 1];
+}
+
+/** A side with the given counts and every latency at `ms`. */
+function side(requests: number, errors: number, qualityHits: number, ms = 40): SideEvidence {
+  return { requests, errors, qualityN: requests - errors, qualityHits, latency: addLatency(emptyHistogram(), ms, requests), cachedAnswers: 0 };
+}
+
+const win = (baseline: SideEvidence, candidate: SideEvidence): WindowEvidence => ({ fromMs: 0, toMs: 300_000, baseline, candidate });
+const gate = (gates: { name: string }[], name: string) => gates.find((g) => g.name === name)!;
+
+describe('latency histograms', () => {
+  test('buckets: log-spaced, clipped at both ends', () => {
+    const l = DEFAULT_LAYOUT;
+    expect(bucketOf(0.001, l)).toBe(0);
+    expect(bucketOf(-5, l)).toBe(0);
+    expect(bucketOf(l.minMs * l.growth ** 100 * 1.001, l)).toBe(100);
+    expect(bucketOf(1e12, l)).toBe(l.buckets - 1);
+    const h = addLatency(addLatency(addLatency(emptyHistogram(), 40), 40), 5);
+    expect(h.index).toEqual([bucketOf(5, l), bucketOf(40, l)]);
+    expect(h.counts).toEqual([1, 2]);
+  });
+
+  test('quantile and shareAbove agree with the raw sample within a bucket width, and invert each other', () => {
+    const xs = lognormalSample(7, 20_000);
+    const h = histogramOf(xs);
+    expect(totalCount(h)).toBe(20_000);
+    for (const q of [0.5, 0.9, 0.95, 0.99]) {
+      const est = quantile(h, q)!;
+      expect(Math.abs(est / exactQuantile(xs, q) - 1)).toBeLessThan(DEFAULT_LAYOUT.growth - 1);
+      expect(shareAbove(h, est)).toBeCloseTo(1 - q, 9);
+    }
+    const at = 100;
+    const rawShare = xs.filter((x) => x > at).length / xs.length;
+    expect(Math.abs(shareAbove(h, at) - rawShare)).toBeLessThan(0.002);
+    expect(countAbove(h, 1e-6)).toBe(20_000);
+    expect(countAbove(h, 1e9)).toBe(0);
+    expect(quantile(emptyHistogram(), 0.95)).toBeNull();
+  });
+
+  test('histograms of different bucket layouts merge after rebinning, losing at most a bucket width', () => {
+    const coarse: HistogramLayout = { minMs: 0.1, growth: 1.25, buckets: 60 };
+    const a = lognormalSample(1, 5_000);
+    const b = lognormalSample(2, 5_000, 60);
+    const ha = histogramOf(a); // default layout
+    const hb = histogramOf(b, coarse); // an older recorder's layout
+    const merged = mergeHistograms(ha, hb);
+    expect(merged.layout).toEqual(DEFAULT_LAYOUT);
+    expect(totalCount(merged)).toBe(10_000);
+    // Merging the rebinned histogram explicitly gives the same result.
+    expect(mergeHistograms(ha, rebin(hb, DEFAULT_LAYOUT))).toEqual(merged);
+    const all = [...a, ...b];
+    for (const q of [0.5, 0.95]) expect(Math.abs(quantile(merged, q)! / exactQuantile(all, q) - 1)).toBeLessThan(coarse.growth - 1);
+    // Rebinning into the same layout is the identity; counts survive any rebin.
+    expect(rebin(ha, DEFAULT_LAYOUT)).toEqual(ha);
+    expect(totalCount(rebin(ha, coarse))).toBe(5_000);
+    // mergeSide pools counts and histograms in the first side's layout.
+    const s = mergeSide(emptySide(), { ...side(10, 1, 5), latency: hb });
+    expect(s).toMatchObject({ requests: 10, errors: 1, qualityN: 9, qualityHits: 5 });
+    expect(s.latency.layout).toEqual(DEFAULT_LAYOUT);
+  });
+});
+
+describe('live judge', () => {
+  test('the mixture is tuned, in advance, to its planned information: tightest at 6 checks of minSamples', () => {
+    const a = gateAlpha(0.01, 3);
+    expect(a).toBeCloseTo(0.01 / 9, 12);
+    const rho = mixtureRho(200, a);
+    const at = (r: number) => csWidthInSe(600, r, a);
+    expect(at(rho)).toBeLessThan(at(rho * 0.8));
+    expect(at(rho)).toBeLessThan(at(rho * 1.25));
+    // The price of looking at every check: wider than one fixed-sample interval, but not by much.
+    expect(at(rho)).toBeGreaterThan(criticalZ(a / 2));
+    expect(at(rho)).toBeLessThan(1.5 * criticalZ(a / 2));
+  });
+
+  test('pooling: two windows judged in turn end exactly where one window of their sum does', () => {
+    const sim = new TrafficSim(11);
+    const w1 = sim.window(HEALTHY_SIDE, { ...HEALTHY_SIDE, quality: 0.76 }, 300, 250);
+    const w2 = sim.window(HEALTHY_SIDE, { ...HEALTHY_SIDE, quality: 0.76 }, 500, 450);
+    const sum = win(mergeSide(w1.baseline, w2.baseline), mergeSide(w1.candidate, w2.candidate));
+    const s0 = startStage(initialJudgeState(), 0);
+    const twice = judgeCheck(judgeCheck(s0, w1, opts()).state, w2, opts());
+    const once = judgeCheck(s0, sum, opts());
+    expect(twice.decision.gates).toEqual(once.decision.gates);
+    expect(twice.state.stage).toEqual(once.state.stage);
+    expect(twice.state.checks).toBe(2);
+    expect(gate(once.decision.gates, 'live:quality_proxy').reason).toMatch(/n 69\d vs 79\d/);
+  });
+
+  test('too few requests: inconclusive and said so; an empty span is never judged', () => {
+    const s0 = startStage(initialJudgeState(), 0);
+    const few = judgeCheck(s0, win(side(150, 1, 120), side(120, 1, 95)), opts());
+    expect(few.decision.action).toBe('continue');
+    for (const g of few.decision.gates) {
+      expect(g.verdict).toBe('inconclusive');
+      expect(g.reason).toMatch(/too few requests/);
+    }
+    expect(gate(few.decision.gates, 'live:error_rate').reason).toMatch(/need 200 each/);
+    const empty = judgeCheck(s0, win(emptySide(), emptySide()), opts(true));
+    expect(empty.decision.gates.every((g) => g.verdict === 'inconclusive')).toBe(true);
+    expect(gate(empty.decision.gates, 'live:quality_proxy').reason).toMatch(/no evidence on the candidate side/);
+    expect(empty.decision.action).toBe('ask-operator'); // a stage end without proof never advances
+    // A second small window makes enough: now it is judged.
+    const enough = judgeCheck(few.state, win(side(150, 1, 120), side(120, 1, 95)), opts());
+    expect(gate(enough.decision.gates, 'live:error_rate').reason).toMatch(/^harm .* \(CS .*α 0\.00111\), n 240 vs 300/);
+  });
+
+  test('zero-error baselines: a finite interval, a proven non-breach, and a proven breach', () => {
+    const s0 = startStage(initialJudgeState(), 0);
+    const clean = judgeCheck(s0, win(side(5_000, 0, 4_000), side(5_000, 0, 4_000)), opts());
+    const e = gate(clean.decision.gates, 'live:error_rate');
+    expect(e.verdict).toBe('pass');
+    expect(e.reason).toMatch(/harm \+0\.00 pts \(CS −0\.\d\d\.\.\+0\.\d\d pts/);
+    const bad = judgeCheck(s0, win(side(5_000, 0, 4_000), side(5_000, 150, 3_880)), opts());
+    expect(gate(bad.decision.gates, 'live:error_rate')).toMatchObject({ verdict: 'fail', value: 0.03, baseline: 0, threshold: 0.01 });
+    expect(bad.decision.action).toBe('rollback');
+    expect(bad.decision.why).toMatch(/live:error_rate: harm \+3\.00 pts .*breach proven: CS lower bound \+\d\.\d\d pts > the 1 pts tolerance/);
+  });
+
+  test('a clear breach is detected within a few checks, on each gate', () => {
+    const cases: Array<[string, typeof HEALTHY_SIDE]> = [
+      ['live:quality_proxy', { ...HEALTHY_SIDE, quality: 0.65 }],
+      ['live:error_rate', { ...HEALTHY_SIDE, errorRate: 0.05 }],
+      ['live:latency', { ...HEALTHY_SIDE, medianMs: 60 }],
+    ];
+    for (const [name, bad] of cases) {
+      const sim = new TrafficSim(3);
+      const windows = Array.from({ length: 20 }, () => sim.window(HEALTHY_SIDE, bad, 500, 500));
+      const d = replayJudge(windows, { thresholds: DEFAULTS, stages: 3, checksPerStage: [192, 192, 192] });
+      expect(d.length).toBeLessThanOrEqual(6);
+      expect(d.at(-1)!.action).toBe('rollback');
+      expect(gate(d.at(-1)!.gates, name).verdict).toBe('fail');
+    }
+    const sim = new TrafficSim(4);
+    const slow = judgeCheck(startStage(initialJudgeState(), 0), sim.window(HEALTHY_SIDE, { ...HEALTHY_SIDE, medianMs: 80 }, 2_000, 2_000), opts());
+    expect(gate(slow.decision.gates, 'live:latency').reason).toMatch(/^p95 \d+\.\d ms vs baseline \d+\.\d ms, limit \d+\.\d ms \(\+15 %, at least \+2 ms\); \d+\.\d\d % of candidate requests slower/);
+  });
+
+  test('a 100 % stage is judged against the baseline pooled over the bakeoff, and advances when healthy', () => {
+    const sim = new TrafficSim(5);
+    let s: LiveJudgeState = startStage(initialJudgeState(), 0);
+    for (let i = 0; i < 12; i++) s = judgeCheck(s, sim.window(HEALTHY_SIDE, HEALTHY_SIDE, 3_000, 3_000), opts(i === 11)).state;
+    s = startStage(s, 2);
+    expect(s.stage.baseline.requests).toBe(0);
+    expect(s.bakeoff.baseline.requests).toBe(36_000);
+    let last = judgeCheck(s, sim.window(HEALTHY_SIDE, HEALTHY_SIDE, 0, 3_000), opts());
+    for (const g of last.decision.gates) expect(g.reason).toMatch(/baseline pooled over the whole bakeoff \(this stage has only 0 baseline requests\)/);
+    expect(gate(last.decision.gates, 'live:samples').verdict).toBe('pass');
+    for (let i = 0; i < 11; i++) last = judgeCheck(last.state, sim.window(HEALTHY_SIDE, HEALTHY_SIDE, 0, 3_000), opts(i === 10));
+    expect(last.decision.action).toBe('advance');
+    expect(last.decision.gates.every((g) => g.verdict === 'pass')).toBe(true);
+  });
+
+  test('replayJudge is judgeCheck stage by stage; inconclusive mid-stage continues, a stage end decides', () => {
+    const sim = new TrafficSim(9);
+    const windows = Array.from({ length: 9 }, () => sim.window(HEALTHY_SIDE, HEALTHY_SIDE, 1_000, 1_000));
+    const d = replayJudge(windows, { thresholds: DEFAULTS, stages: 3, checksPerStage: [3, 3, 3] });
+    expect(d).toHaveLength(9);
+    let s = initialJudgeState();
+    for (let k = 0; k < 9; k++) {
+      if (k % 3 === 0) s = startStage(s, k / 3);
+      const r = judgeCheck(s, windows[k], opts(k % 3 === 2));
+      s = r.state;
+      expect(r.decision).toEqual(d[k]);
+    }
+    expect(d.filter((x, k) => k % 3 !== 2).every((x) => x.action === 'continue')).toBe(true);
+    expect(d.filter((x, k) => k % 3 === 2).every((x) => x.action === 'advance' || x.action === 'ask-operator')).toBe(true);
+    // State is plain JSON (carried through continue-as-new).
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+  });
+
+  test('thresholds: alpha defaults to 0.01 and is validated; older thresholds without it judge at the default', () => {
+    expect(DEFAULTS.alpha).toBe(0.01);
+    const bad = LiveThresholdsSchema.safeParse({ alpha: 0.3 });
+    expect(bad.success).toBe(false);
+    if (!bad.success) expect(formatIssues(bad.error)).toMatch(/^alpha: /);
+    expect(LiveThresholdsSchema.safeParse({ alpha: 0 }).success).toBe(false);
+    const { alpha: _dropped, ...older } = DEFAULTS;
+    const r = judgeCheck(startStage(initialJudgeState(), 0), win(side(500, 2, 400), side(500, 2, 400)), opts(false, older as LiveThresholds));
+    expect(gate(r.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.00111/);
+  });
+
+  test('the guarantee: a healthy candidate at zero tolerance is rolled back in at most alpha of bakeoffs, looking at every check', () => {
+    // Worst case for a false rollback: every harm equals its tolerance (0 pts, and a latency limit
+    // at the baseline's own p95). Checks that tested each look at the fixed-sample level instead
+    // (the control) roll back far more often — so this test can fail.
+    const alpha = 0.2; // the largest budget allowed: the sharpest check of the bound for a given run count
+    const t = LiveThresholdsSchema.parse({ alpha, maxErrorRateIncreasePts: 0, maxQualityDropPts: 0, maxP95IncreasePct: 0, p95MinIncreaseMs: 0 });
+    const bakeoffs = 300;
+    const checksPerStage = [24, 24, 24];
+    const zFixed = criticalZ(gateAlpha(alpha, 3));
+    let rolledBack = 0;
+    let naive = 0;
+    for (let b = 0; b < bakeoffs; b++) {
+      const sim = new TrafficSim(1_000 + b);
+      let s = initialJudgeState();
+      let judged = false;
+      let naiveHit = false;
+      for (let stage = 0; stage < 3 && !judged; stage++) {
+        s = startStage(s, stage);
+        for (let c = 0; c < checksPerStage[stage]; c++) {
+          const r = judgeCheck(s, sim.window(HEALTHY_SIDE, HEALTHY_SIDE, 200, 200), { thresholds: t, stages: 3, stageEnd: c === checksPerStage[stage] - 1 });
+          s = r.state;
+          naiveHit ||= naiveBreach(s, zFixed);
+          if (r.decision.action === 'rollback') {
+            judged = true;
+            break;
+          }
+        }
+      }
+      if (judged) rolledBack++;
+      if (naiveHit) naive++;
+    }
+    // Monte-Carlo margin: 3 binomial standard errors of a rate of alpha over 300 bakeoffs (±0.069).
+    const margin = 3 * Math.sqrt((alpha * (1 - alpha)) / bakeoffs);
+    expect(rolledBack / bakeoffs).toBeLessThanOrEqual(alpha + margin);
+    expect(naive / bakeoffs).toBeGreaterThan(alpha + margin);
+  });
+});
+
+/** The control: a one-sided fixed-sample z-test of the pooled stage's error and quality at every look. */
+function naiveBreach(s: LiveJudgeState, z: number): boolean {
+  const { baseline: b, candidate: c } = s.stage;
+  const test = (xc: number, nc: number, xb: number, nb: number, sign: number) => {
+    const pc = (xc + 1) / (nc + 2);
+    const pb = (xb + 1) / (nb + 2);
+    const se = Math.sqrt((pc * (1 - pc)) / (nc + 2) + (pb * (1 - pb)) / (nb + 2));
+    return (sign * (xc / nc - xb / nb)) / se > z;
+  };
+  return test(c.errors, c.requests, b.errors, b.requests, 1) || test(c.qualityHits, c.qualityN, b.qualityHits, b.qualityN, -1);
+}
