@@ -206,3 +206,14 @@ export async function readLiveWindows(db: Queryable, lane: string, fromMs: numbe
   }
   return out;
 }
+
+/** The span a lane's recorded windows cover (first window start .. last window end); null when none. */
+export async function liveKpiSpan(db: Queryable, lane: string): Promise<{ fromMs: number; toMs: number } | null> {
+  const r = await db.query<{ from_at: Date | string | null; to_at: Date | string | null }>(
+    'SELECT min(window_start) AS from_at, max(window_end) AS to_at FROM live_kpis WHERE lane = $1',
+    [lane],
+  );
+  const row = r.rows[0];
+  if (!row?.from_at || !row.to_at) return null;
+  return { fromMs: new Date(row.from_at).getTime(), toMs: new Date(row.to_at).getTime() };
+}

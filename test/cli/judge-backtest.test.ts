@@ -1,0 +1,150 @@
+// `bakeoff judge backtest` as an operator runs it: a real process against a real PostgreSQL holding
+// live_kpis rows this test writes through the store's writer (what the serving path writes), and the
+// synthetic mode's seeded simulation, whose false-rollback figure must respect the judge's alpha.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openDb, type Db } from '../../src/platform/db';
+import { seededRandom } from '../../src/platform/seeded-random';
+import { LIVE_KPIS_DDL, recordLiveKpiWindow } from '../../src/store/live-kpis';
+import { addLatency, emptyHistogram } from '../../src/workflows/latency-histogram';
+import type { LatencyHistogram } from '../../src/workflows/live-evidence';
+import { bakeoffProcess, type CliRun } from '../support/cli';
+import { freshPgDatabase } from '../support/serve-fixture';
+
+let db: Db;
+let env: NodeJS.ProcessEnv;
+let home: string;
+const t0 = Date.parse('2026-11-30T08:00:00Z');
+const MIN = 60_000;
+
+interface SideSpec {
+  requests: number;
+  errors: number;
+  cached?: number;
+}
+
+/** Writes one window per side: `requests` judged requests with latencies 20..39 ms, quality 80 %. */
+async function writeWindow(lane: string, minute: number, b: SideSpec, c: SideSpec, random: () => number): Promise<void> {
+  for (const [side, s] of [['baseline', b], ['candidate', c]] as const) {
+    let latency: LatencyHistogram = emptyHistogram();
+    for (let i = 0; i < s.requests; i++) latency = addLatency(latency, 20 + 20 * random());
+    const qualityN = s.requests - s.errors;
+    const qualityHits = Math.round(0.8 * qualityN);
+    const samples = s.requests + (s.cached ?? 0);
+    await recordLiveKpiWindow(db, {
+      lane, side, windowStart: new Date(t0 + minute * MIN), windowEnd: new Date(t0 + (minute + 1) * MIN),
+      samples, errorRate: s.errors / samples, p95Ms: 38, qualityProxy: qualityHits / (samples - s.errors), configHash: side,
+      evidence: { errors: s.errors, qualityN, qualityHits, cachedAnswers: s.cached ?? 0, latency },
+    });
+  }
+}
+
+const judge = (args: string[]): Promise<CliRun> => bakeoffProcess(['judge', 'backtest', ...args], env, 180_000);
+const checkLines = (out: string) => out.split('\n').filter((l) => /^\d+\s+\d{4}-/.test(l));
+
+beforeAll(async () => {
+  const url = await freshPgDatabase('judge_backtest_cli');
+  db = await openDb({ url });
+  await db.exec(LIVE_KPIS_DDL);
+  const random = seededRandom(7);
+  // lane healthy: 8 one-minute windows, both sides alike (0.5 % errors), some cached answers on the baseline.
+  for (let m = 0; m < 8; m++) await writeWindow('healthy', m, { requests: 300, errors: 1, cached: 40 }, { requests: 300, errors: 2 }, random);
+  // lane broken: the candidate fails 15 % of its requests from the start.
+  for (let m = 0; m < 8; m++) await writeWindow('broken', m, { requests: 300, errors: 1 }, { requests: 300, errors: 45 }, random);
+  // lane legacy: rows an older recorder wrote (rates only, no histogram).
+  for (let m = 0; m < 4; m++) {
+    for (const side of ['baseline', 'candidate'] as const) {
+      await recordLiveKpiWindow(db, { lane: 'legacy', side, windowStart: new Date(t0 + m * MIN), windowEnd: new Date(t0 + (m + 1) * MIN), samples: 250, errorRate: 0.004, p95Ms: 40, qualityProxy: 0.8 });
+    }
+  }
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-judge-'));
+  env = { PATH: process.env.PATH, HOME: process.env.HOME, USER: 'judge-test', BAKEOFF_HOME: home, DATABASE_URL: url };
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+test('recorded windows of a healthy lane: one line per check, pooled as the interval says, no rollback', async () => {
+  const r = await judge(['--lane', 'healthy', '--check-interval', '2m']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^lane healthy: 8 windows in 2026-11-30 08:00:00 UTC \.\. 2026-11-30 08:08:00 UTC → 4 checks every 120 s, stages 4$/m);
+  const lines = checkLines(r.stdout);
+  expect(lines).toHaveLength(4);
+  // Each 2-minute check pools two windows: 600 judged requests per side; the 80 cached answers are not among them.
+  for (const l of lines) expect(l).toMatch(/\s600\/600\s/);
+  expect(lines[3]).toMatch(/^4\s+2026-11-30 08:08:00 UTC/);
+  for (const l of lines) expect(l).not.toMatch(/\s(fail|rollback)\s/);
+  // The stage's last check decides: advance on proven non-breach, else ask (2,400 per side rarely proves 1 pt at alpha 0.01).
+  expect(lines[3]).toMatch(/\s(ask-operator|advance)\s/);
+  expect(r.stdout).toMatch(/^outcome: (promoted|no rollback in 4 checks; the last stage ended without proof of non-breach)/m);
+});
+
+test('recorded windows of a broken candidate: rolled back by the error-rate gate, and the report stops there', async () => {
+  const r = await judge(['--lane', 'broken', '--check-interval', '1m', '--checks-per-stage', '4,4']);
+  expect(r.code).toBe(0);
+  const lines = checkLines(r.stdout);
+  const last = lines[lines.length - 1];
+  expect(last).toMatch(/\sfail\s+rollback\s+live:error_rate: /);
+  expect(lines.length).toBeLessThanOrEqual(8);
+  expect(r.stdout).toMatch(new RegExp(`^outcome: rolled back at check ${lines.length}$`, 'm'));
+});
+
+test('rows from an older recorder are replayed and flagged: no latency histogram', async () => {
+  const r = await judge(['--lane', 'legacy', '--from', '2026-11-30T08:00:00Z', '--to', '2026-11-30T08:04:00Z', '--check-interval', '2m']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^note: 4 of 4 windows have no latency histogram/m);
+  const lines = checkLines(r.stdout);
+  expect(lines).toHaveLength(2);
+  for (const l of lines) expect(l).toMatch(/\s500\/500\s/);
+});
+
+test('synthetic healthy bakeoffs: the false-rollback rate respects alpha; the same seed prints the same figures', async () => {
+  // 100 bakeoffs of 3 × 12 checks at alpha 0.01: at most 1 false rollback expected; more than 5
+  // happens with probability < 0.001 if the judge keeps its promise (Binomial(100, 0.01) tail).
+  const args = ['--synthetic', '--bakeoffs', '100', '--checks-per-stage', '12,12,12', '--seed', '3'];
+  const a = await judge(args);
+  expect(a.stderr).toBe('');
+  expect(a.code).toBe(0);
+  expect(a.stdout).toMatch(/→ healthy \(every harm within its tolerance\)$/m);
+  const m = /^false-rollback rate: [\d.]+ % \((\d+) of 100; 95 % CI/m.exec(a.stdout);
+  expect(m).not.toBeNull();
+  expect(Number(m![1])).toBeLessThanOrEqual(5);
+  const b = await judge(args);
+  const figures = (s: string) => s.replace(/ · [\d.]+ s$/m, '');
+  expect(figures(b.stdout)).toBe(figures(a.stdout));
+}, 300_000);
+
+test('synthetic broken candidate (+20 pts errors): every bakeoff rolled back, within the first checks', async () => {
+  const r = await judge(['--synthetic', '--bakeoffs', '30', '--checks-per-stage', '6,6', '--candidate-error-delta-pts', '20']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/→ breaches a tolerance$/m);
+  expect(r.stdout).toMatch(/^rolled back \(detected\): 100\.0 % \(30 of 30;/m);
+  expect(r.stdout).toMatch(/within 6 checks: 100\.0 %/);
+});
+
+test('mistakes are one line naming the flag or the file:line, exit 2, no stack', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-thr-'));
+  const bad = path.join(dir, 'bad.json');
+  fs.writeFileSync(bad, '{\n  "minSamples": 10,\n  oops\n}\n');
+  const wrong = path.join(dir, 'wrong.json');
+  fs.writeFileSync(wrong, JSON.stringify({ thresholds: { live: { maxQualityDropPts: -3 } } }));
+  const cases: [string[], RegExp][] = [
+    [['--synthetic', '--requests', 'lots'], /^bakeoff: --requests "lots": must be a number/],
+    [['--synthetic', '--lane', 'x'], /^bakeoff: --lane reads recorded windows: it does not apply with --synthetic$/],
+    [['--lane', 'healthy', '--thresholds', bad], new RegExp(`^bakeoff: ${bad.replace(/[.]/g, '\\.')}:3: not valid JSON`)],
+    [['--lane', 'healthy', '--thresholds', wrong], /^bakeoff: .*wrong\.json: maxQualityDropPts: /],
+    [['--lane', 'nowhere'], /^bakeoff: lane 'nowhere' has no recorded live KPI windows/],
+    [['--lane', 'healthy', '--check-interval', 'soon'], /^bakeoff: --check-interval "soon": 'soon' is not a duration/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await judge(args);
+    expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(expected);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}, 300_000);
