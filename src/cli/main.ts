@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerControlCommands } from './commands/control';
 import { registerDataCommands } from './commands/data';
 import { registerInspectCommands } from './commands/inspect';
+import { registerJudgeCommands } from './commands/judge';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerScheduleCommands } from './commands/schedules';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDataCommands(program, ctx);
   registerRuntimeCommands(program, ctx);
   registerScheduleCommands(program, ctx);
+  registerJudgeCommands(program, ctx);
   const applyIo = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({
