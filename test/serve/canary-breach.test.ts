@@ -4,12 +4,15 @@
 // The canary check on live KPIs written by real traffic through the real service (PostgreSQL, MiniLM,
 // FAISS): a healthy candidate passes, a deliberately degraded one is a breach, too little traffic is
 // inconclusive. Each scenario starts its own service, sends traffic, closes it (writing the last
-// window) and runs the bakeoff's checkLiveKpis activity over exactly that stretch of time.
+// window) and runs the bakeoff's checkLiveKpis activity over exactly that stretch of time. The check
+// also returns the span's poolable evidence (counts + latency histograms of the judged requests,
+// answer-cache hits counted apart), which must agree with the old summary it is built beside.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createCanaryActivities } from '../../src/activities/canary';
 import { restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import type { LiveCheckResult } from '../../src/activities/types';
+import { bucketOf, totalCount } from '../../src/workflows/latency-histogram';
 import { openDb, type Db } from '../../src/platform/db';
 import { seededRandom } from '../../src/rag/metrics';
 import { FaissIndex } from '../../src/rag/faiss-index';
@@ -70,6 +73,17 @@ async function canaryCheck(s: Scenario): Promise<{ check: LiveCheckResult; traff
 
 const gate = (c: LiveCheckResult, name: string) => c.gates.find((g) => g.name === name)!;
 
+/** The evidence describes the same requests as the summary: judged + cached = samples, one latency per judged request. */
+function expectEvidenceMatchesSummary(c: LiveCheckResult): void {
+  const e = c.evidence!;
+  expect(e).toMatchObject({ fromMs: c.fromMs, toMs: c.toMs });
+  for (const side of ['baseline', 'candidate'] as const) {
+    expect(e[side].requests + e[side].cachedAnswers).toBe(c[side].samples);
+    expect(totalCount(e[side].latency)).toBe(e[side].requests);
+    expect(e[side].qualityHits).toBeLessThanOrEqual(e[side].qualityN);
+  }
+}
+
 test('a healthy candidate passes: both sides measured, KPIs within bounds', async () => {
   const { check, traffic } = await canaryCheck({ candidateIndex: f.candidate.ivf });
   expect(traffic.failed).toBe(0);
@@ -78,6 +92,12 @@ test('a healthy candidate passes: both sides measured, KPIs within bounds', asyn
   expect(check.baseline.samples + check.candidate.samples).toBe(traffic.ok);
   expect(check.candidate.errorRate).toBe(0);
   expect(check.verdict).toBe('pass');
+  expectEvidenceMatchesSummary(check);
+  // 16 questions repeated: both sides answer some from their answer cache, and those stay out of the judged evidence.
+  const e = check.evidence!;
+  expect(e.baseline.cachedAnswers).toBeGreaterThan(0);
+  expect(e.candidate.cachedAnswers).toBeGreaterThan(0);
+  expect(e.candidate.errors).toBe(0);
 });
 
 test('a slow candidate (+600 ms per search) breaches the p95 gate', async () => {
@@ -90,6 +110,12 @@ test('a slow candidate (+600 ms per search) breaches the p95 gate', async () => 
   expect(check.verdict).toBe('fail');
   expect(gate(check, 'live:p95_ms').verdict).toBe('fail');
   expect(check.candidate.p95Ms!).toBeGreaterThan(3 * check.baseline.p95Ms!);
+  expectEvidenceMatchesSummary(check);
+  // Every judged candidate request ran the delayed search: each sits in the 600 ms bucket or above.
+  const cand = check.evidence!.candidate;
+  expect(cand.requests).toBeGreaterThan(0);
+  const slowest = bucketOf(600, cand.latency.layout);
+  expect(cand.latency.index.every((i) => i >= slowest)).toBe(true);
 });
 
 test('a wrong index (vectors shuffled against their chunk ids) breaches the quality gate', async () => {
@@ -113,6 +139,9 @@ test('an index of another table is refused at load: every candidate request erro
   expect(check.candidate.errorRate).toBe(1);
   expect(gate(check, 'live:error_rate').verdict).toBe('fail');
   expect(check.verdict).toBe('fail');
+  expectEvidenceMatchesSummary(check);
+  // A failure is never cached: every candidate request is judged, and every one failed.
+  expect(check.evidence!.candidate).toMatchObject({ requests: check.candidate.samples, errors: check.candidate.samples, cachedAnswers: 0, qualityN: 0 });
 });
 
 test('too few requests is inconclusive, never a pass', async () => {
