@@ -23,6 +23,9 @@ import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { formatDuration } from './duration';
 import { registerActions, safeText, type ActionSpec } from './actions';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, probeGates } from './gates';
+import { emptySide } from './latency-histogram';
+import type { WindowEvidence } from './live-evidence';
+import { initialJudgeState, judgeCheck, startStage, type LiveJudgeState } from './live-judge';
 import {
   abortSignal,
   abortUpdate,
@@ -153,6 +156,11 @@ export interface BakeoffState {
    */
   promote: { requested: boolean; full: boolean; by?: string; promotedBy?: string };
   approval: { by: string; reason?: string } | null;
+  /**
+   * The anytime-valid live judge's pooled evidence (patch 'anytime-valid-judge'); absent: this
+   * bakeoff's checks follow the old per-window streak rules.
+   */
+  judge?: LiveJudgeState;
   /** Counter for notification idempotency keys. */
   notifySeq: number;
 }
@@ -452,6 +460,8 @@ class BakeoffRun {
           this.event('note', `holding before stage ${i + 1}: paused`);
           await condition(() => !s.status.paused);
         }
+        // The judge is chosen at a stage start, so one stage is never judged by both.
+        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState(), i);
         const soakMs = input.dryRun ? Math.min(stage.soak, input.dryRunSoak) : stage.soak;
         if (input.dryRun) {
           this.event('note', `dry run: stage ${i + 1} would send ${stage.percent}% to ${s.status.shadowTable}; pointer untouched`);
@@ -502,7 +512,11 @@ class BakeoffRun {
         return 'finished';
       }
       if (clock.expired(this.clockStopped())) {
-        if (Date.now() > clock.p.lastCheckAt) await this.liveCheck(i); // the last partial window counts too
+        if (s.judge) {
+          await this.judgedCheck(i, true);
+        } else if (Date.now() > clock.p.lastCheckAt) {
+          await this.liveCheck(i); // the last partial window counts too
+        }
         return 'finished';
       }
       const info = workflowInfo();
@@ -514,8 +528,62 @@ class BakeoffRun {
         await condition(() => this.wakeSeq !== seen, wait);
       }
       this.tick();
-      if (clock.checkDue(Date.now(), interval)) await this.liveCheck(i);
+      if (clock.checkDue(Date.now(), interval)) {
+        if (!s.judge) {
+          await this.liveCheck(i);
+        } else {
+          // A check that finds the soak over is the stage's last: no second check on an empty span.
+          const stageEnd = clock.expired(this.clockStopped());
+          if ((await this.judgedCheck(i, stageEnd)) === 'advance' || stageEnd) return 'finished';
+        }
+      }
     }
+  }
+
+  /**
+   * A check under the anytime-valid judge (live-judge.ts): pools the span since the last check into
+   * the stage's evidence and acts on the decision — rollback, ask an operator (only at a stage end
+   * when non-breach is not proven), advance, or keep soaking. At a stage end right after a check the
+   * span is empty: the pooled evidence is judged without reading a new window.
+   */
+  private async judgedCheck(i: number, stageEnd: boolean): Promise<'advance' | 'continue'> {
+    const s = this.s;
+    const clock = new SoakClock(s.canary!);
+    const input = s.input!;
+    const now = Date.now();
+    let w: WindowEvidence = { fromMs: clock.p.lastCheckAt, toMs: now, baseline: emptySide(), candidate: emptySide() };
+    if (now > clock.p.lastCheckAt) {
+      const r = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
+      w = r.evidence ?? w; // a worker from before the poolable evidence reports none: nothing to pool
+      clock.checked(now);
+    }
+    const { state, decision } = judgeCheck(s.judge!, w, { thresholds: input.thresholds.live, stages: input.ramp.length, stageEnd });
+    s.judge = state;
+    const live = s.status.live;
+    const changed = live.lastVerdict !== decision.verdict;
+    live.checks += 1;
+    live.lastAt = now;
+    live.lastVerdict = decision.verdict;
+    live.lastGates = decision.gates;
+    countCheck(live, decision.verdict);
+    live.failStreak = state.failStreak ?? 0;
+    live.inconclusiveStreak = 0; // no inconclusive streak: inconclusive mid-stage just keeps soaking
+    const pooled = `${state.stage.candidate.requests}/${state.stage.baseline.requests} candidate/baseline requests pooled`;
+    if (changed || decision.action !== 'continue') {
+      const what = `stage ${i + 1}${stageEnd ? ' end' : ''}: live check ${decision.verdict} (${pooled}) → ${decision.action}: ${decision.why}`;
+      this.event('live-check', what);
+      this.notify('live-check', what);
+    }
+    if (input.dryRun) return stageEnd ? 'advance' : 'continue'; // judged and reported, never acted on
+    if (decision.action === 'rollback') {
+      const breached = decision.gates.find((g) => g.verdict === 'fail') ?? decidingGates(decision.gates)[0];
+      this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `live gate ${breached.name} breached in stage ${i + 1} (${input.ramp[i].percent}%): ${breached.reason}` });
+    }
+    if (decision.action === 'ask-operator') {
+      await this.awaitOperator(`stage ${i + 1} (${input.ramp[i].percent}%): ${decision.why}`, 'canary');
+      return 'advance'; // approved: the stage is done
+    }
+    return decision.action === 'advance' ? 'advance' : 'continue';
   }
 
   private async liveCheck(i: number): Promise<void> {

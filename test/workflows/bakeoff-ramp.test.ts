@@ -82,6 +82,9 @@ test('the default 48-hour plan runs to promotion: 3 stages, 576 live checks, bou
   expect(s.runs).toBe(3); // continue-as-new at both stage boundaries
   expect(s.live.checks).toBe(3 * 16 * 12); // every 5 minutes for 48 h
   expect(s.live.fails).toBe(0);
+  // Each stage's end is judged once, on the pooled stage evidence: non-breach proven, so it advances.
+  expect(s.events.filter((e) => /^stage \d end: live check pass .*→ advance/.test(e.message))).toHaveLength(3);
+  expect(s.live.lastGates.map((g) => [g.name, g.verdict])).toEqual([['live:samples', 'pass'], ['live:error_rate', 'pass'], ['live:quality_proxy', 'pass'], ['live:latency', 'pass']]);
   expect(s.promotion).toMatchObject({ liveTable: 'document_chunks_v450_full', archivedTable: BASELINE_TABLE });
   expect(s.promotion!.at - startedAt).toBeGreaterThanOrEqual(48 * H);
   expect(s.promotion!.at - startedAt).toBeLessThan(48 * H + 5 * M);
@@ -120,14 +123,18 @@ test('a live breach in stage 2 rolls back automatically with the breached gate a
   expect(r.out.outcome).toBe('rolled-back');
   expect(s.phase).toBe('rolled-back');
   expect(s.rollback).toMatchObject({ by: 'bakeoff', automatic: true });
-  expect(s.rollback!.reason).toMatch(/^live gate live:p95_ms breached in stage 2 \(50%\)/);
-  // The first check whose window holds degraded traffic: 20 h 5 min after the canary began
-  // (plus the few ms stage 2 started after stage 1's end).
-  expect(s.rollback!.requestedAt - r.t0).toBeGreaterThanOrEqual(20 * H + 5 * M);
-  expect(s.rollback!.requestedAt - r.t0).toBeLessThan(20 * H + 5 * M + 10_000);
+  // The anytime-valid judge pools the whole stage, so the breach must outweigh 4 h of healthy
+  // evidence before it is proven: not at the first degraded check, but within the hour.
+  expect(s.rollback!.reason).toMatch(/^live gate live:latency breached in stage 2 \(50%\): p95 .* breach proven/);
+  const detectedAfter = s.rollback!.requestedAt - (r.t0 + 20 * H);
+  process.stderr.write(`[bakeoff] p95 doubled 4 h into stage 2: rolled back after ${Math.round(detectedAfter / M)} min\n`);
+  expect(detectedAfter).toBeGreaterThanOrEqual(5 * M);
+  expect(detectedAfter).toBeLessThan(H);
   expect(s.rollback!.pointerRestoredAt).toBeGreaterThanOrEqual(s.rollback!.requestedAt);
   expect(s.rollback!.smoke).toMatchObject({ ok: true, cases: 10 });
-  expect(s.live.lastGates.find((g) => g.name === 'live:p95_ms')).toMatchObject({ value: 44, baseline: 22, verdict: 'fail' });
+  const latency = s.live.lastGates.find((g) => g.name === 'live:latency')!;
+  expect(latency.verdict).toBe('fail');
+  expect(latency.value!).toBeGreaterThan(latency.threshold!);
   expect(await pointerRow(db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: null, canary_percent: 0 });
   expect(await pointerActions(db, lane)).toEqual(['init', 'split:10', 'split:50', 'restore', 'cache-clear']);
   // The smoke eval ran against the baseline, on the smoke subset.
@@ -242,4 +249,4 @@ test('pause stops the soak clock, extendSoak moves it, resume restarts it, promo
     ]),
   );
   expect(await pointerActions(db, lane)).toEqual(['init', 'split:10', 'split:50', 'split:100', 'promote']);
-});
+}, 300_000);

@@ -19,6 +19,9 @@ import type { bakeoff } from '../../src/workflows/bakeoff';
 import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery, type BakeoffInputRaw } from '../../src/workflows/messages';
 import { temporal } from '@temporalio/proto';
 import type { BakeoffStatus } from '../../src/workflows/types';
+import { normalCdf } from '../../src/workflows/breach-significance';
+import { addToBucket, bucketLowerMs, emptyHistogram } from '../../src/workflows/latency-histogram';
+import { DEFAULT_LAYOUT, type LatencyHistogram } from '../../src/workflows/live-evidence';
 import { createChunkTable, createFixtureDataPlane, type FixtureDataPlane, type FixtureScript } from '../fixtures/data-plane';
 
 export const BASELINE_TABLE = 'document_chunks_v512_o0_nodedup';
@@ -150,8 +153,29 @@ export interface SideTraffic {
 export const HEALTHY_TRAFFIC: SideTraffic = { samples: 400, errorRate: 0.002, p95Ms: 22, qualityProxy: 0.8 };
 
 /**
+ * The latency histogram of `samples` requests of a lognormal side (σ 0.6) whose p95 is p95Ms: each
+ * bucket holds its expected count (largest-remainder rounding), what a recorder would build on average.
+ */
+export function lognormalHistogram(samples: number, p95Ms: number, sigma = 0.6): LatencyHistogram {
+  const layout = DEFAULT_LAYOUT;
+  const median = p95Ms / Math.exp(sigma * 1.6448536);
+  const cdf = (ms: number) => (ms <= 0 ? 0 : normalCdf(Math.log(ms / median) / sigma));
+  const shares = Array.from({ length: layout.buckets }, (_, i) =>
+    (i === layout.buckets - 1 ? 1 : cdf(bucketLowerMs(i + 1, layout))) - (i === 0 ? 0 : cdf(bucketLowerMs(i, layout))),
+  );
+  const counts = shares.map((p) => Math.floor(p * samples));
+  const order = shares.map((p, i) => ({ i, rest: p * samples - counts[i] })).sort((a, b) => b.rest - a.rest);
+  for (let k = 0, left = samples - counts.reduce((a, b) => a + b, 0); k < left; k++) counts[order[k].i] += 1;
+  let h = emptyHistogram(layout);
+  counts.forEach((c, i) => (h = addToBucket(h, i, c)));
+  return h;
+}
+
+/**
  * Plays the serving path: one live_kpis row per side per window over [fromMs, toMs) — what the
- * retrieval service writes from real requests. Generated in SQL so 48 h of 5-minute windows is one statement.
+ * retrieval service writes from real requests: the old aggregate columns and the poolable ones
+ * (exact counts and a latency histogram, see lognormalHistogram). Generated in SQL so 48 h of
+ * 5-minute windows is one statement.
  */
 export async function writeTraffic(
   db: Db,
@@ -162,11 +186,14 @@ export async function writeTraffic(
   t: SideTraffic,
   windowMs = 5 * 60_000,
 ): Promise<number> {
+  const errors = Math.round(t.errorRate * t.samples);
+  const qualityN = t.samples - errors;
   const r = await db.query(
-    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy)
-     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8
+    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist)
+     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8, $10, $11, $12, 0, $13::jsonb
        FROM generate_series($3::bigint, $9::bigint - $4::bigint, $4::bigint) AS w`,
-    [lane, side, Math.floor(fromMs), windowMs, t.samples, t.errorRate, t.p95Ms, t.qualityProxy, Math.floor(toMs)],
+    [lane, side, Math.floor(fromMs), windowMs, t.samples, t.errorRate, t.p95Ms, t.qualityProxy, Math.floor(toMs),
+      errors, qualityN, Math.round(t.qualityProxy * qualityN), JSON.stringify(lognormalHistogram(t.samples, t.p95Ms))],
   );
   return r.rowCount;
 }
