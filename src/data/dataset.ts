@@ -6,7 +6,6 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { dataDir } from '../platform/paths';
-import { formatZodIssues } from '../platform/zod-issues';
 
 export const CORPUS_FILE = 'corpus.jsonl';
 export const CASES_FILE = 'cases.jsonl';
@@ -103,7 +102,7 @@ export interface LoadOptions {
 }
 
 function formatIssues(error: z.ZodError): string {
-  return formatZodIssues(error, { root: '(line)', separator: '; ' });
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(line)'}: ${i.message}`).join('; ');
 }
 
 function parseJsonl<T>(file: string, content: string, schema: z.ZodType<T>): T[] {
