@@ -13,6 +13,7 @@ import type { PointerState } from '../activities/types';
 import type { RetrievalOptionsInput } from '../rag/retrieve';
 import { EncoderPool, type QueryModel } from './caching-encoder';
 import { ServeHttpServer } from './http-server';
+import type { LatencyPenalty } from './latency-penalty';
 import { LiveKpiRecorder, type LiveKpiStatus } from './live-kpis';
 import { PointerWatcher, SideCache, type ServingState, type WatcherStatus } from './pointer-watcher';
 import { SearchService } from './search-service';
@@ -42,6 +43,8 @@ export interface ServeOptions {
   rerankAcceptScore?: number;
   /** See SideLoaderDeps.decorate (fault injection). */
   decorateSide?: (side: ServingSide) => ServingSide;
+  /** Drill/test knob, off by default: a latency penalty on the candidate's searches (latency-penalty.ts). */
+  candidatePenalty?: LatencyPenalty;
   caches?: { embedding?: number; rows?: number; results?: number };
   http?: { port?: number; host?: string; maxBodyBytes?: number; rateLimit?: { perSecond: number; burst: number }; maxInFlight?: number };
   /** Process-level metrics (CPU, heap, event-loop lag); off in tests that start many services. */
@@ -112,6 +115,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     resultCacheSize: o.caches?.results ?? 4096,
     nearDupCosine: o.nearDupCosine,
     rerankAcceptScore: o.rerankAcceptScore,
+    candidatePenalty: o.candidatePenalty,
   });
   const startedAt = Date.now();
   const http = new ServeHttpServer(service, metrics, {

@@ -9,6 +9,9 @@
 //   BAKEOFF_SERVE_POLL_MS        pointer poll interval (≤ 1000 so a flip is seen within a second)
 //   BAKEOFF_SERVE_KPI_WINDOW_MS  live-KPI window written to live_kpis
 //   BAKEOFF_INDEX_DIR            FAISS indexes and rerankers (default <state>/indexes)
+//   BAKEOFF_SERVE_CANDIDATE_DELAY_MS / _LATENCY_FACTOR
+//                                drill/test knob, off by default: slows the candidate's searches by a
+//                                fixed delay / a factor (1.3 = +30 %) so a canary can be seen catching it
 import * as path from 'node:path';
 import { z } from 'zod';
 import { loadDataset } from '../data/dataset';
@@ -43,6 +46,8 @@ export const ServeEnvSchema = z.object({
   BAKEOFF_SERVE_POLL_MS: int('BAKEOFF_SERVE_POLL_MS', 20, 1000).default(250),
   BAKEOFF_SERVE_KPI_WINDOW_MS: int('BAKEOFF_SERVE_KPI_WINDOW_MS', 1000, 3_600_000).default(10_000),
   BAKEOFF_INDEX_DIR: z.string().min(1).default(path.join(stateDir, 'indexes')),
+  BAKEOFF_SERVE_CANDIDATE_DELAY_MS: z.coerce.number({ error: 'BAKEOFF_SERVE_CANDIDATE_DELAY_MS must be a number' }).min(0).max(60_000).default(0),
+  BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR: z.coerce.number({ error: 'BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR must be a number' }).min(1).max(100).default(1),
 });
 export type ServeEnv = z.output<typeof ServeEnvSchema>;
 
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
     loadEmbedder,
     pollMs: env.BAKEOFF_SERVE_POLL_MS,
     kpiWindowMs: env.BAKEOFF_SERVE_KPI_WINDOW_MS,
+    candidatePenalty: { delayMs: env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS, factor: env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR },
     http: {
       port: env.BAKEOFF_SERVE_PORT,
       host: env.BAKEOFF_SERVE_HOST,
@@ -87,6 +93,9 @@ async function main(): Promise<void> {
     log,
   });
   log(`lane '${env.BAKEOFF_LANE}' on ${running.url} (POST /search, GET /health, GET /metrics); τ = ${tau.toFixed(4)}`);
+  if (env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS > 0 || env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR > 1) {
+    log(`DRILL: candidate searches slowed by ${env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS} ms + ×${env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR} (BAKEOFF_SERVE_CANDIDATE_*)`);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -13,6 +13,7 @@ import { routeSide } from './routing';
 import type { SearchRequest } from './search-request';
 import type { ServeMetrics } from './serve-metrics';
 import type { ServingSide } from './serving-side';
+import { isActive, waitPenalty, type LatencyPenalty } from './latency-penalty';
 
 export class ServiceUnavailableError extends Error {
   constructor(message: string) {
@@ -76,6 +77,8 @@ export interface SearchServiceOptions {
   nearDupCosine?: number;
   /** A reranked top passage scoring at least this is "accepted" by the reranker. */
   rerankAcceptScore?: number;
+  /** Drill/test knob, off by default: slows the candidate's searches (see latency-penalty.ts). */
+  candidatePenalty?: LatencyPenalty;
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -158,6 +161,7 @@ export class SearchService {
       answer = this.toAnswer(result, side, rerank);
       this.results.set(cacheKey, answer);
       timings = { route: routeMs, encode: result.timings.encodeMs, search: result.timings.searchMs, rerank: result.timings.rerankMs, total: 0 };
+      if (sideName === 'candidate' && isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
     }
     timings.total = ms(t0);
 

@@ -12,12 +12,13 @@ import * as path from 'node:path';
 import { createCanaryActivities } from '../../src/activities/canary';
 import { restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import type { LiveCheckResult } from '../../src/activities/types';
-import { bucketOf, totalCount } from '../../src/workflows/latency-histogram';
+import { bucketOf, quantile, totalCount } from '../../src/workflows/latency-histogram';
 import { openDb, type Db } from '../../src/platform/db';
 import { seededRandom } from '../../src/rag/metrics';
 import { FaissIndex } from '../../src/rag/faiss-index';
 import { readTableVectors } from '../../src/rag/serving-index';
 import { startServing } from '../../src/serve/app';
+import type { LatencyPenalty } from '../../src/serve/latency-penalty';
 import type { ServingSide } from '../../src/serve/serving-side';
 import { replayTraffic, type TrafficReport } from '../../src/serve/traffic';
 import { LiveThresholdsSchema, type LiveThresholds } from '../../src/workflows/messages';
@@ -48,6 +49,7 @@ afterAll(async () => {
 interface Scenario {
   candidateIndex: string;
   decorateSide?: (side: ServingSide) => ServingSide;
+  candidatePenalty?: LatencyPenalty;
   requests?: number;
 }
 
@@ -57,7 +59,7 @@ async function canaryCheck(s: Scenario): Promise<{ check: LiveCheckResult; traff
   await setSplit(db, { lane: f.lane, candidateTable: f.candidate.table, candidateIndex: s.candidateIndex, candidateConfigHash: f.candidate.config.config_hash, percent: 50, by: 'test', reason: 'canary' });
   const svc = await startServing({
     db, pointerDb, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => f.embedder, defaultMetrics: false,
-    kpiWindowMs: 2000, decorateSide: s.decorateSide,
+    kpiWindowMs: 2000, decorateSide: s.decorateSide, candidatePenalty: s.candidatePenalty,
   });
   let traffic: TrafficReport;
   try {
@@ -116,6 +118,17 @@ test('a slow candidate (+600 ms per search) breaches the p95 gate', async () => 
   expect(cand.requests).toBeGreaterThan(0);
   const slowest = bucketOf(600, cand.latency.layout);
   expect(cand.latency.index.every((i) => i >= slowest)).toBe(true);
+});
+
+test('the drill knob: a candidate latency penalty of the real service slows every judged candidate search, not its cached answers', async () => {
+  const { check } = await canaryCheck({ candidateIndex: f.candidate.ivf, candidatePenalty: { delayMs: 300, factor: 1 } });
+  expectEvidenceMatchesSummary(check);
+  const cand = check.evidence!.candidate;
+  expect(cand.requests).toBeGreaterThan(0);
+  expect(cand.latency.index.every((i) => i >= bucketOf(300, cand.latency.layout))).toBe(true);
+  expect(cand.cachedAnswers).toBeGreaterThan(0);
+  // The baseline is not slowed: its judged median stays well under the penalty.
+  expect(quantile(check.evidence!.baseline.latency, 0.5)!).toBeLessThan(300);
 });
 
 test('a wrong index (vectors shuffled against their chunk ids) breaches the quality gate', async () => {
