@@ -28,6 +28,7 @@ import {
   type LiveJudgeState,
 } from '../../src/workflows/live-judge';
 import { formatIssues, LiveThresholdsSchema, type LiveThresholds } from '../../src/workflows/messages';
+import type { Gate } from '../../src/workflows/types';
 import { HEALTHY_SIDE, TrafficSim } from './live-traffic-sim';
 
 const DEFAULTS = LiveThresholdsSchema.parse({});
@@ -53,7 +54,7 @@ function side(requests: number, errors: number, qualityHits: number, ms = 40): S
 }
 
 const win = (baseline: SideEvidence, candidate: SideEvidence): WindowEvidence => ({ fromMs: 0, toMs: 300_000, baseline, candidate });
-const gate = (gates: { name: string }[], name: string) => gates.find((g) => g.name === name)!;
+const gate = (gates: Gate[], name: string): Gate => gates.find((g) => g.name === name)!;
 
 describe('latency histograms', () => {
   test('buckets: log-spaced, clipped at both ends', () => {
@@ -234,7 +235,7 @@ describe('live judge', () => {
     const alpha = 0.2; // the largest budget allowed: the sharpest check of the bound for a given run count
     const t = LiveThresholdsSchema.parse({ alpha, maxErrorRateIncreasePts: 0, maxQualityDropPts: 0, maxP95IncreasePct: 0, p95MinIncreaseMs: 0 });
     const bakeoffs = 200;
-    const checksPerStage = [24, 24, 24];
+    const checksPerStage = [16, 16, 16];
     const zFixed = criticalZ(gateAlpha(alpha, 3));
     let rolledBack = 0;
     let naive = 0;
