@@ -4,3 +4,4 @@ export { ensurePlatformSchema } from './schema';
 export { applyOnce, countAudit, recordApplied, wasApplied, type AuditMeta, type OnceResult } from './audit';
 export { backupIdFor, listBackups, restoreBackup, snapshotLane } from './backups';
 export { appendEvaluation, hasEvaluationHistory, readEvaluationHistory } from './evaluation-history';
+export { readReport, reportIdFor, upsertReport } from './reports';

@@ -14,7 +14,7 @@ import { applyOnce, countAudit } from '../../src/store/audit';
 import { listBackups, restoreBackup } from '../../src/store/backups';
 import { readLiveKpis, recordLiveKpiWindow } from '../../src/activities/canary';
 import { initLane, pointerHistory, readPointer, setSplit } from '../../src/store/pointer';
-import { readReport } from '../../src/activities/report';
+import { readReport } from '../../src/store/reports';
 import type { LockedConfig, PlatformActivities } from '../../src/activities/types';
 import type { Db } from '../../src/platform/db';
 import { LiveThresholdsSchema } from '../../src/workflows/messages';
