@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createReportActivities } from '../../src/activities/report';
 import { readReport } from '../../src/store/reports';
-import { ensurePlatformSchema } from '../../src/activities/schema';
+import { ensurePlatformSchema } from '../../src/store';
 import { createValidateInputActivities } from '../../src/activities/validate-input';
 import { bakeoffWorkflowId, InvalidWorkflowIdError, startBakeoff, workflowIdProblem } from '../../src/client/bakeoff';
 import { openDb, type Db } from '../../src/platform/db';
