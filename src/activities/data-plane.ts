@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DatasetError, loadDataset, type CorpusDoc, type Dataset, type EvalCase } from '../data/dataset';
@@ -22,6 +23,7 @@ import { RerankerService, type RerankerStats } from '../rag/rerank-service';
 import { trainTableReranker } from '../rag/rerank-training';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
 import { buildTableIndexes, readIndexPointer } from '../rag/serving-index';
+import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { zodIssueLines } from '../platform/zod-issues';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, IngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
@@ -177,10 +179,47 @@ export class DataPlane {
 
   // ---- shadowIngest ------------------------------------------------------------------------------
 
-  async shadowIngest(raw: ShadowIngestInput): Promise<IngestReport> {
+  /**
+   * `claimant` names a caller outside a bakeoff (the CLI's `bakeoff ingest`); inside an activity the
+   * bakeoff's workflow id is the claimant. The table is refused (ShadowTableInUse) when a lane serves
+   * it or another running bakeoff / ingest holds it; see src/store/shadow-table-claim.ts.
+   */
+  async shadowIngest(raw: ShadowIngestInput, opts: { claimant?: string } = {}): Promise<IngestReport> {
     const input = parseInput(ShadowIngestInputSchema, raw, 'shadowIngest');
     const locked = lockedOrFail(input.locked);
     const t0 = Date.now();
+    const release = await this.claimTable(input.table, locked, input.dryRun, opts.claimant);
+    try {
+      return await this.ingestClaimed(input, locked, t0, release.refresh);
+    } finally {
+      await release.done();
+    }
+  }
+
+  /** Claims the target table (a dry run's scratch table is only checked against the serving lanes). */
+  private async claimTable(table: string, locked: LockedConfig, dryRun: boolean, claimant?: string): Promise<{ refresh: () => void; done: () => Promise<void> }> {
+    const none = { refresh: () => undefined, done: async () => undefined };
+    if (dryRun) {
+      await assertNotServing(this.deps.db, table);
+      return none;
+    }
+    const workflowId = activityContext()?.info.workflowExecution?.workflowId ?? null;
+    const who = workflowId !== null ? `bakeoff:${workflowId}` : (claimant ?? `ingest@${os.hostname()}:${process.pid}`);
+    await claimShadowTable(this.deps.db, table, { workflowId, claimant: who, ingestRunId: locked.ingest_run_id, configHash: locked.config_hash });
+    if (workflowId !== null) return none; // a bakeoff's claim lasts as long as its lane lease
+    let last = Date.now();
+    return {
+      // A CLI ingest keeps its claim alive with its progress, and gives it up when it ends.
+      refresh: () => {
+        if (Date.now() - last < 10_000) return;
+        last = Date.now();
+        void refreshShadowTableClaim(this.deps.db, table, who).catch(() => undefined);
+      },
+      done: () => dropShadowTableClaim(this.deps.db, table, who).catch(() => undefined),
+    };
+  }
+
+  private async ingestClaimed(input: { table: string; dryRun: boolean }, locked: LockedConfig, t0: number, refreshClaim: () => void): Promise<IngestReport> {
     const embedder = await this.embedder(locked.embedder);
     if (embedder.tokenizerHash !== locked.tokenizer_hash) {
       throw ApplicationFailure.create({
@@ -205,6 +244,7 @@ export class DataPlane {
       startCursor,
       batchSize: this.deps.ingestBatchSize,
       onProgress: (p) => {
+        refreshClaim();
         this.deps.onIngestProgress?.(p);
         heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks } satisfies IngestHeartbeat);
       },

@@ -28,9 +28,21 @@ export async function ensureBaselineLane(opts: BootstrapLaneOptions): Promise<{ 
     opts.baseline ??
     defaultBaseline({ embedder: embedder.name, tokenizer: embedder.name, tokenizer_hash: embedder.tokenizerHash }, undefined, opts.by);
   const locked = lockConfig(candidate);
-  opts.log?.(`lane '${lane}' has no live baseline: ingesting ${locked.chunk_version} (${locked.config_hash.slice(0, 12)}) into ${locked.shadow_table}`);
-  const report = await opts.plane.shadowIngest({ locked, table: locked.shadow_table, dryRun: false });
-  opts.log?.(`baseline ingested: ${report.documents} documents → ${report.chunks} chunks in ${(report.durationMs / 1000).toFixed(1)} s`);
+  // Another lane already serving this very config shares its table (ingesting into a served table is refused).
+  const serving = await opts.db.query<{ lane: string; live_index: string | null }>(
+    'SELECT lane, live_index FROM serving_pointer WHERE live_table = $1 AND live_config_hash = $2 ORDER BY lane LIMIT 1',
+    [locked.shadow_table, locked.config_hash],
+  );
+  let liveIndex: string | null;
+  if (serving.rows[0]) {
+    liveIndex = serving.rows[0].live_index;
+    opts.log?.(`lane '${lane}' has no live baseline: sharing ${locked.shadow_table}, which lane '${serving.rows[0].lane}' serves with the same config`);
+  } else {
+    opts.log?.(`lane '${lane}' has no live baseline: ingesting ${locked.chunk_version} (${locked.config_hash.slice(0, 12)}) into ${locked.shadow_table}`);
+    const report = await opts.plane.shadowIngest({ locked, table: locked.shadow_table, dryRun: false });
+    opts.log?.(`baseline ingested: ${report.documents} documents → ${report.chunks} chunks in ${(report.durationMs / 1000).toFixed(1)} s`);
+    liveIndex = report.index?.ivf ?? null;
+  }
 
   const registry = new ConfigRegistry(opts.db);
   await registry.ensureSchema();
@@ -41,7 +53,7 @@ export async function ensureBaselineLane(opts: BootstrapLaneOptions): Promise<{ 
   const pointer = await initLane(opts.db, {
     lane,
     liveTable: locked.shadow_table,
-    liveIndex: report.index?.ivf ?? null,
+    liveIndex,
     liveConfigHash: locked.config_hash,
     by: opts.by,
   });

@@ -14,12 +14,22 @@ export const GUARDRAILS = {
 /** chunk_version becomes part of a table name, so it is restricted to identifier-safe characters. */
 export const CHUNK_VERSION_PATTERN = /^v[0-9a-z_]{1,40}$/;
 export const SHADOW_TABLE_PREFIX = 'document_chunks_';
+/** PostgreSQL truncates identifiers beyond 63 bytes; a shadow table name never relies on that. */
+const MAX_IDENTIFIER = 63;
 
-export function shadowTableFor(chunkVersion: string): string {
+/**
+ * The shadow table of a config: `document_chunks_<chunk_version>_<first 8 hex of config_hash>`, so two
+ * configs that share a chunk_version (a candidate reusing the live one's) never share a table. A long
+ * chunk_version is cut to keep the name within 63 characters; the hash still tells configs apart.
+ * Without a hash: the name configs locked before the hash was part of it carry (document_chunks_<chunk_version>).
+ */
+export function shadowTableFor(chunkVersion: string, configHash?: string): string {
   if (!CHUNK_VERSION_PATTERN.test(chunkVersion)) {
     throw new ConfigValidationError([`chunk_version ${JSON.stringify(chunkVersion)} must match ${CHUNK_VERSION_PATTERN}`]);
   }
-  return `${SHADOW_TABLE_PREFIX}${chunkVersion}`;
+  if (configHash === undefined) return `${SHADOW_TABLE_PREFIX}${chunkVersion}`;
+  const suffix = `_${configHash.slice(0, 8)}`;
+  return `${SHADOW_TABLE_PREFIX}${chunkVersion.slice(0, MAX_IDENTIFIER - SHADOW_TABLE_PREFIX.length - suffix.length)}${suffix}`;
 }
 
 /** Thrown for every invalid config; `issues` lists one readable sentence per problem. */
@@ -123,8 +133,9 @@ export const LockedConfigSchema = ConfigCandidateSchema.extend({
     if (c.ingest_run_id !== runId) {
       ctx.addIssue({ code: 'custom', path: ['ingest_run_id'], message: `ingest_run_id ${c.ingest_run_id} must be ${runId}` });
     }
-    const table = `${SHADOW_TABLE_PREFIX}${c.chunk_version}`;
-    if (c.shadow_table !== table) {
+    // Configs locked before the hash was in the name (recorded in running bakeoffs' histories) keep theirs.
+    const table = CHUNK_VERSION_PATTERN.test(c.chunk_version) ? shadowTableFor(c.chunk_version, c.config_hash) : '(a valid chunk_version first)';
+    if (c.shadow_table !== table && c.shadow_table !== `${SHADOW_TABLE_PREFIX}${c.chunk_version}`) {
       ctx.addIssue({ code: 'custom', path: ['shadow_table'], message: `shadow_table ${c.shadow_table} must be ${table}` });
     }
   });
@@ -176,7 +187,7 @@ export function lockConfig(candidate: unknown, now: Date = new Date()): LockedCo
     is_production: c.is_production ?? false,
     config_hash,
     ingest_run_id: ingestRunIdFor(c.chunk_version, config_hash),
-    shadow_table: `${SHADOW_TABLE_PREFIX}${c.chunk_version}`,
+    shadow_table: shadowTableFor(c.chunk_version, config_hash),
   };
 }
 

@@ -159,7 +159,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
 
   // The target table is validated before any work: a bad name fails at once.
-  const store = opts.table ? new ChunkStore(db, opts.table, embedder.dims) : ChunkStore.forVersion(db, config.chunk_version, embedder.dims);
+  const store = new ChunkStore(db, opts.table ?? config.shadow_table, embedder.dims);
 
   // 1. Classify every document; bad ones are counted, never fatal.
   const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;

@@ -15,7 +15,7 @@ import { approveUpdate, pauseUpdate, statusQuery } from '../../src/workflows/mes
 import type { BakeoffStatus } from '../../src/workflows/types';
 import { chaosInput } from '../chaos/chaos-input';
 import { ChaosRun } from '../chaos/chaos-run';
-import { createWorld, type World } from '../chaos/world';
+import { createWorld, lock, type World } from '../chaos/world';
 import { chaosSeed, ReliabilityRecorder, seededRandom } from '../support/reliability-record';
 
 jest.setTimeout(10 * 60_000);
@@ -77,7 +77,7 @@ describe('malformed messages against a running bakeoff', () => {
     [world, connection] = await Promise.all([createWorld({ serverUrl: PG, name: 'badmsg' }), Connection.connect({ address: TEMPORAL })]);
     client = new Client({ connection });
     await world.lane(lane);
-    run = new ChaosRun({ world, client, temporalAddress: TEMPORAL, taskQueue, name: 'badmsg', lane, ramp: [20], candidateTable: 'document_chunks_v450_badmsg', random: seededRandom(chaosSeed()), log });
+    run = new ChaosRun({ world, client, temporalAddress: TEMPORAL, taskQueue, name: 'badmsg', lane, ramp: [20], candidateTable: lock(world, 'v450_badmsg').shadow_table, random: seededRandom(chaosSeed()), log });
     await run.startWorker();
     handle = await startBakeoff(client, chaosInput(world, { lane, chunkVersion: 'v450_badmsg', ramp: [{ percent: 20, soak: '30m' }], checkInterval: '2s' }), { taskQueue, workflowId: `badmsg-${Date.now()}` });
   });

@@ -98,7 +98,7 @@ test('status, pause, resume, extend-soak, promote, list and rollback --wait thro
   const promoted = await bakeoffInProcess(['promote', id], rig.env);
   expect(promoted.code).toBe(0);
   await waitForStatus(rig.client, id, (s) => s.stage?.index === 1);
-  expect(await pointerState(rig.db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: 'document_chunks_v450_ctl_main', canary_percent: 50 });
+  expect(await pointerState(rig.db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: expect.stringMatching(/^document_chunks_v450_ctl_main_[0-9a-f]{8}$/), canary_percent: 50 });
 
   // list: found by its BakeoffPhase search attribute
   const listed = await eventually(() => bakeoffInProcess(['list', '--phase', 'canary', '--ids'], rig.env), (r) => r.stdout.split('\n').includes(id));

@@ -32,21 +32,22 @@ test('ingest --baseline, eval, sweep-nprobe and ingest --config on a 3-case samp
   const base = await bakeoffProcess(['ingest', '--baseline', '--sample', '3'], env, 240_000);
   expect(base.stderr).not.toMatch(/^\s+at /m);
   expect(base.code).toBe(0);
-  expect(base.stdout).toMatch(/^lane default: created with live table document_chunks_v512_o0_nodedup \(config [0-9a-f]{16}…, pointer v1\)$/m);
+  expect(base.stdout).toMatch(/^lane default: created with live table document_chunks_v512_o0_nodedup_[0-9a-f]{8} \(config [0-9a-f]{16}…, pointer v1\)$/m);
   const again = await bakeoffProcess(['ingest', '--baseline', '--sample', '3'], env, 120_000);
-  expect(again.stdout).toMatch(/^lane default: already has live table document_chunks_v512_o0_nodedup/m);
+  expect(again.stdout).toMatch(/^lane default: already has live table document_chunks_v512_o0_nodedup_[0-9a-f]{8}/m);
+  const baseTable = /live table (document_chunks_v512_o0_nodedup_[0-9a-f]{8})/.exec(base.stdout)![1];
   const tIngest = Date.now() - t0;
 
   const ev = await bakeoffProcess(['eval', '--sample', '3', '--cases', 'faq:all', '--json'], env, 240_000);
   expect(ev.code).toBe(0);
   const report = JSON.parse(ev.stdout);
-  expect(report).toMatchObject({ side: 'baseline', table: 'document_chunks_v512_o0_nodedup', cases: 3, k: 10 });
+  expect(report).toMatchObject({ side: 'baseline', table: baseTable, cases: 3, k: 10 });
   for (const v of Object.values(report.metrics as Record<string, number>)) expect(v).toBeGreaterThanOrEqual(0);
   expect(report.metrics.hit_rate).toBeLessThanOrEqual(1);
   expect(fs.existsSync(report.manifest)).toBe(true);
   expect(report.manifest.startsWith(path.join(home, 'eval'))).toBe(true);
 
-  const sw = await bakeoffProcess(['sweep-nprobe', '--table', 'document_chunks_v512_o0_nodedup', '--query-source', 'table', '--queries', '20', '--json'], env, 120_000);
+  const sw = await bakeoffProcess(['sweep-nprobe', '--table', baseTable, '--query-source', 'table', '--queries', '20', '--json'], env, 120_000);
   expect(sw.code).toBe(0);
   const sweep = JSON.parse(sw.stdout);
   expect(sweep.queries).toBe(20);
@@ -54,13 +55,13 @@ test('ingest --baseline, eval, sweep-nprobe and ingest --config on a 3-case samp
   expect(last.nprobe).toBe(sweep.nlist); // every list searched: exact
   expect(last.overlapAtK).toBe(1);
   expect(sweep.points[0].overlapAtK).toBeLessThanOrEqual(last.overlapAtK);
-  const table = await bakeoffProcess(['sweep-nprobe', '--table', 'document_chunks_v512_o0_nodedup', '--query-source', 'table', '--queries', '20', '--nprobes', '1,2'], env, 120_000);
+  const table = await bakeoffProcess(['sweep-nprobe', '--table', baseTable, '--query-source', 'table', '--queries', '20', '--nprobes', '1,2'], env, 120_000);
   expect(table.stdout).toMatch(/^NPROBE\s+OVERLAP@10\s+P50 MS\s+P95 MS\s+SPEED-UP P95\s+MEETS TARGET$/m);
   expect(table.stdout).toMatch(/^1\s+\d\.\d{3}\s+/m);
 
   const cand = await bakeoffProcess(['ingest', '--config', path.join(repo, 'examples/bakeoff.yaml'), '--sample', '3'], env, 240_000);
   expect(cand.code).toBe(0);
-  expect(cand.stdout).toMatch(/^document_chunks_v450_o10_j80_a: \d+ chunks from \d+ documents, \d+ near-duplicates removed/m);
+  expect(cand.stdout).toMatch(/^document_chunks_v450_o10_j80_a_[0-9a-f]{8}: \d+ chunks from \d+ documents, \d+ near-duplicates removed/m);
 
   const missing = await bakeoffProcess(['eval', '--table', 'document_chunks_nope', '--sample', '3'], env, 120_000);
   expect(missing.code).toBe(2);

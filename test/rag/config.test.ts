@@ -83,7 +83,7 @@ describe('config hash and derived fields', () => {
       `"overlap_ratio":0.1,"prefix_policy":"A","tokenizer":"all-MiniLM-L6-v2","tokenizer_hash":"${ID.tokenizer_hash}"}`;
     expect(c.config_hash).toBe(createHash('sha256').update(expected).digest('hex'));
     expect(c.ingest_run_id).toBe(`v450_seed-${c.config_hash.slice(0, 8)}`);
-    expect(c.shadow_table).toBe('document_chunks_v450_seed');
+    expect(c.shadow_table).toBe(`document_chunks_v450_seed_${c.config_hash.slice(0, 8)}`);
     expect(c.created_at).toBe(NOW.toISOString());
     expect(c.is_production).toBe(false);
   });

@@ -156,7 +156,7 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
     expect(clean.rows_in_table).toBe(clean.chunks);
     expect(clean.resumed_from).toBe(0);
 
-    const store = ChunkStore.forVersion(db, 'v_it_a', embedder.dims);
+    const store = new ChunkStore(db, configA.shadow_table, embedder.dims);
     cleanIds = await store.ids();
     cleanRows = await allRows(store);
     expect(cleanRows.length).toBe(clean.chunks);
@@ -207,7 +207,7 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
     expect(again.rows_in_table).toBe(clean.rows_in_table);
     expect(again.chunks_written_this_attempt).toBe(clean.chunks); // a finished run is rewritten, not skipped
     expect(embedder.requested - requested).toBe(clean.chunks);
-    const store = ChunkStore.forVersion(db, 'v_it_a', embedder.dims);
+    const store = new ChunkStore(db, configA.shadow_table, embedder.dims);
     expect(await store.ids()).toEqual(cleanIds);
     const rows = await allRows(store);
     expect(rows.map(({ created_at: _c, ...r }) => r)).toEqual(cleanRows.map(({ created_at: _c, ...r }) => r));
@@ -216,7 +216,7 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
 
   test('an ingest interrupted mid-way resumes from its cursor and ends equal to a clean run', async () => {
     // Same config, fresh state: drop the table and the run row the clean run left.
-    const store = ChunkStore.forVersion(db, 'v_it_a', embedder.dims);
+    const store = new ChunkStore(db, configA.shadow_table, embedder.dims);
     await store.drop();
     await db.query('DELETE FROM ingest_runs WHERE ingest_run_id = $1', [configA.ingest_run_id]);
 
@@ -266,13 +266,13 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
     const explicit = await shadowIngest({ db, config: cfg, docs, embedder, batchSize: 4, startCursor: 5 });
     expect(explicit.resumed_from).toBe(5);
     expect(explicit.rows_in_table).toBe(explicit.chunks);
-    await ChunkStore.forVersion(db, 'v_it_cursor', embedder.dims).drop();
+    await new ChunkStore(db, cfg.shadow_table, embedder.dims).drop();
   });
 
   test('policy B puts the prefix in both texts; policy none in neither', async () => {
     const docs = GOOD.slice(12, 15);
     const b = await shadowIngest({ db, config: config('v_it_b', 'B'), docs, embedder });
-    const storeB = ChunkStore.forVersion(db, 'v_it_b', embedder.dims);
+    const storeB = new ChunkStore(db, config('v_it_b', 'B').shadow_table, embedder.dims);
     const rowsB = await allRows(storeB);
     expect(rowsB.length).toBe(b.chunks);
     for (const r of rowsB) {
@@ -282,7 +282,7 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
     expect((await storeB.bm25Search('quixotic', 50)).length).toBe(rowsB.length);
 
     await shadowIngest({ db, config: config('v_it_none', 'none'), docs, embedder });
-    const rowsNone = await allRows(ChunkStore.forVersion(db, 'v_it_none', embedder.dims));
+    const rowsNone = await allRows(new ChunkStore(db, config('v_it_none', 'none').shadow_table, embedder.dims));
     for (const r of rowsNone) {
       expect(r.embedding_text).toBe(r.bm25_text);
       expect(r.bm25_text.startsWith('Document: ')).toBe(false);

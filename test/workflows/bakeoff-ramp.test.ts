@@ -67,7 +67,7 @@ test('the default 48-hour plan runs to promotion: 3 stages, 576 live checks, bou
     expect(hit).toMatchObject({ value: 0.63, baseline: 0.55, threshold: 0.6, upper: 0.7, direction: 'within-band', verdict: 'pass' });
     expect(s0.stage).toMatchObject({ index: 0, percent: 10, soakMs: 16 * H });
     expect(s0.backupId).toMatch(/^bk_ramp_full_[0-9a-f]{12}$/);
-    expect(await pointerRow(db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: 'document_chunks_v450_full', canary_percent: 10 });
+    expect(await pointerRow(db, lane)).toMatchObject({ live_table: BASELINE_TABLE, candidate_table: expect.stringMatching(/^document_chunks_v450_full_[0-9a-f]{8}$/), canary_percent: 10 });
     await healthyTraffic(lane, s0.stage!.startedAt);
     const r = await h.result();
     return { r, startedAt: s0.stage!.startedAt, runs: await runHistoryLengths(env, h.workflowId, h.firstExecutionRunId) };
@@ -85,12 +85,12 @@ test('the default 48-hour plan runs to promotion: 3 stages, 576 live checks, bou
   // Each stage's end is judged once, on the pooled stage evidence: non-breach proven, so it advances.
   expect(s.events.filter((e) => /^stage \d end: live check pass .*→ advance/.test(e.message))).toHaveLength(3);
   expect(s.live.lastGates.map((g) => [g.name, g.verdict])).toEqual([['live:samples', 'pass'], ['live:error_rate', 'pass'], ['live:quality_proxy', 'pass'], ['live:latency', 'pass']]);
-  expect(s.promotion).toMatchObject({ liveTable: 'document_chunks_v450_full', archivedTable: BASELINE_TABLE });
+  expect(s.promotion).toMatchObject({ liveTable: expect.stringMatching(/^document_chunks_v450_full_[0-9a-f]{8}$/), archivedTable: BASELINE_TABLE });
   expect(s.promotion!.at - startedAt).toBeGreaterThanOrEqual(48 * H);
   expect(s.promotion!.at - startedAt).toBeLessThan(48 * H + 5 * M);
   expect(s.reportId).toBeTruthy();
 
-  expect(await pointerRow(db, lane)).toMatchObject({ live_table: 'document_chunks_v450_full', candidate_table: null, canary_percent: 0 });
+  expect(await pointerRow(db, lane)).toMatchObject({ live_table: expect.stringMatching(/^document_chunks_v450_full_[0-9a-f]{8}$/), candidate_table: null, canary_percent: 0 });
   expect(await pointerActions(db, lane)).toEqual(['init', 'split:10', 'split:50', 'split:100', 'promote']);
   const archive = await db.query<{ live_table: string }>('SELECT live_table FROM config_archive WHERE lane = $1', [lane]);
   expect(archive.rows).toEqual([{ live_table: BASELINE_TABLE }]);

@@ -1,6 +1,7 @@
 // Data-plane commands outside a bakeoff: `ingest` (a candidate into its shadow table, or the lane's
 // first baseline), `eval` (one table on a labelled case set) and `sweep-nprobe` (IVF recall/latency per
 // nprobe against the flat index). They run the same code the worker's activities run, in this process.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { readPointer } from '../../store/pointer';
@@ -39,7 +40,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'candidate config (or bakeoff input), JSON or YAML')
     .option('--chunk-size <tokens>').option('--overlap <ratio>').option('--jaccard <threshold>').option('--prefix-policy <A|B|none>')
     .option('--embedder <name>').option('--chunk-version <version>')
-    .option('--table <name>', 'target table (default: the config\'s shadow table document_chunks_<chunk_version>)')
+    .option('--table <name>', 'target table (default: the config\'s shadow table document_chunks_<chunk_version>_<hash8>); a table a lane serves or another run holds is refused')
     .option('--baseline', 'create the lane\'s baseline (the seeds\' baseline config) and its pointer, if the lane has none')
     .option('--lane <lane>', 'with --baseline: the lane', 'default')
     .option('--sample <cases>', 'only this many labelled cases and their share of the corpus')
@@ -67,7 +68,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
         }
         const table = opts.table ?? locked.shadow_table;
         io.err(`ingesting ${locked.ingest_run_id} into ${table}${sample ? ` (sample of ${sample} cases)` : ''}`);
-        const report = await rt.plane.shadowIngest({ locked, table, dryRun: false }).catch((e) => {
+        // Refused (one line, as a bakeoff's shadowIngest is) when a lane serves the table or another run holds it.
+        const report = await rt.plane.shadowIngest({ locked, table, dryRun: false }, { claimant: `ingest:${by}@${os.hostname()}:${process.pid}` }).catch((e) => {
           throw planeError(e);
         });
         io.out(`${report.table}: ${report.chunks} chunks from ${report.documents} documents, ${report.duplicatesRemoved} near-duplicates removed (${(report.dedupRate * 100).toFixed(1)} %), ${(report.durationMs / 1000).toFixed(1)} s`);
