@@ -1,6 +1,7 @@
 // One store interface over two engines: PGlite (+pgvector, in-process) when no DATABASE_URL is set,
 // node-postgres against a real server otherwise. Callers write one SQL dialect (PostgreSQL 15).
 import { Pool, type PoolClient } from 'pg';
+import { z } from 'zod';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -116,6 +117,36 @@ export interface OpenDbOptions {
   /** PGlite data directory; absent = in-memory. */
   dataDir?: string;
   poolSize?: number;
+  /** Give up opening a connection after this long (default BAKEOFF_PG_CONNECT_TIMEOUT_MS or 5 s). */
+  connectTimeoutMs?: number;
+  /**
+   * Server-side statement_timeout, and (plus a second) the client-side query timeout that also
+   * covers a server that stopped answering (default BAKEOFF_PG_STATEMENT_TIMEOUT_MS or 10 min:
+   * long enough for a whole-table backup copy, short enough that nothing waits forever).
+   */
+  statementTimeoutMs?: number;
+}
+
+const timeoutMs = z.coerce.number().int().min(100).max(86_400_000);
+const PgTimeoutEnv = z.object({
+  BAKEOFF_PG_CONNECT_TIMEOUT_MS: timeoutMs.default(5_000),
+  BAKEOFF_PG_STATEMENT_TIMEOUT_MS: timeoutMs.default(600_000),
+});
+
+/** Pool timeouts: explicit options first, then the environment, then the defaults. */
+export function pgTimeouts(opts: OpenDbOptions = {}, env: NodeJS.ProcessEnv = process.env): { connectTimeoutMs: number; statementTimeoutMs: number } {
+  const parsed = PgTimeoutEnv.safeParse({
+    BAKEOFF_PG_CONNECT_TIMEOUT_MS: env.BAKEOFF_PG_CONNECT_TIMEOUT_MS || undefined,
+    BAKEOFF_PG_STATEMENT_TIMEOUT_MS: env.BAKEOFF_PG_STATEMENT_TIMEOUT_MS || undefined,
+  });
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new Error(`${i.path.join('.')}: must be a whole number of milliseconds between 100 and 86400000`);
+  }
+  return {
+    connectTimeoutMs: opts.connectTimeoutMs ?? parsed.data.BAKEOFF_PG_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: opts.statementTimeoutMs ?? parsed.data.BAKEOFF_PG_STATEMENT_TIMEOUT_MS,
+  };
 }
 
 // TypeScript compiles `import()` to require() under CommonJS; PGlite's CJS build works with require.
@@ -130,7 +161,16 @@ async function loadPGlite(dataDir?: string): Promise<PGliteLike> {
 export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   let db: Db;
   if (opts.url) {
-    const pool = new Pool({ connectionString: opts.url, max: opts.poolSize ?? 8 });
+    const t = pgTimeouts(opts);
+    // Without these a dead or unreachable server makes every caller wait on the OS's TCP timeouts.
+    const pool = new Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 8,
+      connectionTimeoutMillis: t.connectTimeoutMs,
+      statement_timeout: t.statementTimeoutMs,
+      query_timeout: t.statementTimeoutMs + 1_000,
+      keepAlive: true,
+    });
     pool.on('error', () => undefined); // idle-client errors surface on the next query instead
     db = new PgDb(pool);
   } else {

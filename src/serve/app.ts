@@ -46,7 +46,18 @@ export interface ServeOptions {
   /** Drill/test knob, off by default: a latency penalty on the candidate's searches (latency-penalty.ts). */
   candidatePenalty?: LatencyPenalty;
   caches?: { embedding?: number; rows?: number; results?: number };
-  http?: { port?: number; host?: string; maxBodyBytes?: number; rateLimit?: { perSecond: number; burst: number }; maxInFlight?: number };
+  http?: {
+    port?: number;
+    host?: string;
+    maxBodyBytes?: number;
+    rateLimit?: { perSecond: number; burst: number };
+    maxInFlight?: number;
+    headersTimeoutMs?: number;
+    requestTimeoutMs?: number;
+    bodyTimeoutMs?: number;
+  };
+  /** /health answers 503 when `SELECT 1` takes longer than this (default 2 s). */
+  healthDbTimeoutMs?: number;
   /** Process-level metrics (CPU, heap, event-loop lag); off in tests that start many services. */
   defaultMetrics?: boolean;
   log?: (line: string) => void;
@@ -116,13 +127,18 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     nearDupCosine: o.nearDupCosine,
     rerankAcceptScore: o.rerankAcceptScore,
     candidatePenalty: o.candidatePenalty,
+    log: o.log,
   });
   const startedAt = Date.now();
   const http = new ServeHttpServer(service, metrics, {
     maxBodyBytes: o.http?.maxBodyBytes,
     rateLimit: o.http?.rateLimit,
     maxInFlight: o.http?.maxInFlight,
-    health: () => healthDocument({ db: o.db, lane: o.lane, watcher, kpis, metrics, startedAt }),
+    headersTimeoutMs: o.http?.headersTimeoutMs,
+    requestTimeoutMs: o.http?.requestTimeoutMs,
+    bodyTimeoutMs: o.http?.bodyTimeoutMs,
+    log: o.log,
+    health: () => healthDocument({ db: o.db, lane: o.lane, watcher, kpis, metrics, startedAt, dbTimeoutMs: o.healthDbTimeoutMs ?? 2_000, log: o.log }),
   });
   // The first poll loads the sides before the port opens (a lane without a pointer still starts: /health says why).
   await watcher.start();
@@ -175,6 +191,8 @@ export interface IngestHealth {
 export interface HealthBody {
   status: 'ok' | 'degraded' | 'starting';
   version: string;
+  /** The store the searches read rows from; unreachable → 503 (the detail is in the service log). */
+  database: { reachable: boolean; ms: number; error?: string };
   lane: string;
   uptimeS: number;
   pointer: PointerState | null;
@@ -193,18 +211,44 @@ interface HealthDeps {
   kpis: LiveKpiRecorder;
   metrics: ServeMetrics;
   startedAt: number;
+  dbTimeoutMs: number;
+  log?: (line: string) => void;
+}
+
+/** `SELECT 1` within timeoutMs; a failure is named by its kind only (driver text goes to the log). */
+async function pingDatabase(db: Db, timeoutMs: number, log?: (line: string) => void): Promise<HealthBody['database']> {
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      db.query('SELECT 1'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' })), timeoutMs);
+      }),
+    ]);
+    return { reachable: true, ms: Date.now() - t0 };
+  } catch (err) {
+    log?.(`health: database unreachable: ${(err as Error).message}`);
+    const code = (err as { code?: unknown }).code;
+    return { reachable: false, ms: Date.now() - t0, error: typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'unreachable' };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function healthDocument(d: HealthDeps): Promise<{ ready: boolean; body: HealthBody }> {
   const state = d.watcher.current();
   const watcher = d.watcher.status();
-  const ingest = state ? await ingestStatus(d.db, state) : null;
-  const status: HealthBody['status'] = !state ? 'starting' : state.candidateError || watcher.lastError ? 'degraded' : 'ok';
+  const database = await pingDatabase(d.db, d.dbTimeoutMs, d.log);
+  const ingest = state && database.reachable ? await ingestStatus(d.db, state) : null;
+  const status: HealthBody['status'] = !state ? 'starting' : state.candidateError || watcher.lastError || !database.reachable ? 'degraded' : 'ok';
   return {
-    ready: state !== null,
+    // Cached rows may still answer some searches, but a service without its store is not ready.
+    ready: state !== null && database.reachable,
     body: {
       status,
       version: SERVICE_VERSION,
+      database,
       lane: d.lane,
       uptimeS: Math.round((Date.now() - d.startedAt) / 1000),
       pointer: state?.pointer ?? null,

@@ -1,10 +1,14 @@
 // The HTTP face of the serving path, on plain node:http:
 //   POST /search   {query, key?, k?} → results with fingerprints; 400 bad JSON / invalid body,
-//                  413 body too large, 415 not JSON, 429 rate-limited or overloaded, 503 not ready
+//                  408 body too slow, 413 body too large, 415 not JSON, 429 rate-limited or overloaded,
+//                  503 not ready
 //   GET  /health   version, pointer, ingest/search/rerank status, reranker stats, KPI recorder
 //   GET  /metrics  Prometheus text exposition (prom-client)
 // Every failure is answered with a JSON body {error, message} and never escapes as an exception: a
-// bad client cannot crash the process. close() drains in-flight requests before returning.
+// bad client cannot crash the process, and a slow one cannot hold a search slot: the body is read
+// (size- and time-limited) before a slot is taken, and headers/requests have their own timeouts.
+// A 500 or 503 never carries an internal error's text (driver messages name hosts and users): the
+// detail goes to the log. close() drains in-flight requests before returning.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeIssues, SearchRequestSchema } from './search-request';
@@ -18,8 +22,16 @@ export interface HttpServerOptions {
   rateLimit?: { perSecond: number; burst: number };
   /** Searches served at once; beyond this a request gets 429 instead of queueing. */
   maxInFlight?: number;
+  /** Whole request headers must arrive within this (default 10 s; Node's own is 60 s). */
+  headersTimeoutMs?: number;
+  /** Whole request, headers and body, within this (default 30 s; Node's own is 300 s). */
+  requestTimeoutMs?: number;
+  /** A /search body must be read within this once its headers are in (default 5 s): 408 otherwise. */
+  bodyTimeoutMs?: number;
   /** Builds the /health document (status code 200 when ready, 503 otherwise). */
   health: () => Promise<{ ready: boolean; body: unknown }>;
+  /** Where internal errors go in full (default: stderr). */
+  log?: (line: string) => void;
 }
 
 class HttpError extends Error {
@@ -38,7 +50,10 @@ export class ServeHttpServer {
   private readonly limiter: TokenBucket;
   private readonly maxBodyBytes: number;
   private readonly maxInFlight: number;
+  private readonly bodyTimeoutMs: number;
+  private readonly log: (line: string) => void;
   private inFlight = 0;
+  private errorSeq = 0;
   private closing = false;
 
   constructor(
@@ -48,14 +63,21 @@ export class ServeHttpServer {
   ) {
     this.maxBodyBytes = o.maxBodyBytes ?? 16 * 1024;
     this.maxInFlight = o.maxInFlight ?? 256;
+    this.bodyTimeoutMs = o.bodyTimeoutMs ?? 5_000;
+    this.log = o.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.limiter = new TokenBucket(o.rateLimit ?? { perSecond: 2000, burst: 4000 });
-    this.server = http.createServer((req, res) => {
+    // Timeouts are enforced on this interval (Node's default 30 s would let a 10 s timeout run to 40 s).
+    this.server = http.createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => this.fail(res, 'unknown', err));
     });
     this.server.keepAliveTimeout = 5000;
+    // Slowloris: a client trickling headers or a body must not keep a socket for Node's 60 s / 300 s.
+    this.server.headersTimeout = o.headersTimeoutMs ?? 10_000;
+    this.server.requestTimeout = o.requestTimeoutMs ?? 30_000;
     // Malformed HTTP never reaches handle(); answer it plainly instead of dropping the socket.
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'; // headers or request not in within the timeouts
+      if (socket.writable) socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
   }
@@ -121,29 +143,33 @@ export class ServeHttpServer {
     // Admission first: a refused request costs no body read, no JSON parse, no model call.
     const wait = this.limiter.take();
     if (wait > 0) throw new HttpError(429, 'rate_limited', `rate limit exceeded; retry in ${wait} ms`, { 'Retry-After': String(Math.ceil(wait / 1000)) });
-    if (this.inFlight >= this.maxInFlight) {
-      throw new HttpError(429, 'overloaded', `${this.inFlight} searches in flight (limit ${this.maxInFlight}); retry shortly`, { 'Retry-After': '1' });
+    if (this.inFlight >= this.maxInFlight) throw this.overloaded();
+    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', `send Content-Type: application/json, not ${type}`);
+    // The whole body is in before a slot is taken: a slow client holds its socket, never a slot.
+    const raw = await this.readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch (err) {
+      throw new HttpError(400, 'bad_json', `the body is not valid JSON: ${(err as Error).message}`);
     }
+    const parsed = SearchRequestSchema.safeParse(body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error).join('; '));
+    if (this.inFlight >= this.maxInFlight) throw this.overloaded();
     this.inFlight++;
     this.metrics.inFlight.inc();
     try {
-      const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
-      if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', `send Content-Type: application/json, not ${type}`);
-      const raw = await this.readBody(req);
-      let body: unknown;
-      try {
-        body = JSON.parse(raw);
-      } catch (err) {
-        throw new HttpError(400, 'bad_json', `the body is not valid JSON: ${(err as Error).message}`);
-      }
-      const parsed = SearchRequestSchema.safeParse(body);
-      if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error).join('; '));
       const response = await this.service.search(parsed.data);
       this.json(res, 200, response);
     } finally {
       this.inFlight--;
       this.metrics.inFlight.dec();
     }
+  }
+
+  private overloaded(): HttpError {
+    return new HttpError(429, 'overloaded', `${this.inFlight} searches in flight (limit ${this.maxInFlight}); retry shortly`, { 'Retry-After': '1' });
   }
 
   private readBody(req: http.IncomingMessage): Promise<string> {
@@ -155,22 +181,31 @@ export class ServeHttpServer {
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        reject(new HttpError(408, 'body_timeout', `the body was not received within ${this.bodyTimeoutMs} ms`, { Connection: 'close' }));
+      }, this.bodyTimeoutMs);
+      req.once('close', () => clearTimeout(timer));
       req.on('data', (chunk: Buffer) => {
         if (done) return;
         size += chunk.length;
         if (size > this.maxBodyBytes) {
           done = true;
+          clearTimeout(timer);
           reject(new HttpError(413, 'body_too_large', `the body exceeds the limit of ${this.maxBodyBytes} bytes`, { Connection: 'close' }));
           return;
         }
         chunks.push(chunk);
       });
       req.on('end', () => {
+        clearTimeout(timer);
         if (done) return;
         done = true;
         resolve(Buffer.concat(chunks).toString('utf8'));
       });
       req.on('error', (err) => {
+        clearTimeout(timer);
         if (done) return;
         done = true;
         reject(new HttpError(400, 'bad_request', `reading the body failed: ${err.message}`));
@@ -200,13 +235,18 @@ export class ServeHttpServer {
       code = 'unavailable';
       headers = { 'Retry-After': '1' };
     }
-    if (status === 413 && req) {
+    if ((status === 413 || status === 408) && req) {
       // Stop reading a body we refused; the socket is closed once the answer is out.
       res.on('finish', () => req.destroy());
     } else if (req && !req.complete) {
       req.resume(); // drain the unread body so the keep-alive connection stays usable
     }
-    if (code === 'internal') message = `search failed: ${message}`;
+    if (status >= 500 && !(err instanceof HttpError)) {
+      // Internal detail (a driver's message names hosts, users, tables) goes to the log, not the client.
+      const ref = `e${Date.now().toString(36)}-${++this.errorSeq}`;
+      this.log(`[serve] ${req?.method ?? '?'} ${req?.url ?? '?'} → ${status} ${code} (${ref}): ${err instanceof Error ? (err.stack ?? err.message) : message}`);
+      message = code === 'internal' ? `search failed (reference ${ref}; details are in the service log)` : code === 'unavailable' ? `the service cannot answer now (reference ${ref}); see GET /health` : message;
+    }
     this.json(res, status, { error: code, message }, headers);
   }
 }

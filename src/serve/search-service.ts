@@ -79,6 +79,8 @@ export interface SearchServiceOptions {
   rerankAcceptScore?: number;
   /** Drill/test knob, off by default: slows the candidate's searches (see latency-penalty.ts). */
   candidatePenalty?: LatencyPenalty;
+  /** Where a candidate failure's detail goes; the client's `fallback` field names only its kind. */
+  log?: (line: string) => void;
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -113,10 +115,12 @@ export class SearchService {
         try {
           return await this.answer(state, state.candidate, 'candidate', 'candidate', null, req, t0, routeMs);
         } catch (err) {
-          return this.fallBack(state, req, t0, routeMs, `candidate failed: ${(err as Error).message}`, 'search');
+          // A driver's message names hosts, users and tables: logged, not sent to the client.
+          this.o.log?.(`candidate search failed (answered by the baseline): ${(err as Error).message}`);
+          return this.fallBack(state, req, t0, routeMs, 'candidate failed: search error', 'search');
         }
       }
-      return this.fallBack(state, req, t0, routeMs, `candidate not loaded: ${state.candidateError ?? 'unknown reason'}`, 'unavailable');
+      return this.fallBack(state, req, t0, routeMs, 'candidate not loaded (see GET /health)', 'unavailable');
     }
     try {
       return await this.answer(state, state.baseline, 'baseline', 'baseline', null, req, t0, routeMs);

@@ -15,6 +15,7 @@ import { restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import { openDb, type Db } from '../../src/platform/db';
 import { startServing, type RunningService } from '../../src/serve/app';
 import { isConsistent, replayTraffic } from '../../src/serve/traffic';
+import { SearchRequestSchema } from '../../src/serve/search-request';
 import type { SearchResponse } from '../../src/serve/search-service';
 import type { ServingSide } from '../../src/serve/serving-side';
 import { bySize, chaosSeed, ReliabilityRecorder } from '../support/reliability-record';
@@ -23,7 +24,19 @@ import { buildServingFixture, freshPgDatabase, type ServingFixture } from '../su
 jest.setTimeout(bySize(2, 6) * 60_000);
 
 const recorder = new ReliabilityRecorder('input-http');
-const ALLOWED = new Set([200, 400, 404, 405, 413, 415, 429]);
+const ALLOWED = new Set([200, 400, 404, 405, 408, 413, 415, 429]);
+const MAX_BODY_BYTES = 16 * 1024; // the service's default limit
+
+/** The test's own verdict on a body, independent of the service's answer: may it be served? */
+function acceptable(body: string | Buffer, contentType: string): boolean {
+  if (contentType.split(';')[0].trim().toLowerCase() !== 'application/json') return false;
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) return false;
+  try {
+    return SearchRequestSchema.safeParse(JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : body)).success;
+  } catch {
+    return false;
+  }
+}
 
 let db: Db;
 let f: ServingFixture;
@@ -84,10 +97,12 @@ test('fuzzed bodies: every answer is a JSON 2xx/4xx with a reason, never a 5xx',
   const statuses: Record<number, number> = {};
   let tried = 0;
   const fivexx: string[] = [];
+  let wronglyAccepted = 0;
   await fc.assert(
     fc.asyncProperty(hostileBody, async ({ body, type }) => {
       const r = await send(`${svc.url}/search`, body, type);
       tried++;
+      if (r.status === 200 && !acceptable(body, type)) wronglyAccepted++;
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       if (r.status >= 500) fivexx.push(`${r.status} for ${String(body).slice(0, 80)}`);
       expect(ALLOWED.has(r.status)).toBe(true);
@@ -99,7 +114,8 @@ test('fuzzed bodies: every answer is a JSON 2xx/4xx with a reason, never a 5xx',
   await stillServing(svc);
   expect(fivexx).toEqual([]);
   const rejected = tried - (statuses[200] ?? 0);
-  recorder.input({ inputClass: 'HTTP: fuzzed /search bodies (JSON, binary, prototype keys, deep nesting, huge queries)', tried, outcome: `answered ${Object.entries(statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}; service still healthy`, rejected, wronglyAccepted: 0, crashes: 0 });
+  recorder.input({ inputClass: 'HTTP: fuzzed /search bodies (JSON, binary, prototype keys, deep nesting, huge queries)', tried, outcome: `answered ${Object.entries(statuses).map(([s, n]) => `${n}× ${s}`).join(', ')}; service still healthy`, rejected, wronglyAccepted, crashes: fivexx.length });
+  expect(wronglyAccepted).toBe(0);
 });
 
 /** Writes raw bytes on a fresh socket; resolves with the status line the server answered (or 'closed'). */
@@ -163,13 +179,19 @@ test('malformed HTTP on raw sockets gets a 4xx or a closed socket; held-open soc
     if (c.expect === 'serve') return !/^HTTP\/1\.1 2\d\d/.test(line);
     return !(line === 'timeout' || line === 'closed' || /^HTTP\/1\.1 4\d\d/.test(line));
   });
+  const rawWronglyAccepted = cases.filter((c) => c.expect !== 'serve' && /^HTTP\/1\.1 2\d\d/.test(answers[c.name])).length;
+  const rawFivexx = Object.values(answers).filter((l) => /^HTTP\/1\.1 5\d\d/.test(l)).length;
   expect(wrong.map((c) => `${c.name}: ${answers[c.name]}`)).toEqual([]);
 
   // Slowloris: hundreds of sockets each holding half a request open; a real search still gets through.
   const holders = bySize(200, 1000);
+  let holdersServed = 0;
   const sockets = await Promise.all(
     Array.from({ length: holders }, () => new Promise<net.Socket>((resolve) => {
       const sock = net.connect(port, '127.0.0.1', () => {
+        sock.once('data', (d) => {
+          if (/^HTTP\/1\.1 2\d\d/.test(d.toString('latin1'))) holdersServed++;
+        });
         sock.write('POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
         resolve(sock);
       });
@@ -188,11 +210,13 @@ test('malformed HTTP on raw sockets gets a 4xx or a closed socket; held-open soc
     tried: cases.length,
     outcome: `${Object.values(answers).filter((l) => / 4\d\d /.test(l)).length} answered 4xx, ${Object.values(answers).filter((l) => l === 'closed').length} closed, ${cases.filter((c) => c.expect === 'wait').length} incomplete ones held until the ${headersTimeout / 1000} s headers timeout; no 5xx`,
     rejected: cases.filter((c) => c.expect === 'reject').length,
-    wronglyAccepted: 0,
-    crashes: 0,
+    wronglyAccepted: rawWronglyAccepted,
+    crashes: rawFivexx,
     detail: JSON.stringify(answers),
   });
-  recorder.input({ inputClass: `HTTP: ${holders} sockets holding half-sent requests (slowloris)`, tried: holders, outcome: 'a real search was still answered 200 while they were held', rejected: 0, wronglyAccepted: 0, crashes: 0 });
+  recorder.input({ inputClass: `HTTP: ${holders} sockets holding half-sent requests (slowloris)`, tried: holders, outcome: 'a real search was still answered 200 while they were held', rejected: 0, wronglyAccepted: holdersServed, crashes: 0 });
+  expect(rawWronglyAccepted).toBe(0);
+  expect(holdersServed).toBe(0);
 });
 
 /** One POST on its own TCP connection (no pooling), so a flood really arrives at once. */
@@ -239,13 +263,17 @@ test('a flood far beyond the in-flight limit gets 200 or 429 — no 5xx, no rese
     );
     const ms = Date.now() - t0;
     const by = (s: number) => results.filter((r) => r.status === s).length;
+    // A 200 must be a search answer: one carrying an error body was accepted wrongly.
+    const floodWronglyAccepted = results.filter((r) => r.status === 200 && (r.body.error !== undefined || !Array.isArray((r.body as { results?: unknown }).results))).length;
+    const floodFivexx = results.filter((r) => r.status >= 500).length;
     expect(by(-1)).toBe(0);
     expect(results.filter((r) => r.status >= 500)).toEqual([]);
     expect(by(200) + by(429)).toBe(n);
     expect(by(429)).toBeGreaterThan(0);
     expect(results.filter((r) => r.status === 429).every((r) => r.body.error === 'overloaded')).toBe(true);
     await stillServing(tight);
-    recorder.input({ inputClass: `HTTP: flood of ${n} concurrent searches (in-flight limit 4)`, tried: n, outcome: `${by(200)}× 200, ${by(429)}× 429 overloaded, 0 errors, 0 resets; healthy afterwards (${ms} ms)`, rejected: by(429), wronglyAccepted: 0, crashes: 0 });
+    recorder.input({ inputClass: `HTTP: flood of ${n} concurrent searches (in-flight limit 4)`, tried: n, outcome: `${by(200)}× 200, ${by(429)}× 429 overloaded, ${floodFivexx} errors, ${by(-1)} resets; healthy afterwards (${ms} ms)`, rejected: by(429), wronglyAccepted: floodWronglyAccepted, crashes: floodFivexx });
+    expect(floodWronglyAccepted).toBe(0);
   } finally {
     await tight.close();
   }
@@ -269,13 +297,15 @@ test('hostile requests mixed into steady traffic while the pointer flips: legiti
     const bad = ['{"query": ', '[]', JSON.stringify({ query: 'x'.repeat(20_000) }), JSON.stringify({ query: 42 }), '\u0000\u0001', JSON.stringify({ query: 'ok', evil: true })];
     let sent = 0;
     let fivexx = 0;
+    let accepted = 0;
     while (!stop) {
       const r = await send(`${svc.url}/search`, bad[sent % bad.length]);
       sent++;
-      if (r.status >= 500 || r.status === 200) fivexx++;
+      if (r.status >= 500) fivexx++;
+      if (r.status === 200) accepted++;
       await new Promise((res) => setTimeout(res, 20));
     }
-    return { sent, fivexx };
+    return { sent, fivexx, accepted };
   })();
   const flips: string[] = [];
   const steps = [() => split(10), () => split(50), () => split(100), () => rollback(), () => split(50), () => rollback()];
@@ -289,12 +319,66 @@ test('hostile requests mixed into steady traffic while the pointer flips: legiti
   stop = true;
   const h = await hostile;
   await rollback();
+  recorder.input({ inputClass: 'HTTP: hostile requests mixed into traffic during pointer flips', tried: h.sent, outcome: `${h.sent - h.accepted - h.fivexx} answered 4xx; the legitimate traffic saw ${report.failed} failures, ${report.mixed} mixed answers`, rejected: h.sent - h.accepted - h.fivexx, wronglyAccepted: h.accepted, crashes: h.fivexx });
   expect(report.failed).toBe(0);
   expect(report.mixed).toBe(0);
   expect(inconsistent).toEqual([]);
   expect(report.ok).toBe(report.sent);
   expect(h.fivexx).toBe(0);
+  expect(h.accepted).toBe(0);
   expect(h.sent).toBeGreaterThan(20);
-  recorder.input({ inputClass: 'HTTP: hostile requests mixed into traffic during pointer flips', tried: h.sent, outcome: 'every one answered 4xx; the legitimate traffic saw 0 failures, 0 mixed answers', rejected: h.sent, wronglyAccepted: 0, crashes: 0 });
-  recorder.measure({ name: 'service under flips: legitimate requests', value: report.sent, detail: `${report.achievedRps.toFixed(1)} req/s, p50 ${report.latencyMs.p50.toFixed(0)} ms, p95 ${report.latencyMs.p95.toFixed(0)} ms, ${flips.length} pointer flips (${flips.slice(0, 6).join(' ')}${flips.length > 6 ? ' …' : ''}), 0 failed, 0 mixed` });
+  recorder.measure({ name: 'service under flips: legitimate requests', value: report.sent, detail: `${report.achievedRps.toFixed(1)} req/s, p50 ${report.latencyMs.p50.toFixed(0)} ms, p95 ${report.latencyMs.p95.toFixed(0)} ms, ${flips.length} pointer flips (${flips.slice(0, 6).join(' ')}${flips.length > 6 ? ' …' : ''}), ${report.failed} failed, ${report.mixed} mixed` });
+});
+
+test('slow bodies cannot hold the search slots: real searches are served, the slow senders get 408', async () => {
+  // Before: the slot was taken before the body was read, under Node's 300 s request timeout, so a few
+  // clients sending one byte of a declared body held every slot and real users got 429.
+  const bodyTimeoutMs = 1_500;
+  const tight = await startServing({
+    db, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => f.embedder, defaultMetrics: false,
+    http: { maxInFlight: 4, bodyTimeoutMs, headersTimeoutMs: 2_000, rateLimit: { perSecond: 100_000, burst: 100_000 } },
+  });
+  try {
+    const port = Number(new URL(tight.url).port);
+    const slow = bySize(40, 400);
+    const t0 = Date.now();
+    // Complete headers, a 200-byte body declared, one byte sent: then silence.
+    const slowAnswers = Promise.all(
+      Array.from({ length: slow }, () => raw(port, 'POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{', { timeoutMs: 15_000 })),
+    );
+    // Headers that never finish: closed (or answered 408) once the headers timeout passes.
+    const halfHeaders = raw(port, 'POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: appl', { timeoutMs: 15_000 }).then((line) => ({ line, ms: Date.now() - t0 }));
+    await new Promise((r) => setTimeout(r, 300)); // every slow sender is connected and waiting
+    const real: number[] = [];
+    for (let i = 0; i < 8; i++) real.push((await send(`${tight.url}/search`, JSON.stringify({ query: f.questions[i % f.questions.length], key: `real-${i}` }))).status);
+    const realMs = Date.now() - t0;
+    const answers = await slowAnswers;
+    const slowMs = Date.now() - t0;
+    const half = await halfHeaders;
+    const realServed = real.filter((st) => st === 200).length;
+    const slowGot408 = answers.filter((l) => /^HTTP\/1\.1 408/.test(l)).length;
+    const slowServed = answers.filter((l) => /^HTTP\/1\.1 2\d\d/.test(l)).length;
+    recorder.input({
+      inputClass: `HTTP: ${slow} clients each sending 1 byte of a declared 200-byte /search body (slots 4)`,
+      tried: slow,
+      outcome: `${realServed}/8 real searches answered 200 while they were held (${realMs} ms); ${slowGot408} slow senders answered 408 after the ${bodyTimeoutMs} ms body timeout (all in ${slowMs} ms); half-sent headers: ${half.line} after ${half.ms} ms`,
+      rejected: slowGot408,
+      wronglyAccepted: slowServed,
+      crashes: answers.filter((l) => /^HTTP\/1\.1 5\d\d/.test(l)).length,
+    });
+    expect(real).toEqual(Array(8).fill(200));
+    expect(slowGot408).toBe(slow);
+    expect(slowMs).toBeLessThan(bodyTimeoutMs + 8_000);
+    expect(half.line === 'closed' || /^HTTP\/1\.1 408/.test(half.line)).toBe(true);
+    expect(half.ms).toBeLessThan(2_000 + 3_000);
+    await stillServing(tight);
+  } finally {
+    await tight.close();
+  }
+});
+
+test("the service's own timeouts replace Node's 60 s / 300 s defaults", () => {
+  expect(svc.http.server.headersTimeout).toBeLessThanOrEqual(10_000);
+  expect(svc.http.server.requestTimeout).toBeLessThanOrEqual(30_000);
+  expect(svc.http.server.requestTimeout).toBeGreaterThan(0);
 });
