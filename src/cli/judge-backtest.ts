@@ -14,16 +14,19 @@ import type { LiveThresholds } from '../workflows/messages';
  * checkLiveKpis does. The last check ends at the last window (a partial interval is still a check).
  */
 export function groupIntoChecks(windows: readonly WindowEvidence[], fromMs: number, toMs: number, intervalMs: number): WindowEvidence[] {
+  const sorted = [...windows].sort((a, b) => a.toMs - b.toMs);
   const checks: WindowEvidence[] = [];
+  let k = 0;
+  while (k < sorted.length && sorted[k].toMs <= fromMs) k++;
   for (let start = fromMs; start < toMs; start += intervalMs) {
     const end = Math.min(toMs, start + intervalMs);
-    let pooled: WindowEvidence = { fromMs: start, toMs: end, baseline: emptySide(), candidate: emptySide() };
-    for (const w of windows) {
-      if (w.toMs > start && w.toMs <= end) {
-        pooled = { ...pooled, baseline: mergeSide(pooled.baseline, w.baseline), candidate: mergeSide(pooled.candidate, w.candidate) };
-      }
+    let baseline = emptySide();
+    let candidate = emptySide();
+    for (; k < sorted.length && sorted[k].toMs <= end; k++) {
+      baseline = mergeSide(baseline, sorted[k].baseline);
+      candidate = mergeSide(candidate, sorted[k].candidate);
     }
-    checks.push(pooled);
+    checks.push({ fromMs: start, toMs: end, baseline, candidate });
   }
   return checks;
 }

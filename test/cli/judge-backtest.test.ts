@@ -9,6 +9,9 @@ import { seededRandom } from '../../src/platform/seeded-random';
 import { LIVE_KPIS_DDL, recordLiveKpiWindow } from '../../src/store/live-kpis';
 import { addLatency, emptyHistogram } from '../../src/workflows/latency-histogram';
 import type { LatencyHistogram } from '../../src/workflows/live-evidence';
+import { groupIntoChecks, isHealthy, wilson95 } from '../../src/cli/judge-backtest';
+import { LiveThresholdsSchema } from '../../src/workflows/messages';
+import { emptySide } from '../../src/workflows/latency-histogram';
 import { bakeoffProcess, type CliRun } from '../support/cli';
 import { freshPgDatabase } from '../support/serve-fixture';
 
@@ -148,3 +151,34 @@ test('mistakes are one line naming the flag or the file:line, exit 2, no stack',
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }, 300_000);
+
+test('checks pool the windows that ended in their interval, as checkLiveKpis does (a window ending at `from` is not counted)', () => {
+  const w = (endMin: number, n: number) => ({ fromMs: (endMin - 1) * MIN, toMs: endMin * MIN, baseline: { ...emptySide(), requests: n }, candidate: { ...emptySide(), requests: 2 * n } });
+  // Out of order on purpose: rows of several replicas interleave.
+  const checks = groupIntoChecks([w(3, 30), w(0, 1000), w(1, 10), w(5, 50), w(2, 20), w(4, 40)], 0, 5 * MIN, 2 * MIN);
+  expect(checks.map((c) => [c.fromMs / MIN, c.toMs / MIN, c.baseline.requests, c.candidate.requests])).toEqual([
+    [0, 2, 30, 60],
+    [2, 4, 70, 140],
+    [4, 5, 50, 100],
+  ]);
+});
+
+test('the synthetic report\'s arithmetic: healthy means every harm within its tolerance; Wilson intervals', () => {
+  const t = LiveThresholdsSchema.parse({});
+  const m = { requests: 200, latencyMedianMs: 40, latencySigma: 0.6, quality: 0.8, errorRate: 0.005, candidateQualityDeltaPts: 0, candidateErrorDeltaPts: 0, candidateLatencyFactor: 1 };
+  expect(isHealthy(m, t)).toBe(true);
+  expect(isHealthy({ ...m, candidateQualityDeltaPts: -t.maxQualityDropPts }, t)).toBe(true);
+  expect(isHealthy({ ...m, candidateQualityDeltaPts: -t.maxQualityDropPts - 0.5 }, t)).toBe(false);
+  expect(isHealthy({ ...m, candidateErrorDeltaPts: t.maxErrorRateIncreasePts + 0.5 }, t)).toBe(false);
+  expect(isHealthy({ ...m, candidateLatencyFactor: 1 + t.maxP95IncreasePct / 100 }, t)).toBe(true);
+  expect(isHealthy({ ...m, candidateLatencyFactor: 1.3 }, t)).toBe(false);
+  // A 30 % rise of a 0.1 ms p95 is under the ms floor: not a breach.
+  expect(isHealthy({ ...m, latencyMedianMs: 0.04, candidateLatencyFactor: 1.3 }, t)).toBe(true);
+  // Wilson 95 % for 0 of 200 is 0..1.88 %; for 10 of 100 it is 5.5..17.4 % (textbook values).
+  const [lo0, hi0] = wilson95(0, 200);
+  expect(lo0).toBeCloseTo(0, 12);
+  expect(hi0).toBeCloseTo(0.0188, 4);
+  const [lo, hi] = wilson95(10, 100);
+  expect(lo).toBeCloseTo(0.0552, 3);
+  expect(hi).toBeCloseTo(0.1744, 3);
+});
