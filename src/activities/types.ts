@@ -249,6 +249,9 @@ export interface LiveCheckResult {
 
 export interface NotifyInput extends Idempotent {
   workflowId: string;
+  /** A webhook name the worker resolves (BAKEOFF_WEBHOOK_<NAME>); its URL never enters history. */
+  webhook?: string;
+  /** Deprecated: an inline URL (it is in history); errors show it redacted. */
   webhookUrl?: string;
   event: 'phase' | 'gate' | 'live-check' | 'operator' | 'rollback' | 'promotion';
   phase: string;

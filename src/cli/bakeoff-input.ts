@@ -150,7 +150,8 @@ export function buildRawInput(flags: InputFlags, extra: { dryRun?: boolean } = {
   if (flags.checkInterval !== undefined) raw.checkInterval = durationFlag('check-interval', flags.checkInterval);
   if (flags.operatorDeadline !== undefined) raw.operatorDeadline = durationFlag('operator-deadline', flags.operatorDeadline);
   if (flags.dryRunSoak !== undefined) raw.dryRunSoak = durationFlag('dry-run-soak', flags.dryRunSoak);
-  if (flags.webhook !== undefined) raw.notifyWebhookUrl = flags.webhook;
+  // A name is resolved by the worker (BAKEOFF_WEBHOOK_<NAME>); a URL still works but lands in history.
+  if (flags.webhook !== undefined) raw[/^[a-z][a-z0-9+.-]*:/i.test(flags.webhook) ? 'notifyWebhookUrl' : 'notifyWebhook'] = flags.webhook;
   if (extra.dryRun !== undefined) raw.dryRun = extra.dryRun;
   return raw;
 }

@@ -126,6 +126,12 @@ export const BakeoffInputSchema = z.strictObject({
   dryRun: z.boolean().default(false),
   /** Soak per stage in a dry run (compressed). */
   dryRunSoak: durationSchema.prefault('10s'),
+  /** A webhook by name: the worker POSTs to its BAKEOFF_WEBHOOK_<NAME>, so the URL (often a secret) stays out of history. */
+  notifyWebhook: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'notifyWebhook must name a webhook (lowercase letters, digits, _ or -); the worker reads its URL from BAKEOFF_WEBHOOK_<NAME>')
+    .optional(),
+  /** Deprecated (its URL lands in the workflow's history): use notifyWebhook. notifyWebhook wins when both are set. */
   notifyWebhookUrl: z.url({ protocol: /^https?$/, error: 'notifyWebhookUrl must be an http(s) URL' }).optional(),
   /** Upsert BakeoffPhase/ConfigHash search attributes (must be registered on the server). */
   searchAttributes: z.boolean().default(true),

@@ -33,7 +33,7 @@ function addInputOptions(cmd: Command): Command {
     .option('--ramp <plan>', 'canary plan PERCENT:SOAK,... (default 10:16h,50:16h,100:16h)')
     .option('--check-interval <duration>', 'live KPI check interval (default 5m)')
     .option('--operator-deadline <duration>', 'how long an inconclusive verdict waits for approve/abort (default 24h)')
-    .option('--webhook <url>', 'notification webhook (http/https)')
+    .option('--webhook <name>', 'notification webhook by name: the worker POSTs to its BAKEOFF_WEBHOOK_<NAME> (an http(s) URL is still accepted, deprecated: it is stored in the workflow history)')
     .option('--by <name>', 'who is asking (default $USER)')
     .option('--workflow-id <id>', 'override the workflow id derived from the config');
 }
