@@ -18,6 +18,8 @@ const SUITE_FILES: Record<string, string> = {
   'input-http': 'test/input/hostile-http.test.ts',
   load: 'test/load/concurrent-dry-runs.test.ts',
   security: 'test/security/secrets-and-audit.test.ts',
+  'chaos-serve-outage': 'test/chaos/serve-db-outage.test.ts',
+  'security-webhooks': 'test/security/webhook-secrets.test.ts',
 };
 
 const cell = (v: unknown) => String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -131,6 +133,8 @@ The tables above are from the mode each row names.
 | infra scenario (PostgreSQL restart, outage, Temporal server SIGKILL) | 1 | 3 |
 | lockConfig fuzz cases / chunker fuzz texts | 300 / 150 | 5000 / 1500 |
 | duplicate documents / repeats of one doc_id / base64 blob | 1000 / 200 / 15 kB | 10000 / 2000 / 300 kB |
+| slow-body clients against 4 search slots | 40 | 400 |
+| searches during the serving database outage | 20 | 100 |
 | HTTP fuzz bodies / slowloris sockets / flood | 150 / 200 / 300 | 2000 / 1000 / 3000 |
 | traffic during pointer flips | 10 s | 120 s |
 | concurrent dry runs on one worker | 6 | 20 |
@@ -157,7 +161,18 @@ Worker logs (one line per activity start/finish, with the injected crashes) and 
   quadratically (every bisection probe tokenized the whole rest of the run), so one 8 MB document under the size cap could hang an
   ingest for hours. Such runs are now cut at punctuation and split by galloping search: 500 kB in ~6 s.
 - **\`TEMPORAL_TLS=false\` was ignored when \`TEMPORAL_API_KEY\` was set**: the settings left \`tls\` undefined and the SDK then turns
-  TLS on for any API key; the worker could not connect to a plain-TCP server. It is now passed as \`tls: false\`.
+  TLS on for any API key; the worker could not connect to a plain-TCP server. It is now passed as \`tls: false\` — and refused
+  (one line naming the variables) unless \`TEMPORAL_ALLOW_INSECURE_API_KEY=1\` says so: the key would travel in clear text.
+- **A workflow id could write a report outside the reports directory** (\`x/../../tmp/y\`). Ids are checked at start (client,
+  CLI, the workflow's validateInput) and report files are named by a safe form (\`test/security/report-paths.test.ts\`).
+- **Slow request bodies could hold every search slot**: the slot was taken before the body was read, under Node's 300 s request
+  timeout. The body is now read first (5 s body timeout, 408), with 10 s headers / 30 s request timeouts checked every second.
+- **A dead database looked healthy**: \`/health\` answered 200 and 500s quoted the driver (\`connect ECONNREFUSED 127.0.0.1:…\`).
+  \`/health\` now pings the database (503 when unreachable), 500s and \`fallback\` carry no driver text, and the pg pool has
+  connect / statement timeouts (\`test/chaos/serve-db-outage.test.ts\`).
+- **Webhook URLs (bearer secrets) were copied into failure messages, status events and reports**; fetch's own error even quoted
+  a URL with credentials. Webhooks are now named and resolved by the worker (\`BAKEOFF_WEBHOOK_<NAME>\`); messages show
+  \`scheme://host/…\` only (\`test/security/webhook-secrets.test.ts\`).
 
 ## Known limits (measured, not fixed here)
 
@@ -165,8 +180,8 @@ Worker logs (one line per activity start/finish, with the injected crashes) and 
   fails the bakeoff (before the pointer moved: phase \`failed\`, nothing to undo). Short steps retry without limit.
 - A live check blocks while the database is unreachable (its activity retries until it is back); the window that lost its data is
   then judged inconclusive, and the soak clock keeps running meanwhile.
-- The retrieval service holds an incomplete HTTP request until Node's 60 s headers timeout; held-open sockets did not starve
-  it (a real search was answered while hundreds were held), but a lower \`headersTimeout\` would bound them sooner.
+- The deprecated \`notifyWebhookUrl\` is still part of the workflow's start input, so it is in the history; only
+  \`notifyWebhook\` (a name) keeps the URL out entirely.
 - Pause, resume, promote and extendSoak accept a message without \`by\` from a raw API client (the CLI always sends \`--by\`,
   default \`$USER\`); such an action is recorded without a name. Rollback and abort require who and why.
 `;

@@ -18,7 +18,7 @@ import { buildServingFixture, type ServingFixture } from '../support/serve-fixtu
 
 jest.setTimeout(bySize(4, 8) * 60_000);
 
-const recorder = new ReliabilityRecorder('serve-outage');
+const recorder = new ReliabilityRecorder('chaos-serve-outage');
 const CONNECT_TIMEOUT_MS = 1_000;
 
 let pg: PostgresServer;
