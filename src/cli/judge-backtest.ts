@@ -31,6 +31,44 @@ export function groupIntoChecks(windows: readonly WindowEvidence[], fromMs: numb
   return checks;
 }
 
+/** A change of the lane's pointer, as the pointer history records it. */
+export interface PointerEvent {
+  atMs: number;
+  action: string;
+  canaryPercent: number;
+}
+
+export interface StagePlan {
+  checks: WindowEvidence[];
+  checksPerStage: number[];
+  stages: Array<{ percent: number; fromMs: number; toMs: number }>;
+}
+
+/**
+ * The ramp a real bakeoff ran, read from the pointer history: each split to a new canary percent
+ * starts a stage, a restore or promotion ends the last one (else the span's end does). Within a stage
+ * the checks start at its start, every `intervalMs`, as the workflow's are. Null when no split falls
+ * in the span (the lane was not canarying then).
+ */
+export function stagesFromPointer(windows: readonly WindowEvidence[], events: readonly PointerEvent[], fromMs: number, toMs: number, intervalMs: number): StagePlan | null {
+  const sorted = [...events].sort((a, b) => a.atMs - b.atMs);
+  const stages: StagePlan['stages'] = [];
+  for (const e of sorted) {
+    const open = stages[stages.length - 1];
+    if (e.action === 'split' && e.canaryPercent > 0) {
+      if (open && open.toMs > e.atMs && open.percent === e.canaryPercent) continue; // the same split again
+      if (open && open.toMs > e.atMs) open.toMs = e.atMs;
+      if (e.atMs < toMs) stages.push({ percent: e.canaryPercent, fromMs: Math.max(fromMs, e.atMs), toMs });
+    } else if (open && open.toMs > e.atMs) {
+      open.toMs = e.atMs; // restore, promote: the bakeoff's canary is over
+    }
+  }
+  const inSpan = stages.filter((st) => st.toMs > fromMs && st.toMs > st.fromMs);
+  if (inSpan.length === 0) return null;
+  const perStage = inSpan.map((st) => groupIntoChecks(windows, st.fromMs, st.toMs, intervalMs));
+  return { checks: perStage.flat(), checksPerStage: perStage.map((c) => c.length), stages: inSpan };
+}
+
 /** Windows with judged requests but no latency histogram: written before poolable evidence existed. */
 export function windowsWithoutHistogram(windows: readonly WindowEvidence[]): number {
   return windows.filter((w) => [w.baseline, w.candidate].some((s) => s.requests > 0 && s.latency.counts.length === 0)).length;

@@ -9,7 +9,9 @@ import { seededRandom } from '../../src/platform/seeded-random';
 import { LIVE_KPIS_DDL, recordLiveKpiWindow } from '../../src/store/live-kpis';
 import { addLatency, emptyHistogram } from '../../src/workflows/latency-histogram';
 import type { LatencyHistogram } from '../../src/workflows/live-evidence';
-import { groupIntoChecks, isHealthy, wilson95 } from '../../src/cli/judge-backtest';
+import { groupIntoChecks, isHealthy, stagesFromPointer, wilson95 } from '../../src/cli/judge-backtest';
+import { ensurePlatformSchema } from '../../src/store';
+import { initLane, pointerHistory, restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import { LiveThresholdsSchema } from '../../src/workflows/messages';
 import { emptySide } from '../../src/workflows/latency-histogram';
 import { bakeoffProcess, type CliRun } from '../support/cli';
@@ -181,4 +183,67 @@ test('the synthetic report\'s arithmetic: healthy means every harm within its to
   const [lo, hi] = wilson95(10, 100);
   expect(lo).toBeCloseTo(0.0552, 3);
   expect(hi).toBeCloseTo(0.1744, 3);
+});
+
+test('the ramp from the pointer history: a split starts a stage, a restore ends the last; checks start at each stage start', () => {
+  const w = (endS: number) => ({ fromMs: (endS - 1) * 1000, toMs: endS * 1000, baseline: { ...emptySide(), requests: endS }, candidate: { ...emptySide(), requests: 1 } });
+  const windows = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map(w);
+  const events = [
+    { atMs: 0, action: 'init', canaryPercent: 0 },
+    { atMs: 2500, action: 'split', canaryPercent: 10 },
+    { atMs: 2600, action: 'split', canaryPercent: 10 }, // the same split again: no new stage
+    { atMs: 6500, action: 'split', canaryPercent: 50 },
+    { atMs: 9500, action: 'restore', canaryPercent: 0 },
+  ];
+  const plan = stagesFromPointer(windows, events, 0, 12_000, 2000)!;
+  expect(plan.stages).toEqual([{ percent: 10, fromMs: 2500, toMs: 6500 }, { percent: 50, fromMs: 6500, toMs: 9500 }]);
+  expect(plan.checksPerStage).toEqual([2, 2]);
+  expect(plan.checks.map((c) => [c.fromMs, c.toMs, c.baseline.requests])).toEqual([
+    [2500, 4500, 3 + 4],
+    [4500, 6500, 5 + 6],
+    [6500, 8500, 7 + 8],
+    [8500, 9500, 9],
+  ]);
+  // A span that starts mid-stage begins that stage at the span's start; no split at all: no plan.
+  expect(stagesFromPointer(windows, events, 4000, 12_000, 2000)!.stages[0]).toEqual({ percent: 10, fromMs: 4000, toMs: 6500 });
+  expect(stagesFromPointer(windows, events.slice(0, 1), 0, 12_000, 2000)).toBeNull();
+});
+
+test('recorded mode takes its stages from the lane\'s real pointer history; windows before the canary and after the rollback are not judged', async () => {
+  await ensurePlatformSchema(db);
+  const lane = 'ramped';
+  await initLane(db, { lane, liveTable: 'live_chunks', by: 'test' });
+  await setSplit(db, { lane, candidateTable: 'cand_chunks', candidateIndex: null, candidateConfigHash: 'c'.repeat(64), percent: 10, by: 'test', reason: '10 %' });
+  await new Promise((r) => setTimeout(r, 1300));
+  await setSplit(db, { lane, candidateTable: 'cand_chunks', candidateIndex: null, candidateConfigHash: 'c'.repeat(64), percent: 50, by: 'test', reason: '50 %' });
+  await new Promise((r) => setTimeout(r, 1300));
+  await restoreBaselinePointer(db, { lane, baseline: { table: 'live_chunks', index: null, configHash: null }, by: 'test', reason: 'over' });
+  const times = (await pointerHistory(db, lane)).filter((h) => h.action !== 'init').map((h) => Date.parse(h.updatedAt));
+  expect(times).toHaveLength(3);
+  const random = seededRandom(11);
+  const at = async (endMs: number, b: number, c: number) => {
+    for (const [side, n] of [['baseline', b], ['candidate', c]] as const) {
+      let latency: LatencyHistogram = emptyHistogram();
+      for (let i = 0; i < n; i++) latency = addLatency(latency, 20 + 20 * random());
+      await recordLiveKpiWindow(db, {
+        lane, side, windowStart: new Date(endMs - 300), windowEnd: new Date(endMs), samples: n, errorRate: 0, p95Ms: 38, qualityProxy: 0.8,
+        evidence: { errors: 0, qualityN: n, qualityHits: Math.round(0.8 * n), cachedAnswers: 0, latency },
+      });
+    }
+  };
+  await at(times[0] - 200, 999, 0); // before the canary
+  await at(times[0] + 400, 270, 30);
+  await at(times[0] + 900, 270, 30);
+  await at(times[1] + 400, 150, 150);
+  await at(times[1] + 900, 150, 150);
+  await at(times[2] + 500, 999, 0); // after the rollback
+  const r = await judge(['--lane', lane, '--check-interval', '1s']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^stages from the pointer history: 10 % from .+ \(\d+ checks\) · 50 % from .+ \(\d+ checks\)$/m);
+  const judged = checkLines(r.stdout).map((l) => /\s(\d+)\/(\d+)\s/.exec(l)!.slice(1).map(Number));
+  const sum = judged.reduce((a, [b, c]) => [a[0] + b, a[1] + c], [0, 0]);
+  expect(sum).toEqual([270 * 2 + 150 * 2, 30 * 2 + 150 * 2]);
+  // The 10 % stage's first check holds both of its windows: the checks start at the split.
+  expect(judged[0]).toEqual([540, 60]);
 });

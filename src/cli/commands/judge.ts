@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { liveKpiSpan, readLiveWindows } from '../../store/live-kpis';
+import { pointerHistory } from '../../store/pointer';
 import { parseDuration } from '../../workflows/duration';
 import { replayJudge, type LiveDecision } from '../../workflows/live-judge';
 import { LiveThresholdsSchema, laneSchema, type LiveThresholds } from '../../workflows/messages';
@@ -13,7 +14,7 @@ import type { Gate } from '../../workflows/types';
 import { exitWith, type CliContext } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
-import { groupIntoChecks, median, simulateBakeoffs, wilson95, windowsWithoutHistogram, type TrafficModel } from '../judge-backtest';
+import { groupIntoChecks, median, simulateBakeoffs, stagesFromPointer, wilson95, windowsWithoutHistogram, type PointerEvent, type TrafficModel } from '../judge-backtest';
 import { formatTime, renderTable } from '../render';
 import { withStore } from '../store';
 
@@ -160,7 +161,7 @@ export function registerJudgeCommands(program: Command, ctx: CliContext): void {
     .option('--from <iso>', 'start of the span (default: the lane\'s first recorded window)')
     .option('--to <iso>', 'end of the span (default: the lane\'s last recorded window)')
     .option('--check-interval <duration>', 'how often the bakeoff checks (default 5m)')
-    .option('--checks-per-stage <list>', 'checks in each ramp stage, e.g. 192,192,192 (recorded default: one stage of every check)')
+    .option('--checks-per-stage <list>', 'checks in each ramp stage, e.g. 192,192,192 (recorded default: the stages the pointer history shows, else one stage)')
     .option('--thresholds <file>', 'JSON live thresholds, or a bakeoff input file (its thresholds.live)')
     .option('--synthetic', 'simulate bakeoffs from the distributions below instead of reading the store')
     .option('--requests <n>', 'synthetic: requests per side per window (200)')
@@ -187,19 +188,24 @@ export function registerJudgeCommands(program: Command, ctx: CliContext): void {
 
   async function recorded(f: z.output<typeof RecordedFlagsSchema>) {
     const thresholds = readThresholdsFile(f.thresholds);
-    const { span, windows } = await withStore(ctx.env, async (db) => {
+    const { span, windows, events } = await withStore(ctx.env, async (db) => {
       const all = await liveKpiSpan(db, f.lane);
       const from = f.from ?? all?.fromMs;
       const to = f.to ?? all?.toMs;
       if (from === undefined || to === undefined) throw new CliError(`lane '${f.lane}' has no recorded live KPI windows (the serving path writes them: bakeoff serve)`);
       if (to <= from) throw new CliError(`--to must be after --from (${formatTime(from)} .. ${formatTime(to)})`);
-      return { span: { from, to }, windows: await readLiveWindows(db, f.lane, from, to) };
+      const history = f.checksPerStage ? [] : await pointerHistory(db, f.lane);
+      const events: PointerEvent[] = history.map((h) => ({ atMs: Date.parse(h.updatedAt), action: h.action, canaryPercent: h.canaryPercent }));
+      return { span: { from, to }, windows: await readLiveWindows(db, f.lane, from, to), events };
     }, { mustExist: true, command: 'judge backtest' });
     if (windows.length === 0) throw new CliError(`lane '${f.lane}' has no live KPI windows ending in ${formatTime(span.from)} .. ${formatTime(span.to)}`);
-    const checks = groupIntoChecks(windows, span.from, span.to, f.checkInterval);
-    const perStage = f.checksPerStage ?? [checks.length];
+    // The stages: as given, else the ramp the pointer history shows in the span, else one stage.
+    const plan = f.checksPerStage ? null : stagesFromPointer(windows, events, span.from, span.to, f.checkInterval);
+    const checks = plan?.checks ?? groupIntoChecks(windows, span.from, span.to, f.checkInterval);
+    const perStage = plan?.checksPerStage ?? f.checksPerStage ?? [checks.length];
     const decisions = replayJudge(checks, { thresholds, stages: perStage.length, checksPerStage: perStage });
     io.out(`lane ${f.lane}: ${windows.length} windows in ${formatTime(span.from)} .. ${formatTime(span.to)} → ${checks.length} checks every ${f.checkInterval / 1000} s, stages ${perStage.join(',')}`);
+    if (plan) io.out(`stages from the pointer history: ${plan.stages.map((st, i) => `${st.percent} % from ${formatTime(st.fromMs)} (${perStage[i]} checks)`).join(' · ')}`);
     io.out(`thresholds: ${describeThresholds(thresholds)}`);
     const legacy = windowsWithoutHistogram(windows);
     if (legacy > 0) io.out(`note: ${legacy} of ${windows.length} windows have no latency histogram (recorded before poolable evidence): they add no latency evidence`);
