@@ -3,7 +3,7 @@
 // the demo and the load bench all start the service through startServing().
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LIVE_KPIS_DDL } from '../activities/canary';
+import { LIVE_KPIS_DDL } from '../store/live-kpis';
 import { POINTER_DDL } from '../store/pointer';
 import type { Db, Queryable } from '../platform/db';
 import { repoRoot, stateDir } from '../platform/paths';

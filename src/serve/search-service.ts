@@ -3,7 +3,7 @@
 // rerank → filter), stamp every result with its fingerprint and side, and feed metrics and live KPIs.
 // A candidate that cannot answer (not loaded, or failing) never fails the user: the baseline answers
 // and the failure is counted against the candidate, where the canary check sees it.
-import type { Side } from '../activities/canary';
+import type { Side } from '../store/live-kpis';
 import type { Candidate, RetrievalResult } from '../rag/retrieve';
 import { nearDuplicateShare, pairwiseDiversity, type KpiSample, type LiveKpiRecorder } from './live-kpis';
 import { LruCache } from './lru-cache';
