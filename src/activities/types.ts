@@ -83,6 +83,23 @@ export interface EvalReport {
   };
   /** Where the run's manifest (model ids, config_hash, dataset checksums, seed) was written. */
   manifest: string | null;
+  /**
+   * Per-case values of the gated metrics, so the gates pair candidate − baseline on the same cases.
+   * Absent in reports from before paired gates (those are judged on the means, as they were).
+   */
+  perCase?: PerCaseScores;
+}
+
+/** Compact per-case scores: arrays in case-id order (~80 kB for 5,000 cases). */
+export interface PerCaseScores {
+  /** sha256 of the sorted case ids ('\n'-joined; the manifest's case_ids_sha256): sides pair only if equal. */
+  caseIdsSha256: string;
+  /** 0/1 per case. */
+  hit_rate: number[];
+  /** Rounded to 4 decimals. */
+  f1: number[];
+  /** Rounded to 4 decimals. */
+  precision: number[];
 }
 
 export interface ProbeInput {

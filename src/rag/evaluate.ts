@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EvalReport } from '../activities/types';
+import type { EvalReport, PerCaseScores } from '../activities/types';
 import type { CorpusDoc, DatasetManifest, EvalCase } from '../data/dataset';
 import { quoteIdent, type Queryable } from '../platform/db';
 import { hitAtK, mean, ndcgAtK, pairedBootstrap, percentile, reciprocalRankAtK, recallAtK, signTest, type PairedBootstrapResult, type SignTestResult } from './metrics';
@@ -251,7 +251,7 @@ export async function evaluateSide(o: EvaluateSideOptions): Promise<SideEvaluati
     table: o.table,
     case_set: o.caseSet,
     cases: results.length,
-    case_ids_sha256: createHash('sha256').update(results.map((c) => c.case_id).sort().join('\n')).digest('hex'),
+    case_ids_sha256: caseIdsSha256(results),
     k: o.k,
     ndcg_k: NDCG_K,
     seed: o.seed,
@@ -283,8 +283,28 @@ export async function evaluateSide(o: EvaluateSideOptions): Promise<SideEvaluati
     writeAtomically(casesPath, results.map((c) => JSON.stringify(c)).join('\n') + '\n');
     writeAtomically(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   }
-  const report: EvalReport = { side: o.side, table: o.table, cases: results.length, k: o.k, metrics, latencyMs, manifest: manifestPath };
+  const report: EvalReport = { side: o.side, table: o.table, cases: results.length, k: o.k, metrics, latencyMs, manifest: manifestPath, perCase: perCaseScores(results) };
   return { report, manifest, cases: results };
+}
+
+const byCaseId = (a: CaseResult, b: CaseResult): number => (a.case_id < b.case_id ? -1 : a.case_id > b.case_id ? 1 : 0);
+
+function caseIdsSha256(results: readonly CaseResult[]): string {
+  return createHash('sha256').update(results.map((c) => c.case_id).sort().join('\n')).digest('hex');
+}
+
+// 4 decimals move a mean by < 0.005 pts and keep 5,000 cases at ~80 kB in the workflow history.
+const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+/** The gated metrics per case, in case-id order, for the paired offline gates (src/workflows/gates.ts). */
+export function perCaseScores(results: readonly CaseResult[]): PerCaseScores {
+  const sorted = [...results].sort(byCaseId);
+  return {
+    caseIdsSha256: caseIdsSha256(results),
+    hit_rate: sorted.map((c) => c.hit),
+    f1: sorted.map((c) => round4(c.f1)),
+    precision: sorted.map((c) => round4(c.precision)),
+  };
 }
 
 function writeAtomically(file: string, text: string): void {

@@ -7,6 +7,7 @@
 //   MRR@k       1 / rank of the first relevant id in the top k, else 0
 //   nDCG@k      DCG@k / IDCG@k, DCG = Σ_{i=1..k} rel_i / log2(i + 1) (ranx's default "jarvelin" gain)
 import { seededRandom } from '../platform/seeded-random';
+import { bootstrapMeans, pairedDifferences, percentileInterval } from '../workflows/paired-interval';
 
 export type Qrels = ReadonlyMap<string, number> | Readonly<Record<string, number>>;
 
@@ -93,17 +94,12 @@ export interface PairedBootstrapResult {
   seed: number;
 }
 
-function pairedDiffs(baseline: readonly number[], candidate: readonly number[]): number[] {
-  if (baseline.length !== candidate.length) {
-    throw new RangeError(`paired test needs the same cases on both sides: ${baseline.length} baseline vs ${candidate.length} candidate scores`);
-  }
-  return candidate.map((c, i) => c - baseline[i]);
-}
-
 /**
  * Paired bootstrap over per-case scores (Efron & Tibshirani §16.4): resample cases with replacement;
  * the interval comes from the resampled mean differences, the p-value from resampling differences
- * centred on zero (the null) and counting means at least as far from zero as the observed one.
+ * centred on zero (the null) and counting means at least as far from zero as the observed one. The
+ * resampling is the offline gates' own (src/workflows/paired-interval.ts), so the benchmark's
+ * intervals and the gates' are computed the same way.
  */
 export function pairedBootstrap(
   baseline: readonly number[],
@@ -112,24 +108,21 @@ export function pairedBootstrap(
 ): PairedBootstrapResult {
   const resamples = options.resamples ?? 10_000;
   const seed = options.seed ?? 3;
-  const d = pairedDiffs(baseline, candidate);
+  const d = pairedDifferences(baseline, candidate);
   const n = d.length;
   const observed = mean(d);
   if (n === 0) return { n, meanDiff: 0, ci95: [0, 0], pValue: 1, resamples, seed };
-  const random = seededRandom(seed);
-  const means = new Float64Array(resamples);
-  let extreme = 0;
-  for (let r = 0; r < resamples; r++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += d[Math.floor(random() * n)];
-    const m = s / n;
-    means[r] = m;
-    // Same draw, centred: under the null the differences have mean 0.
-    if (Math.abs(m - observed) >= Math.abs(observed) - 1e-12) extreme++;
-  }
-  means.sort();
-  const at = (p: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
-  return { n, meanDiff: observed, ci95: [at(0.025), at(0.975)], pValue: observed === 0 ? 1 : Math.min(1, (extreme + 1) / (resamples + 1)), resamples, seed };
+  const means = bootstrapMeans(d, resamples, seed);
+  // Same draws, centred: under the null the differences have mean 0.
+  const extreme = means.reduce((k, m) => k + (Math.abs(m - observed) >= Math.abs(observed) - 1e-12 ? 1 : 0), 0);
+  return {
+    n,
+    meanDiff: observed,
+    ci95: percentileInterval(means, 0.05),
+    pValue: observed === 0 ? 1 : Math.min(1, (extreme + 1) / (resamples + 1)),
+    resamples,
+    seed,
+  };
 }
 
 export interface SignTestResult {
@@ -142,7 +135,7 @@ export interface SignTestResult {
 
 /** Sign test: does the candidate beat the baseline on more cases than chance would give? */
 export function signTest(baseline: readonly number[], candidate: readonly number[]): SignTestResult {
-  const d = pairedDiffs(baseline, candidate);
+  const d = pairedDifferences(baseline, candidate);
   const wins = d.filter((x) => x > 0).length;
   const losses = d.filter((x) => x < 0).length;
   const ties = d.length - wins - losses;

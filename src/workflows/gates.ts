@@ -5,6 +5,7 @@
 import type { EvalReport, LiveSideKpis, ProbeResult } from '../activities/types';
 import type { LiveThresholds, OfflineThresholds } from './messages';
 import { rateBreach } from './breach-significance';
+import { judgePairedQuality } from './paired-gates';
 import type { Gate, Verdict } from './types';
 
 // Float arithmetic must not flip a verdict: 0.55 + 0.05 is 0.6000000000000001.
@@ -32,16 +33,22 @@ export function describeGate(g: Gate): string {
 // ---------------------------------------------------------------------------------------------
 // Offline (evaluation) gates
 
+/**
+ * Reports with per-case scores on both sides are judged by paired intervals (judgePairedQuality);
+ * older ones (replayed histories) by the point estimates with a margin, exactly as before.
+ */
 export function judgeOffline(candidate: EvalReport, baseline: EvalReport, t: OfflineThresholds): Gate[] {
-  const fewCases = Math.min(candidate.cases, baseline.cases) < t.minCases;
+  const paired = candidate.perCase && baseline.perCase ? judgePairedQuality(candidate, baseline, candidate.perCase, baseline.perCase, t) : null;
   const gates = [
-    hitRateGate(candidate.metrics.hit_rate, baseline.metrics.hit_rate, t),
-    f1Gate(candidate.metrics.f1, baseline.metrics.f1, t),
-    precisionGate(candidate.metrics.precision, baseline.metrics.precision, t),
+    ...(paired?.gates ?? [
+      hitRateGate(candidate.metrics.hit_rate, baseline.metrics.hit_rate, t),
+      f1Gate(candidate.metrics.f1, baseline.metrics.f1, t),
+      precisionGate(candidate.metrics.precision, baseline.metrics.precision, t),
+    ]),
     p95Gate('p95_total_ms', 'offline', candidate.latencyMs.total.p95, baseline.latencyMs.total.p95, t.p95MaxIncreasePct),
   ];
-  if (!fewCases) return gates;
-  const n = Math.min(candidate.cases, baseline.cases);
+  const n = paired ? paired.n : Math.min(candidate.cases, baseline.cases);
+  if (n >= t.minCases) return gates;
   // The numbers are still shown; only the verdict is withheld.
   return gates.map((g) => ({
     ...g,
