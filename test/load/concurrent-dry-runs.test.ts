@@ -8,10 +8,13 @@ import { Client, Connection } from '@temporalio/client';
 import * as fs from 'node:fs';
 import { readPointer } from '../../src/store/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
+import { overallVerdict } from '../../src/workflows/gates';
 import type { BakeoffResult, Gate } from '../../src/workflows/types';
 import { chaosInput } from '../chaos/chaos-input';
 import { ChaosRun } from '../chaos/chaos-run';
+import { checkEffectsOnce, failedChecks, findings, type Findings } from '../chaos/invariants';
 import { createWorld, type World } from '../chaos/world';
+import { quoteIdent, type Db } from '../../src/platform/db';
 import { bySize, chaosSeed, ReliabilityRecorder, seededRandom } from '../support/reliability-record';
 
 jest.setTimeout(bySize(10, 40) * 60_000);
@@ -24,19 +27,61 @@ const HEAVY = new Set(['shadowIngest', 'evaluate', 'runProbes']);
 const recorder = new ReliabilityRecorder('load');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** What must not depend on how many bakeoffs share the worker (latency gates are left out: they do). */
+/**
+ * What must not depend on how many bakeoffs share the worker. Latency gates are left out — they do
+ * (a candidate evaluated while two other ingests run is slower: +1447 % p95 seen at load 14 on 2
+ * cores) — and with them the overall verdict and final phase they can decide; the verdict of the
+ * quality gates alone stays.
+ */
 function answer(r: BakeoffResult) {
   const quality = (g: Gate) => !/p95|latency/.test(g.name);
   const m = r.status.evaluation;
   return {
     outcome: r.outcome,
-    phase: r.status.phase,
-    verdict: r.status.verdict,
+    qualityVerdict: overallVerdict(r.status.gates.filter(quality)),
     gates: r.status.gates.filter(quality).map((g) => [g.name, g.verdict, g.value === null ? null : Number(g.value.toFixed(6))]),
     candidate: m && Object.fromEntries(Object.entries(m.candidate.metrics).map(([k, v]) => [k, Number(v.toFixed(6))])),
     baseline: m && Object.fromEntries(Object.entries(m.baseline.metrics).map(([k, v]) => [k, Number(v.toFixed(6))])),
     chunks: r.status.ingest?.chunks,
   };
+}
+
+/** A table's rows as a multiset of content hashes (chunk ids may differ between chunk_versions). */
+async function contentHashes(db: Db, table: string): Promise<Map<string, number>> {
+  const r = await db.query<{ h: string }>(
+    `SELECT md5(doc_id || '|' || byte_start || '-' || byte_end || '|' || embedding_text || '|' || bm25_text || '|' || embedding::text) AS h FROM ${quoteIdent(table)}`,
+  );
+  const m = new Map<string, number>();
+  for (const { h } of r.rows) m.set(h, (m.get(h) ?? 0) + 1);
+  return m;
+}
+
+/**
+ * Counts what the runs left behind against the solo run: chunk rows missing from / extra in each
+ * run's scratch table (lost / duplicated), runs without their one final report row (lost), and every
+ * side effect a dry run must never apply, or applied more than once (appliedTwice, from pointer
+ * history, audit, backup and archive rows via checkEffectsOnce).
+ */
+async function observedFigures(db: Db, lane: string, solo: BakeoffResult, runs: Array<{ workflowId: string; result: BakeoffResult }>): Promise<Findings> {
+  const f = findings();
+  const want = await contentHashes(db, solo.status.ingest!.table);
+  for (const { workflowId, result } of runs) {
+    const got = result.status.ingest ? await contentHashes(db, result.status.ingest.table) : new Map<string, number>();
+    let lost = 0;
+    let extra = 0;
+    for (const [h, n] of want) lost += Math.max(0, n - (got.get(h) ?? 0));
+    for (const [h, n] of got) extra += Math.max(0, n - (want.get(h) ?? 0));
+    f.lost += lost;
+    f.duplicated += extra;
+    f.checks.push({ name: `${workflowId}: scratch table equals the solo run's`, ok: lost === 0 && extra === 0, detail: `lost ${lost}, extra ${extra}` });
+    const reports = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM bakeoff_reports WHERE workflow_id = $1 AND phase IN ('done', 'failed')`, [workflowId]);
+    const n = reports.rows[0].n;
+    f.lost += n === 0 ? 1 : 0;
+    f.appliedTwice += Math.max(0, n - 1);
+    f.checks.push({ name: `${workflowId}: one final report row`, ok: n === 1, detail: `${n} rows` });
+    await checkEffectsOnce(f, db, { lane, workflowId, splits: [], outcome: 'dry-run' });
+  }
+  return f;
 }
 
 /** Peak number of activities running at once, from the worker's "started"/"finished" log lines. */
@@ -87,11 +132,12 @@ describe(`load: ${CONCURRENT} dry-run bakeoffs at once on one worker`, () => {
     const t1 = Date.now();
     const handles = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => startBakeoff(client, input(i + 1), { taskQueue, workflowId: `load-${i + 1}-${Date.now()}` })));
     const results = await Promise.all(handles.map((h) => h.result()));
+    const observed = await observedFigures(world.db, lane, solo, handles.map((h, i) => ({ workflowId: h.workflowId, result: results[i] })));
     const allMs = Date.now() - t1;
 
     const expected = answer(solo);
-    expect(expected.phase).toBe('done');
-    for (const r of results) expect(answer(r)).toEqual(expected);
+    expect(solo.status.phase).toBe('done');
+    const differing = results.filter((r) => JSON.stringify(answer(r)) !== JSON.stringify(expected)).length;
     // Dry runs never touch the pointer.
     expect(await readPointer(world.db, lane)).toMatchObject({ liveTable: world.baseline.table, candidateTable: null, canaryPercent: 0, version: 1 });
 
@@ -108,8 +154,14 @@ describe(`load: ${CONCURRENT} dry-run bakeoffs at once on one worker`, () => {
     recorder.measure({ name: 'peak concurrent activities / heavy steps (ingest, evaluate, probes)', value: `${peakAll} / ${peakHeavy}`, detail: `limit ${MAX_ACTIVITIES}` });
     recorder.fault({
       fault: `${CONCURRENT} concurrent dry runs`, where: 'one worker, 3 activity slots', injected: CONCURRENT,
-      outcome: `all ${results.length} finished with the solo run's answer: ${expected.outcome}, verdict ${expected.verdict}${expected.verdict === 'inconclusive' ? ' (the dedup-rate probe on a 56-document corpus; a dry run passes only when every gate does)' : ''}, same gate verdicts and metrics`,
-      lost: 0, duplicated: 0, appliedTwice: 0, checks: results.length + 3, checksPassed: results.length + 3,
+      outcome: `${results.length - differing} of ${results.length} finished with the solo run's answer: ${expected.outcome}, quality verdict ${expected.qualityVerdict}${expected.qualityVerdict === 'inconclusive' ? ' (the dedup-rate probe on a 56-document corpus; a dry run passes only when every gate does)' : ''}, same quality-gate verdicts and metrics`,
+      // Counted from the tables, audit and pointer history above, not asserted constants.
+      lost: observed.lost, duplicated: observed.duplicated, appliedTwice: observed.appliedTwice,
+      checks: results.length + 3 + observed.checks.length, checksPassed: results.length - differing + 3 + observed.checks.length - failedChecks(observed).length,
     });
+    // After recording: a regression shows in docs/reliability.md's figures, then fails here.
+    for (const r of results) expect(answer(r)).toEqual(expected);
+    expect(failedChecks(observed)).toEqual([]);
+    expect({ lost: observed.lost, duplicated: observed.duplicated, appliedTwice: observed.appliedTwice }).toEqual({ lost: 0, duplicated: 0, appliedTwice: 0 });
   });
 });
