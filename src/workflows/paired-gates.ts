@@ -92,12 +92,21 @@ function saturation(s: GateSpec, baselineMean: number): string | null {
   return `the case set is saturated (baseline ${baselineMean.toFixed(2)}, headroom ${ptsNum(Math.max(0, headroom))} pts < required ${signed(s.band.lo)} pts)`;
 }
 
+/**
+ * An interval end rounded to 0.01 pt away from its nearest bound, so the printed interval sits on
+ * the same side of every bound as the real one: a verdict never contradicts what is printed.
+ */
+function awayFromBound(x: number, band: Band): number {
+  const b = [band.lo, band.hi].filter(Number.isFinite).reduce((best, y) => (Math.abs(x - y) < Math.abs(x - best) ? y : best));
+  if (Math.abs(x - b) <= EPS) return b;
+  return x > b ? Math.ceil(x * 1e4) / 1e4 : Math.floor(x * 1e4) / 1e4;
+}
+
 function describe(s: GateSpec, r: PairedInterval, m: number, alpha: number): string {
   const [lo, hi] = r.interval;
   const level = `${(Math.round(r.level * 1000) / 10).toFixed(1)} %`;
   const holm = m > 1 ? `Holm across ${m} gates, family α ${alpha}` : `α ${alpha}`;
-  // Rounded outwards (to 0.01 pt), so the printed interval never looks decided when it is not.
-  const shown = [Math.floor((lo + EPS) * 1e4) / 1e4, Math.ceil((hi - EPS) * 1e4) / 1e4];
+  const shown = [lo, hi].map((x) => awayFromBound(x, s.band));
   return `${s.effect} ${signed(r.mean)} pts, ${level} paired bootstrap interval [${signed(shown[0])}, ${signed(shown[1])}] pts over ${r.n} cases (${holm})`;
 }
 

@@ -82,6 +82,125 @@ test('probes keep the data plane verdict and get the gate shape', () => {
   ]);
 });
 
+describe('offline gates on paired per-case differences', () => {
+  // Per-case scores as the evaluation reports them (case-id order, one fingerprint for the case set).
+  function paired(side: 'candidate' | 'baseline', hit: number[], f1: number[], precision = f1, caseIdsSha256 = 'cases-a'): EvalReport {
+    const m = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const r = report(side, { hit_rate: m(hit), f1: m(f1), precision: m(precision), cases: hit.length });
+    return { ...r, perCase: { caseIdsSha256, hit_rate: hit, f1, precision } };
+  }
+  /** n cases whose F1 moves by `delta` on average, with per-case noise of ~σ. */
+  function f1Pair(seed: number, n: number, delta: number, sigma: number) {
+    const rand = seededRandom(seed);
+    const hit = Array.from({ length: n }, () => (rand() < 0.5 ? 1 : 0));
+    const hitC = hit.map((h, i) => (i % 10 < 1 ? 1 : h)); // ~+5 pts hit gain, so hit is not the story here
+    const base = Array.from({ length: n }, () => Math.round((0.3 + 0.4 * rand()) * 1e4) / 1e4);
+    const cand = base.map((b) => Math.round(Math.min(1, Math.max(0, b + delta + sigma * 2 * (rand() - 0.5) * Math.sqrt(3))) * 1e4) / 1e4);
+    return { c: paired('candidate', hitC, cand, base), b: paired('baseline', hit, base, base) };
+  }
+  /** The interval printed in a reason, in points. */
+  const intervalOf = (g: Gate) => {
+    const m = /interval \[([+−]?[\d.]+), ([+−]?[\d.]+)\] pts/.exec(g.reason)!;
+    return [m[1], m[2]].map((x) => Number(x.replace('−', '-')));
+  };
+
+  test('a saturated baseline (hit@10 = 1.00 on 40 cases) reads as saturated, never as a failure', () => {
+    const ones = new Array<number>(40).fill(1);
+    const f1 = Array.from({ length: 40 }, (_, i) => ((i * 7) % 10) / 10);
+    const g = gate(judgeOffline(paired('candidate', ones, f1), paired('baseline', ones, f1), T), 'hit_rate');
+    expect(g.verdict).toBe('inconclusive');
+    expect(g.reason).toMatch(/^the case set is saturated \(baseline 1\.00, headroom 0 pts < required \+5 pts\)/);
+    // Even a candidate that loses a case stays "saturated": the gate cannot be met, so it is not judged.
+    const lost = ones.map((x, i) => (i === 0 ? 0 : x));
+    expect(gate(judgeOffline(paired('candidate', lost, f1), paired('baseline', ones, f1), T), 'hit_rate').verdict).toBe('inconclusive');
+    // 0.97 leaves 3 pts of headroom, still short of +5.
+    const b97 = Array.from({ length: 100 }, (_, i) => (i < 3 ? 0 : 1));
+    expect(gate(judgeOffline(paired('candidate', b97, new Array(100).fill(0.5)), paired('baseline', b97, new Array(100).fill(0.5)), T), 'hit_rate').reason).toMatch(/^the case set is saturated \(baseline 0\.97, headroom 3 pts < required \+5 pts\)/);
+  });
+
+  test('F1 −2.5 pts on 40 noisy cases is inconclusive (sampling noise), with the cases that would decide it', () => {
+    const { c, b } = f1Pair(1, 40, -0.025, 0.15);
+    const g = gate(judgeOffline(c, b, T), 'f1');
+    expect(g.verdict).toBe('inconclusive');
+    expect(g.reason).toMatch(/^delta −\d+(\.\d+)? pts, \d+\.\d % paired bootstrap interval \[−[\d.]+, \+[\d.]+\] pts over 40 cases \(Holm across 3 gates, family α 0\.05\): straddles the bound 0 pts; about \d+ cases would likely decide it$/);
+    const [lo, hi] = intervalOf(g);
+    expect(lo).toBeLessThan(0);
+    expect(hi).toBeGreaterThan(0);
+  });
+
+  test('interval wholly below the bound fails, straddling is inconclusive, wholly above passes', () => {
+    const below = f1Pair(2, 300, -0.06, 0.1);
+    const straddling = f1Pair(3, 300, 0, 0.1);
+    const above = f1Pair(4, 300, 0.06, 0.1);
+    const f1 = (p: { c: EvalReport; b: EvalReport }) => gate(judgeOffline(p.c, p.b, T), 'f1');
+    expect(f1(below).verdict).toBe('fail');
+    expect(f1(below).reason).toMatch(/: wholly below the bound 0 pts$/);
+    expect(intervalOf(f1(below))[1]).toBeLessThan(0);
+    expect(f1(straddling).verdict).toBe('inconclusive');
+    expect(f1(above).verdict).toBe('pass');
+    expect(f1(above).reason).toMatch(/: wholly at or above the bound 0 pts$/);
+    expect(intervalOf(f1(above))[0]).toBeGreaterThanOrEqual(0);
+    expect(f1(above)).toMatchObject({ source: 'offline', direction: 'higher-is-better', value: above.c.metrics.f1, baseline: above.b.metrics.f1 });
+  });
+
+  test('hit rate: a gain wholly inside +5..+15 passes, wholly above +15 is a leakage question, wholly below +5 fails', () => {
+    const n = 400;
+    const base = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
+    const gain = (every: number) => base.map((h, i) => (h === 0 && i % every === 1 ? 1 : h));
+    const f1 = new Array<number>(n).fill(0.5);
+    const hit = (c: number[]) => gate(judgeOffline(paired('candidate', c, f1), paired('baseline', base, f1), T), 'hit_rate');
+    expect(hit(gain(10)).verdict).toBe('pass'); // +10 pts
+    expect(hit(base.map(() => 1)).verdict).toBe('inconclusive'); // +50 pts
+    expect(hit(base.map(() => 1)).reason).toMatch(/wholly above the plausible \+15 pts: check for leakage/);
+    expect(hit(base).verdict).toBe('fail'); // no gain at all on 400 cases
+    expect(hit(base).reason).toMatch(/^gain 0 pts, .*: wholly below the required \+5 pts$/);
+  });
+
+  test('no verdict contradicts its printed interval (seeded scenarios)', () => {
+    const rand = seededRandom(99);
+    let decided = 0;
+    for (let s = 0; s < 30; s++) {
+      const { c, b } = f1Pair(1000 + s, 40 + Math.floor(rand() * 200), (rand() - 0.5) * 0.12, 0.05 + rand() * 0.2);
+      for (const g of judgeOffline(c, b, T).filter((x) => x.name === 'f1')) {
+        const [lo, hi] = intervalOf(g);
+        if (g.verdict === 'pass') expect(lo).toBeGreaterThanOrEqual(0);
+        if (g.verdict === 'fail') expect(hi).toBeLessThan(0);
+        if (g.verdict === 'inconclusive') expect(lo < 0 && hi >= 0).toBe(true);
+        if (g.verdict !== 'inconclusive') decided++;
+      }
+    }
+    expect(decided).toBeGreaterThan(5); // the scenarios are not all undecided
+  });
+
+  test('identical input gives identical verdicts and reasons', () => {
+    const { c, b } = f1Pair(5, 120, -0.01, 0.2);
+    expect(judgeOffline(c, b, T)).toEqual(judgeOffline(c, b, T));
+  });
+
+  test('reports without per-case scores (recorded before paired gates) are judged exactly as before', () => {
+    const { c, b } = f1Pair(6, 120, -0.03, 0.1);
+    const { perCase: _c, ...oldC } = c;
+    const { perCase: _b, ...oldB } = b;
+    const old = judgeOffline(oldC, oldB, T);
+    expect(gate(old, 'f1').reason).toMatch(/^delta -\d+(\.\d+)? pts: below the bound .* margin$/); // the point-estimate wording
+    expect(judgeOffline(c, oldB, T)).toEqual(old); // one side without per-case data: the old way too
+    expect(judgeOffline(oldC, b, T)).toEqual(old);
+    expect(judgeOffline(c, b, T)).not.toEqual(old);
+  });
+
+  test('different case sets cannot be paired; too few cases withholds the verdicts', () => {
+    const { c, b } = f1Pair(7, 120, 0.05, 0.1);
+    const other = { ...c, perCase: { ...c.perCase!, caseIdsSha256: 'cases-b' } };
+    const gates = judgeOffline(other, b, T);
+    expect(gates.slice(0, 3).map((g) => g.verdict)).toEqual(['inconclusive', 'inconclusive', 'inconclusive']);
+    expect(gate(gates, 'f1').reason).toMatch(/scored on different cases .*cannot be paired/);
+    const few = f1Pair(8, 12, 0.2, 0.05);
+    const fewGates = judgeOffline(few.c, few.b, T);
+    expect(fewGates.every((g) => g.verdict === 'inconclusive')).toBe(true);
+    expect(gate(fewGates, 'f1').reason).toMatch(/^only 12 labelled cases \(need 30\); delta \+/);
+  });
+});
+
 describe('live gates', () => {
   const healthy: LiveSideKpis = { samples: 500, errorRate: 0.01, p95Ms: 20, qualityProxy: 0.8 };
 
