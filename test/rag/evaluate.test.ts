@@ -105,6 +105,14 @@ test('per-case results, metrics recomputed from the snapshots, manifest with pro
     dataset: { files: dataset.manifest.files, inputs_sha256: dataset.manifest.inputs_sha256 },
     thresholds: { minRerankScore: 0 }, vector_source: 'faiss-ivf',
   });
+  // The report carries the gated metrics per case for the paired gates: case-id order, same fingerprint as the manifest.
+  const byId = [...e.cases].sort((a, b) => (a.case_id < b.case_id ? -1 : 1));
+  expect(e.report.perCase).toEqual({
+    caseIdsSha256: m.case_ids_sha256,
+    hit_rate: byId.map((c) => c.hit),
+    f1: byId.map((c) => Math.round(c.f1 * 1e4) / 1e4),
+    precision: byId.map((c) => Math.round(c.precision * 1e4) / 1e4),
+  });
   const perCase = fs.readFileSync(path.join(tmp, 'manifests', m.per_case_file), 'utf8').trim().split('\n');
   expect(perCase).toHaveLength(dev.length);
   expect(JSON.parse(perCase[0]).snapshot[0]).toHaveProperty('ingest_run_id', config.ingest_run_id);
