@@ -114,6 +114,8 @@ async function main(): Promise<void> {
   if (!final) throw new Error('the bakeoff returned no status');
   console.log(`\n=== bakeoff dry run: ${final.phase}, offline verdict ${String(final.verdict).toUpperCase()} ===\n`);
   console.log(gateTable(final.gates));
+  // The offline gates' reasons carry the paired interval each verdict was read from.
+  for (const g of final.gates.filter((x) => x.source === 'offline')) console.log(`  ${g.name}: ${g.reason}`);
   if (final.live.checks > 0) {
     console.log(`\nlive checks: ${final.live.checks} (${final.live.passes} pass, ${final.live.fails} fail, ${final.live.inconclusive} inconclusive)`);
   }
