@@ -57,6 +57,15 @@ export function judgeOffline(candidate: EvalReport, baseline: EvalReport, t: Off
   }));
 }
 
+/**
+ * A report without its per-case scores: judged the old way. For the workflow's patched() guard — a
+ * run whose gates were judged before paired gates existed must replay to the same verdicts.
+ */
+export function pointEstimatesOnly(r: EvalReport): EvalReport {
+  const { perCase: _perCase, ...rest } = r;
+  return rest;
+}
+
 function hitRateGate(v: number, b: number, t: OfflineThresholds): Gate {
   const threshold = round(b + t.hitRateGainMinPts / 100);
   const upper = round(b + t.hitRateGainMaxPts / 100);
