@@ -280,6 +280,7 @@ class BakeoffRun {
    */
   private async endRun(next: Next): Promise<Next> {
     const s = this.s;
+    if (next === 'continue-as-new') this.event('note', `run ${s.status.runs} ending: waiting for ${this.pendingOpen} notification(s) and any update before continuing as new`);
     if (!patched('rollback-at-run-end')) {
       await Promise.all(this.pending);
       // Updates (e.g. a rollbackUpdate waiting for completion) must answer before the run ends.
@@ -287,7 +288,6 @@ class BakeoffRun {
       return next;
     }
     const rollbackDue = () => s.status.rollback !== null && !isTerminal(s.status.phase);
-    if (next === 'continue-as-new') this.event('note', `run ${s.status.runs} ending: waiting for ${this.pendingOpen} notification(s) and any update before continuing as new`);
     for (;;) {
       await condition(() => rollbackDue() || (this.pendingOpen === 0 && allHandlersFinished()));
       if (!rollbackDue()) break;
