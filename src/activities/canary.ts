@@ -5,6 +5,7 @@
 // the old summary fields stay, computed as before, because running bakeoffs replay on them.
 import type { Db } from '../platform/db';
 import { readLiveEvidence, readLiveKpis } from '../store/live-kpis';
+import { readMirrorComparisons } from '../store/mirror-comparisons';
 import { judgeLive, overallVerdict } from '../workflows/gates';
 import { LiveThresholdsSchema } from '../workflows/messages';
 import type { LiveCheckInput, LiveCheckResult } from './types';
@@ -17,12 +18,16 @@ export function createCanaryActivities(deps: { db: Db }) {
   return {
     /** Read-only, so safe to retry and to run in a dry run. */
     async checkLiveKpis(input: LiveCheckInput): Promise<LiveCheckResult> {
-      const kpis = await readLiveKpis(db, input.lane, new Date(input.fromMs), new Date(input.toMs));
-      const evidence = await readLiveEvidence(db, input.lane, input.fromMs, input.toMs);
+      // traffic 'mirror' (issue 14): the same gates over shadow traffic, plus the label-free comparisons.
+      const traffic = input.traffic ?? 'live';
+      const kpis = await readLiveKpis(db, input.lane, new Date(input.fromMs), new Date(input.toMs), traffic);
+      const evidence = await readLiveEvidence(db, input.lane, input.fromMs, input.toMs, traffic);
       // Parsed again: a bakeoff started before a threshold existed carries no value for it.
       const thresholds = LiveThresholdsSchema.parse(input.thresholds);
       const gates = judgeLive(kpis.baseline, kpis.candidate, thresholds);
-      return { fromMs: input.fromMs, toMs: input.toMs, baseline: kpis.baseline, candidate: kpis.candidate, gates, verdict: overallVerdict(gates), evidence };
+      const result: LiveCheckResult = { fromMs: input.fromMs, toMs: input.toMs, baseline: kpis.baseline, candidate: kpis.candidate, gates, verdict: overallVerdict(gates), evidence };
+      if (traffic === 'mirror') result.mirror = await readMirrorComparisons(db, input.lane, input.fromMs, input.toMs);
+      return result;
     },
   };
 }

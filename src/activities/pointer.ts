@@ -6,8 +6,8 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Db } from '../platform/db';
 import { applyOnce } from '../store/audit';
-import { requirePointer, setSplit } from '../store/pointer';
-import type { PointerState, SetTrafficSplitInput } from './types';
+import { clearMirrorTarget, requirePointer, setMirrorTarget, setSplit } from '../store/pointer';
+import type { ClearMirrorInput, PointerState, SetMirrorInput, SetTrafficSplitInput } from './types';
 
 /** The activity context when running as an activity; null in plain calls (scripts, tests). */
 function activityContext(): Context | null {
@@ -45,6 +45,25 @@ export function createPointerActivities(deps: { db: Db }) {
       } finally {
         if (timer) clearInterval(timer);
       }
+    },
+
+    /** Shadow traffic (issue 14): the one pointer change a dry run makes; nothing it sets is ever served. */
+    async setMirror(input: SetMirrorInput): Promise<PointerState> {
+      const { idempotencyKey, ...mirror } = input;
+      const ctx = activityContext();
+      ctx?.heartbeat();
+      throwIfCancelled(ctx);
+      const { result } = await applyOnce(db, { idempotencyKey, activity: 'setMirror', workflowId: input.workflowId }, (tx) =>
+        setMirrorTarget(tx, mirror, { beforeWrite: () => throwIfCancelled(ctx) }),
+      );
+      return result;
+    },
+
+    /** Safe on every exit path: a no-op when nothing (or another bakeoff's target) is mirrored. */
+    async clearMirror(input: ClearMirrorInput): Promise<PointerState> {
+      const { idempotencyKey, ...clear } = input;
+      const { result } = await applyOnce(db, { idempotencyKey, activity: 'clearMirror', workflowId: input.workflowId }, (tx) => clearMirrorTarget(tx, clear));
+      return result;
     },
   };
 }

@@ -144,6 +144,36 @@ export interface PointerState {
   updatedBy: string;
   updatedAt: string;
   reason: string | null;
+  /**
+   * The mirror target (issue 14): mirrorPercent of requests are also answered by it off the
+   * response path, never served. Optional in the type only so literals written before it compile;
+   * readPointer always sets them.
+   */
+  mirrorTable?: string | null;
+  mirrorIndex?: string | null;
+  mirrorConfigHash?: string | null;
+  mirrorPercent?: number;
+  /** The bakeoff (workflow id) that set the mirror; null when none or set by an operator. */
+  mirrorOwner?: string | null;
+}
+
+export interface SetMirrorInput extends Idempotent {
+  lane: string;
+  workflowId: string;
+  table: string;
+  index: string | null;
+  configHash: string;
+  /** Integer 0..100: share of requests mirrored. */
+  percent: number;
+  by: string;
+  reason: string;
+}
+
+export interface ClearMirrorInput extends Idempotent {
+  lane: string;
+  workflowId: string;
+  by: string;
+  reason: string;
 }
 
 export interface SetTrafficSplitInput extends Idempotent {
@@ -245,6 +275,25 @@ export interface LiveCheckInput {
   fromMs: number;
   toMs: number;
   thresholds: BakeoffInput['thresholds']['live'];
+  /** Which requests to judge: 'live' (served traffic, the default) or 'mirror' (shadow traffic, issue 14). */
+  traffic?: 'live' | 'mirror';
+}
+
+/** Label-free comparisons of the live and mirror answers to the same requests, pooled over a span. */
+export interface MirrorComparisonSummary {
+  /** Requests both sides answered (compared). */
+  n: number;
+  overlapSum: number;
+  rboSum: number;
+  top1Changes: number;
+  /** Mirror computations dropped because the concurrency bound was reached. */
+  dropped: number;
+  /** Means over n (null when n = 0). */
+  meanOverlapAt10: number | null;
+  meanRbo: number | null;
+  top1ChangeRate: number | null;
+  /** dropped / (n + dropped + mirror errors); null when nothing was attempted. */
+  droppedShare: number | null;
 }
 
 export interface LiveCheckResult {
@@ -259,6 +308,8 @@ export interface LiveCheckResult {
    * counted apart). Absent in results recorded before it existed, so optional for replay.
    */
   evidence?: WindowEvidence;
+  /** Only when input.traffic = 'mirror': the label-free comparisons over the same span. */
+  mirror?: MirrorComparisonSummary;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +349,8 @@ export interface PlatformActivities {
   releaseLane(input: ReleaseLaneInput): Promise<{ released: boolean }>;
   backupLive(input: BackupInput): Promise<BackupRef>;
   setTrafficSplit(input: SetTrafficSplitInput): Promise<PointerState>;
+  setMirror(input: SetMirrorInput): Promise<PointerState>;
+  clearMirror(input: ClearMirrorInput): Promise<PointerState>;
   restoreBaseline(input: RestoreBaselineInput): Promise<PointerState>;
   clearCaches(input: ClearCachesInput): Promise<{ cacheEpoch: number }>;
   promoteCandidate(input: PromoteInput): Promise<PromoteResult>;

@@ -106,7 +106,7 @@ export async function loadCanaryTimeline(db: Queryable, status: BakeoffStatus, m
       `SELECT side, (extract(epoch FROM window_start) * 1000)::float8 AS ws, (extract(epoch FROM window_end) * 1000)::float8 AS we,
               samples, error_rate, p95_ms, quality_proxy
          FROM live_kpis
-        WHERE lane = $1 AND window_end > $2 AND window_end <= $3
+        WHERE lane = $1 AND window_end > $2 AND window_end <= $3 AND traffic = 'live'
         ORDER BY window_end, side`,
       [status.lane, new Date(span.startedAt).toISOString(), new Date(span.endedAt).toISOString()],
     );

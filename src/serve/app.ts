@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIVE_KPIS_DDL } from '../store/live-kpis';
+import { MIRROR_COMPARISONS_DDL } from '../store/mirror-comparisons';
 import { POINTER_DDL } from '../store/pointer';
 import type { Db, Queryable } from '../platform/db';
 import { repoRoot, stateDir } from '../platform/paths';
@@ -45,6 +46,8 @@ export interface ServeOptions {
   decorateSide?: (side: ServingSide) => ServingSide;
   /** Drill/test knob, off by default: a latency penalty on the candidate's searches (latency-penalty.ts). */
   candidatePenalty?: LatencyPenalty;
+  /** Shadow traffic: mirror computations allowed at once (default 2); more are dropped and counted. */
+  mirrorConcurrency?: number;
   caches?: { embedding?: number; rows?: number; results?: number };
   http?: {
     port?: number;
@@ -85,6 +88,7 @@ export const SERVICE_VERSION: string = (() => {
 export async function startServing(o: ServeOptions): Promise<RunningService> {
   await o.db.exec(POINTER_DDL);
   await o.db.exec(LIVE_KPIS_DDL);
+  await o.db.exec(MIRROR_COMPARISONS_DDL);
   const metrics = new ServeMetrics({ defaultMetrics: o.defaultMetrics });
   const encoders = new EncoderPool(o.loadEmbedder ?? ((name) => Embedder.load(name)), o.caches?.embedding ?? 4096, (hit) =>
     metrics.cache('embedding', hit ? 1 : 0, hit ? 0 : 1),
@@ -127,6 +131,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     nearDupCosine: o.nearDupCosine,
     rerankAcceptScore: o.rerankAcceptScore,
     candidatePenalty: o.candidatePenalty,
+    mirrorConcurrency: o.mirrorConcurrency,
     log: o.log,
   });
   const startedAt = Date.now();
@@ -155,6 +160,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     async close(graceMs = 5000) {
       await http.close(graceMs);
       await watcher.stop();
+      await svc.mirrorGate.drain(); // mirror work of the last requests lands in the last window
       await kpis.stop();
       for (const side of await sides.loaded()) await side.reranker?.service.close();
     },

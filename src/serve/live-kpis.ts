@@ -15,9 +15,15 @@
 // counts and a latency histogram of the JUDGED requests — requests answered from the answer cache
 // are counted apart (cached_answers) and kept out of them, so a hot baseline cache is never judged
 // against a cold candidate. The rate columns above keep their old population (every request).
+// Shadow traffic (issue 14) is kept apart under traffic = 'mirror' (baseline: the served answer of a
+// mirrored request; candidate: the mirror target's unserved answer, always computed cold), and the
+// label-free comparisons of each compared pair, plus the mirror work dropped at the concurrency bound,
+// go to mirror_comparisons once per window.
 import type { Queryable } from '../platform/db';
 import { percentile } from '../rag/metrics';
-import { recordLiveKpiWindow, type LiveKpiWindow, type Side } from '../store/live-kpis';
+import { recordLiveKpiWindow, type LiveKpiWindow, type Side, type Traffic } from '../store/live-kpis';
+import { recordMirrorComparisonWindow, type MirrorComparisonWindow } from '../store/mirror-comparisons';
+import type { AnswerAgreement } from './answer-agreement';
 import { bucketOf } from '../workflows/latency-histogram';
 import { DEFAULT_LAYOUT, type LatencyHistogram, type SideEvidence } from '../workflows/live-evidence';
 
@@ -34,6 +40,8 @@ export interface KpiSample {
   diversityTop5: number | null;
   /** Answered from the service's answer cache: in the rate columns, out of the judged evidence. */
   cached: boolean;
+  /** Default 'live'; 'mirror' for shadow traffic (never mixed with live rows). */
+  traffic?: Traffic;
 }
 
 /** Share of candidates (after the first) whose best cosine to any better-ranked candidate is ≥ threshold. */
@@ -167,7 +175,9 @@ export class LiveKpiRecorder {
   readonly windowMs: number;
   private readonly now: () => number;
   private windowStart: number;
-  private acc = new Map<string, { side: Side; configHash: string | null; w: WindowAccumulator }>();
+  private acc = new Map<string, { side: Side; configHash: string | null; traffic: Traffic; w: WindowAccumulator }>();
+  private mirror = emptyMirror();
+  private mirrorDroppedTotal = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -186,13 +196,37 @@ export class LiveKpiRecorder {
   }
 
   record(s: KpiSample): void {
-    const key = `${s.side}|${s.configHash ?? ''}`;
+    const traffic = s.traffic ?? 'live';
+    const key = `${traffic}|${s.side}|${s.configHash ?? ''}`;
     let entry = this.acc.get(key);
     if (!entry) {
-      entry = { side: s.side, configHash: s.configHash, w: new WindowAccumulator() };
+      entry = { side: s.side, configHash: s.configHash, traffic, w: new WindowAccumulator() };
       this.acc.set(key, entry);
     }
     entry.w.add(s, this.o.tau);
+  }
+
+  /** One compared pair of answers (live vs mirror) to a mirrored request. */
+  recordComparison(a: AnswerAgreement, mirrorConfigHash: string | null): void {
+    const m = this.mirror;
+    m.mirrorConfigHash = mirrorConfigHash;
+    m.n++;
+    m.overlapSum += a.overlapAt10;
+    m.rboSum += a.rbo;
+    if (a.top1Changed) m.top1Changes++;
+  }
+
+  /** A mirror computation that failed (its error sample is recorded through record()). */
+  recordMirrorError(mirrorConfigHash: string | null): void {
+    this.mirror.mirrorConfigHash = mirrorConfigHash;
+    this.mirror.mirrorErrors++;
+  }
+
+  /** Mirror work not done: the concurrency bound was reached. */
+  recordMirrorDropped(mirrorConfigHash: string | null): void {
+    this.mirror.mirrorConfigHash = mirrorConfigHash;
+    this.mirror.dropped++;
+    this.mirrorDroppedTotal++;
   }
 
   /** Flushes every windowMs until stop(). */
@@ -222,8 +256,18 @@ export class LiveKpiRecorder {
    */
   flush(): Promise<void> {
     const end = Math.max(this.now(), this.windowStart + 1);
+    const start = this.windowStart;
     const windows = this.closeWindow(end);
+    const mirror = this.closeMirrorWindow(start, end);
     this.flushing = this.flushing.then(async () => {
+      if (mirror) {
+        try {
+          await recordMirrorComparisonWindow(this.o.db, mirror);
+        } catch (err) {
+          this.lastError = `writing the mirror comparisons ending ${mirror.windowEnd.toISOString()}: ${(err as Error).message}`;
+          this.o.log?.(this.lastError);
+        }
+      }
       for (const w of windows) {
         try {
           await recordLiveKpiWindow(this.o.db, w);
@@ -246,9 +290,10 @@ export class LiveKpiRecorder {
     this.windowStart = end;
     return entries
       .filter((e) => e.w.samples > 0)
-      .map(({ side, configHash, w }) => ({
+      .map(({ side, configHash, traffic, w }) => ({
         lane: this.o.lane,
         side,
+        traffic,
         windowStart: new Date(start),
         windowEnd: new Date(end),
         samples: w.samples,
@@ -263,9 +308,22 @@ export class LiveKpiRecorder {
       }));
   }
 
+  /** The mirror comparisons of [start, end), or null when nothing was mirrored; a fresh accumulator from here. */
+  private closeMirrorWindow(start: number, end: number): MirrorComparisonWindow | null {
+    const m = this.mirror;
+    this.mirror = emptyMirror();
+    if (m.n === 0 && m.dropped === 0 && m.mirrorErrors === 0) return null;
+    return { lane: this.o.lane, windowStart: new Date(start), windowEnd: new Date(end), ...m };
+  }
+
+  /** Mirror work dropped since the recorder started (tests, /health). */
+  get mirrorDropped(): number {
+    return this.mirrorDroppedTotal;
+  }
+
   status(): LiveKpiStatus {
     const pending: Record<Side, number> = { baseline: 0, candidate: 0 };
-    for (const e of this.acc.values()) pending[e.side] += e.w.samples;
+    for (const e of this.acc.values()) if (e.traffic === 'live') pending[e.side] += e.w.samples;
     return {
       lane: this.o.lane,
       tau: this.o.tau,
@@ -277,4 +335,8 @@ export class LiveKpiRecorder {
       lastError: this.lastError,
     };
   }
+}
+
+function emptyMirror(): Omit<MirrorComparisonWindow, 'lane' | 'windowStart' | 'windowEnd'> {
+  return { mirrorConfigHash: null, n: 0, overlapSum: 0, rboSum: 0, top1Changes: 0, mirrorErrors: 0, dropped: 0 };
 }

@@ -15,6 +15,9 @@ export interface ServingState {
   /** null when the pointer names no candidate, or its candidate could not be loaded (candidateError). */
   readonly candidate: ServingSide | null;
   readonly candidateError: string | null;
+  /** The mirror target (issue 14): answered off the response path, never served; null when none or not loadable (mirrorError). */
+  readonly mirror: ServingSide | null;
+  readonly mirrorError: string | null;
   /** When this state started serving (ms since epoch). */
   readonly appliedAt: number;
 }
@@ -162,7 +165,7 @@ export class PointerWatcher {
     this.info.seenVersion = pointer.version;
     const current = this.state;
     const sameVersion = current !== null && current.pointer.version === pointer.version;
-    const retryCandidate = sameVersion && current.candidateError !== null && Date.now() >= this.retryAfter;
+    const retryCandidate = sameVersion && (current.candidateError !== null || current.mirrorError !== null) && Date.now() >= this.retryAfter;
     if (sameVersion && !retryCandidate) {
       if (current.candidateError === null) this.info.lastError = null;
       return;
@@ -197,8 +200,8 @@ export class PointerWatcher {
     this.state = next;
     this.info.appliedVersion = p.version;
     this.info.lastError = next.candidateError;
-    if (next.candidateError) this.retryAfter = Date.now() + (this.o.retryMs ?? 5000);
-    if (!sameVersion || current?.candidate !== next.candidate) this.o.onApply?.(next, current);
+    if (next.candidateError || next.mirrorError) this.retryAfter = Date.now() + (this.o.retryMs ?? 5000);
+    if (!sameVersion || current?.candidate !== next.candidate || current?.mirror !== next.mirror) this.o.onApply?.(next, current);
     if (!sameVersion) {
       this.o.log?.(
         `pointer v${p.version}: baseline ${p.liveTable}, candidate ${p.candidateTable ?? 'none'} at ${p.canaryPercent} %` +
@@ -212,14 +215,20 @@ export class PointerWatcher {
     const candidateP = p.candidateTable
       ? this.o.sides.get({ table: p.candidateTable, index: p.candidateIndex, configHash: p.candidateConfigHash })
       : null;
-    // Both loads start before either is awaited; an unhandled rejection of the second is avoided too.
-    const [baseline, candidate] = await Promise.allSettled([baselineP, candidateP ?? Promise.resolve(null)]);
+    const mirrorP =
+      p.mirrorTable && (p.mirrorPercent ?? 0) > 0
+        ? this.o.sides.get({ table: p.mirrorTable, index: p.mirrorIndex ?? null, configHash: p.mirrorConfigHash ?? null })
+        : null;
+    // All loads start before any is awaited; an unhandled rejection of a later one is avoided too.
+    const [baseline, candidate, mirror] = await Promise.allSettled([baselineP, candidateP ?? Promise.resolve(null), mirrorP ?? Promise.resolve(null)]);
     if (baseline.status === 'rejected') throw baseline.reason;
     return {
       pointer: p,
       baseline: baseline.value,
       candidate: candidate.status === 'fulfilled' ? candidate.value : null,
       candidateError: candidate.status === 'rejected' ? (candidate.reason as Error).message : null,
+      mirror: mirror.status === 'fulfilled' ? mirror.value : null,
+      mirrorError: mirror.status === 'rejected' ? (mirror.reason as Error).message : null,
       appliedAt: Date.now(),
     };
   }

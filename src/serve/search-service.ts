@@ -3,6 +3,11 @@
 // rerank → filter), stamp every result with its fingerprint and side, and feed metrics and live KPIs.
 // A candidate that cannot answer (not loaded, or failing) never fails the user: the baseline answers
 // and the failure is counted against the candidate, where the canary check sees it.
+// Shadow traffic (issue 14): when the pointer names a mirror target, mirror_percent of the requests the
+// baseline answered are also answered by the mirror target AFTER the response is written, under a
+// concurrency bound (MirrorGate: dropped and counted when full, never queued). The mirror's answer is
+// never returned; it is always computed cold (no answer cache read or write), and it is recorded as
+// traffic 'mirror' next to the served answer of the same request, with their label-free comparison.
 import type { Side } from '../store/live-kpis';
 import type { Candidate, RetrievalResult } from '../rag/retrieve';
 import { nearDuplicateShare, pairwiseDiversity, type KpiSample, type LiveKpiRecorder } from './live-kpis';
@@ -10,6 +15,8 @@ import { LruCache } from './lru-cache';
 import type { PointerWatcher, ServingState } from './pointer-watcher';
 import { withRerankOutcome } from './rerank-outcome';
 import { routeSide } from './routing';
+import { compareAnswers } from './answer-agreement';
+import { MirrorGate } from './mirror-gate';
 import type { SearchRequest } from './search-request';
 import type { ServeMetrics } from './serve-metrics';
 import type { ServingSide } from './serving-side';
@@ -81,6 +88,8 @@ export interface SearchServiceOptions {
   candidatePenalty?: LatencyPenalty;
   /** Where a candidate failure's detail goes; the client's `fallback` field names only its kind. */
   log?: (line: string) => void;
+  /** Mirror computations allowed at once (default 2); more are dropped and counted. */
+  mirrorConcurrency?: number;
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -89,9 +98,11 @@ export class SearchService {
   readonly results: LruCache<string, CachedAnswer>;
   private readonly nearDupCosine: number;
   private readonly rerankAcceptScore: number;
+  readonly mirrorGate: MirrorGate;
 
   constructor(private readonly o: SearchServiceOptions) {
     this.results = new LruCache(o.resultCacheSize);
+    this.mirrorGate = new MirrorGate(o.mirrorConcurrency ?? 2);
     this.nearDupCosine = o.nearDupCosine ?? 0.95;
     this.rerankAcceptScore = o.rerankAcceptScore ?? 0.5;
   }
@@ -189,6 +200,7 @@ export class SearchService {
         diversityTop5: answer.diversityTop5,
         cached,
       });
+      if (sideName === 'baseline' && fallback === null) this.maybeMirror(state, req, answer, cached, timings.total);
     }
     return {
       lane: this.o.lane,
@@ -205,6 +217,45 @@ export class SearchService {
       timingsMs: timings,
       results: answer.rows.slice(0, req.k).map((r) => ({ ...r, side: sideName })),
     };
+  }
+
+  /** Schedules the mirror target's answer to this request, if the pointer mirrors it and a slot is free. */
+  private maybeMirror(state: ServingState, req: SearchRequest, live: CachedAnswer, liveCached: boolean, liveLatencyMs: number): void {
+    const p = state.pointer;
+    if (!p.mirrorTable || !(p.mirrorPercent! > 0)) return;
+    // Salted so the mirrored share is independent of who is in the canary.
+    if (routeSide(`mirror\u0000${req.key ?? req.query}`, p.mirrorPercent!, true) !== 'candidate') return;
+    const hash = p.mirrorConfigHash ?? null;
+    const started = this.mirrorGate.tryRun(() => this.runMirror(state, req, live, liveCached, liveLatencyMs));
+    if (!started) this.o.kpis.recordMirrorDropped(hash);
+  }
+
+  private async runMirror(state: ServingState, req: SearchRequest, live: CachedAnswer, liveCached: boolean, liveLatencyMs: number): Promise<void> {
+    const p = state.pointer;
+    const hash = p.mirrorConfigHash ?? null;
+    const kpis = this.o.kpis;
+    // The served answer of the mirrored request is the mirror's baseline (cached answers stay out of
+    // its judged evidence, as for live traffic).
+    kpis.record({ ...liveSample(live, liveLatencyMs, liveCached, p.liveConfigHash), traffic: 'mirror' });
+    const t0 = process.hrtime.bigint();
+    if (!state.mirror) {
+      kpis.record({ ...errorSample('candidate', hash, 0), traffic: 'mirror' });
+      kpis.recordMirrorError(hash);
+      return;
+    }
+    try {
+      const side = state.mirror;
+      const { value: result, outcome } = await withRerankOutcome(() => side.retriever.retrieve(req.query));
+      const rerank = side.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
+      const answer = this.toAnswer(result, side, rerank);
+      if (isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
+      kpis.record({ ...liveSample(answer, ms(t0), false, hash), side: 'candidate', traffic: 'mirror' });
+      kpis.recordComparison(compareAnswers(live.rows.map((r) => r.doc_id), answer.rows.map((r) => r.doc_id)), hash);
+    } catch (err) {
+      this.o.log?.(`mirror search failed (nothing served from it): ${(err as Error).message}`);
+      kpis.record({ ...errorSample('candidate', hash, ms(t0)), traffic: 'mirror' });
+      kpis.recordMirrorError(hash);
+    }
   }
 
   private toAnswer(r: RetrievalResult, side: ServingSide, rerank: string): CachedAnswer {
@@ -239,6 +290,13 @@ export class SearchService {
       side?.reranker?.service.clearCache();
     }
   }
+}
+
+function liveSample(a: CachedAnswer, latencyMs: number, cached: boolean, configHash: string | null): KpiSample {
+  return {
+    side: 'baseline', configHash, latencyMs, error: false, topCosine: a.topCosine, rerankAccepted: a.rerankAccepted,
+    nearDupShare: a.nearDupShare, diversityTop5: a.diversityTop5, cached,
+  };
 }
 
 function errorSample(side: Side, configHash: string | null, latencyMs: number): KpiSample {

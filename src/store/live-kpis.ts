@@ -15,6 +15,8 @@ import { emptyHistogram, emptySide, mergeSide } from '../workflows/latency-histo
 import type { SideEvidence, WindowEvidence } from '../workflows/live-evidence';
 
 export type Side = 'baseline' | 'candidate';
+/** 'live': served requests. 'mirror': shadow traffic (issue 14) — baseline = the served answer of a mirrored request, candidate = the mirror target's unserved answer. */
+export type Traffic = 'live' | 'mirror';
 
 // The poolable columns are added by ALTER … IF NOT EXISTS so a database created by an older
 // version upgrades in place; old columns stay written (running bakeoffs read them).
@@ -41,6 +43,7 @@ ALTER TABLE live_kpis ADD COLUMN IF NOT EXISTS quality_n integer CHECK (quality_
 ALTER TABLE live_kpis ADD COLUMN IF NOT EXISTS quality_hits integer CHECK (quality_hits >= 0);
 ALTER TABLE live_kpis ADD COLUMN IF NOT EXISTS cached_answers integer CHECK (cached_answers >= 0);
 ALTER TABLE live_kpis ADD COLUMN IF NOT EXISTS latency_hist jsonb;
+ALTER TABLE live_kpis ADD COLUMN IF NOT EXISTS traffic text NOT NULL DEFAULT 'live' CHECK (traffic IN ('live', 'mirror'));
 `;
 
 export interface LiveKpiWindow {
@@ -63,6 +66,8 @@ export interface LiveKpiWindow {
    * (older recorders and test writers that only know the rates).
    */
   evidence?: Pick<SideEvidence, 'errors' | 'qualityN' | 'qualityHits' | 'cachedAnswers' | 'latency'>;
+  /** Default 'live'. */
+  traffic?: Traffic;
 }
 
 /** The serving path's writer: one call per side (and config) per window. */
@@ -71,12 +76,13 @@ export async function recordLiveKpiWindow(db: Queryable, w: LiveKpiWindow): Prom
   await db.query(
     `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy,
        rerank_acceptance, near_dup_share, diversity_top5, config_hash,
-       errors, quality_n, quality_hits, cached_answers, latency_hist)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb)`,
+       errors, quality_n, quality_hits, cached_answers, latency_hist, traffic)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18)`,
     [
       w.lane, w.side, w.windowStart.toISOString(), w.windowEnd.toISOString(), w.samples, w.errorRate, w.p95Ms, w.qualityProxy,
       w.rerankAcceptance ?? null, w.nearDupShare ?? null, w.diversityTop5 ?? null, w.configHash ?? null,
       e?.errors ?? null, e?.qualityN ?? null, e?.qualityHits ?? null, e?.cachedAnswers ?? null, e ? JSON.stringify(e.latency) : null,
+      w.traffic ?? 'live',
     ],
   );
 }
@@ -87,7 +93,7 @@ export async function recordLiveKpiWindow(db: Queryable, w: LiveKpiWindow): Prom
  * approximation (percentiles do not compose), stable when windows are short and similar in size.
  * Kept as it was: the old judge reads it, and bakeoffs started before readLiveEvidence replay it.
  */
-export async function readLiveKpis(db: Queryable, lane: string, from: Date, to: Date): Promise<Record<Side, LiveSideKpis>> {
+export async function readLiveKpis(db: Queryable, lane: string, from: Date, to: Date, traffic: Traffic = 'live'): Promise<Record<Side, LiveSideKpis>> {
   const r = await db.query<{ side: Side; samples: string | number; error_rate: number | null; p95_ms: number | null; quality_proxy: number | null }>(
     `SELECT side,
             COALESCE(sum(samples), 0) AS samples,
@@ -95,9 +101,9 @@ export async function readLiveKpis(db: Queryable, lane: string, from: Date, to: 
             sum(p95_ms * samples) FILTER (WHERE p95_ms IS NOT NULL) / NULLIF(sum(samples) FILTER (WHERE p95_ms IS NOT NULL), 0) AS p95_ms,
             sum(quality_proxy * samples) FILTER (WHERE quality_proxy IS NOT NULL) / NULLIF(sum(samples) FILTER (WHERE quality_proxy IS NOT NULL), 0) AS quality_proxy
        FROM live_kpis
-      WHERE lane = $1 AND window_end > $2 AND window_end <= $3
+      WHERE lane = $1 AND window_end > $2 AND window_end <= $3 AND traffic = $4
       GROUP BY side`,
-    [lane, from.toISOString(), to.toISOString()],
+    [lane, from.toISOString(), to.toISOString(), traffic],
   );
   const empty = (): LiveSideKpis => ({ samples: 0, errorRate: null, p95Ms: null, qualityProxy: null });
   const out: Record<Side, LiveSideKpis> = { baseline: empty(), candidate: empty() };
@@ -164,13 +170,13 @@ function safeJson(s: string): unknown {
   }
 }
 
-async function evidenceRows(db: Queryable, lane: string, fromMs: number, toMs: number): Promise<EvidenceRow[]> {
+async function evidenceRows(db: Queryable, lane: string, fromMs: number, toMs: number, traffic: Traffic = 'live'): Promise<EvidenceRow[]> {
   const r = await db.query<EvidenceRow>(
     `SELECT side, window_end, samples, error_rate, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist
        FROM live_kpis
-      WHERE lane = $1 AND window_end > $2 AND window_end <= $3
+      WHERE lane = $1 AND window_end > $2 AND window_end <= $3 AND traffic = $4
       ORDER BY window_end, id`,
-    [lane, new Date(fromMs).toISOString(), new Date(toMs).toISOString()],
+    [lane, new Date(fromMs).toISOString(), new Date(toMs).toISOString(), traffic],
   );
   return r.rows;
 }
@@ -181,9 +187,12 @@ function pool(rows: readonly EvidenceRow[], fromMs: number, toMs: number): Windo
   return out;
 }
 
-/** Both sides' evidence pooled over the windows that ended in (fromMs, toMs]: counts summed, histograms merged. */
-export async function readLiveEvidence(db: Queryable, lane: string, fromMs: number, toMs: number): Promise<WindowEvidence> {
-  return pool(await evidenceRows(db, lane, fromMs, toMs), fromMs, toMs);
+/**
+ * Both sides' evidence pooled over the windows that ended in (fromMs, toMs]: counts summed, histograms
+ * merged. `traffic` picks served ('live', the default) or shadow ('mirror') requests; never both.
+ */
+export async function readLiveEvidence(db: Queryable, lane: string, fromMs: number, toMs: number, traffic: Traffic = 'live'): Promise<WindowEvidence> {
+  return pool(await evidenceRows(db, lane, fromMs, toMs, traffic), fromMs, toMs);
 }
 
 /**
@@ -210,7 +219,7 @@ export async function readLiveWindows(db: Queryable, lane: string, fromMs: numbe
 /** The span a lane's recorded windows cover (first window start .. last window end); null when none. */
 export async function liveKpiSpan(db: Queryable, lane: string): Promise<{ fromMs: number; toMs: number } | null> {
   const r = await db.query<{ from_at: Date | string | null; to_at: Date | string | null }>(
-    'SELECT min(window_start) AS from_at, max(window_end) AS to_at FROM live_kpis WHERE lane = $1',
+    "SELECT min(window_start) AS from_at, max(window_end) AS to_at FROM live_kpis WHERE lane = $1 AND traffic = 'live'",
     [lane],
   );
   const row = r.rows[0];

@@ -47,19 +47,34 @@ CREATE TABLE IF NOT EXISTS serving_pointer_history (
   reason                text,
   UNIQUE (lane, version)
 );
+-- The mirror target (issue 14): answered off the response path for mirror_percent of requests, never served.
+ALTER TABLE serving_pointer ADD COLUMN IF NOT EXISTS mirror_table text;
+ALTER TABLE serving_pointer ADD COLUMN IF NOT EXISTS mirror_index text;
+ALTER TABLE serving_pointer ADD COLUMN IF NOT EXISTS mirror_config_hash text;
+ALTER TABLE serving_pointer ADD COLUMN IF NOT EXISTS mirror_owner text;
+ALTER TABLE serving_pointer ADD COLUMN IF NOT EXISTS mirror_percent integer NOT NULL DEFAULT 0
+  CHECK (mirror_percent BETWEEN 0 AND 100 AND (mirror_table IS NOT NULL OR mirror_percent = 0));
+ALTER TABLE serving_pointer_history ADD COLUMN IF NOT EXISTS mirror_table text;
+ALTER TABLE serving_pointer_history ADD COLUMN IF NOT EXISTS mirror_index text;
+ALTER TABLE serving_pointer_history ADD COLUMN IF NOT EXISTS mirror_config_hash text;
+ALTER TABLE serving_pointer_history ADD COLUMN IF NOT EXISTS mirror_owner text;
+ALTER TABLE serving_pointer_history ADD COLUMN IF NOT EXISTS mirror_percent integer NOT NULL DEFAULT 0;
 ` + LANE_LEASE_DDL;
 
-export type PointerAction = 'init' | 'split' | 'restore' | 'promote' | 'cache-clear';
+export type PointerAction = 'init' | 'split' | 'restore' | 'promote' | 'cache-clear' | 'mirror' | 'mirror-clear';
 
 const COLUMNS = `lane, live_table, live_index, live_config_hash, candidate_table, candidate_index,
-  candidate_config_hash, canary_percent, cache_epoch, version, updated_by, updated_at, reason`;
+  candidate_config_hash, canary_percent, cache_epoch, version, updated_by, updated_at, reason,
+  mirror_table, mirror_index, mirror_config_hash, mirror_percent, mirror_owner`;
 
 /** Appends the changed row (CTE named u) to the history, inside the same statement. */
 const historyFrom = (action: PointerAction) => `
   h AS (INSERT INTO serving_pointer_history (lane, version, action, live_table, live_index, live_config_hash,
-          candidate_table, candidate_index, candidate_config_hash, canary_percent, cache_epoch, updated_by, updated_at, reason)
+          candidate_table, candidate_index, candidate_config_hash, canary_percent, cache_epoch, updated_by, updated_at, reason,
+          mirror_table, mirror_index, mirror_config_hash, mirror_percent, mirror_owner)
         SELECT lane, version, '${action}', live_table, live_index, live_config_hash, candidate_table, candidate_index,
-          candidate_config_hash, canary_percent, cache_epoch, updated_by, updated_at, reason FROM u)`;
+          candidate_config_hash, canary_percent, cache_epoch, updated_by, updated_at, reason,
+          mirror_table, mirror_index, mirror_config_hash, mirror_percent, mirror_owner FROM u)`;
 
 interface PointerRow {
   lane: string;
@@ -75,6 +90,11 @@ interface PointerRow {
   updated_by: string;
   updated_at: Date | string;
   reason: string | null;
+  mirror_table: string | null;
+  mirror_index: string | null;
+  mirror_config_hash: string | null;
+  mirror_percent: number | null;
+  mirror_owner: string | null;
 }
 
 function toState(r: PointerRow): PointerState {
@@ -92,6 +112,11 @@ function toState(r: PointerRow): PointerState {
     updatedBy: r.updated_by,
     updatedAt: r.updated_at instanceof Date ? r.updated_at.toISOString() : new Date(r.updated_at).toISOString(),
     reason: r.reason,
+    mirrorTable: r.mirror_table,
+    mirrorIndex: r.mirror_index,
+    mirrorConfigHash: r.mirror_config_hash,
+    mirrorPercent: Number(r.mirror_percent ?? 0),
+    mirrorOwner: r.mirror_owner,
   };
 }
 
@@ -214,7 +239,7 @@ export async function setSplit(q: Queryable, s: Omit<SetTrafficSplitInput, 'idem
 async function pointerChangedBy(tx: Queryable, lane: string): Promise<string | null> {
   const r = await tx.query<{ action: PointerAction; updated_by: string; reason: string | null }>(
     `SELECT action, updated_by, reason FROM serving_pointer_history
-      WHERE lane = $1 AND action <> 'cache-clear' ORDER BY version DESC LIMIT 1`,
+      WHERE lane = $1 AND action NOT IN ('cache-clear', 'mirror', 'mirror-clear') ORDER BY version DESC LIMIT 1`,
     [lane],
   );
   const last = r.rows[0];
@@ -334,5 +359,72 @@ export async function promotePointer(
       [p.lane, p.candidateTable, p.candidateIndex, p.candidateConfigHash, p.workflowId, p.by, current.version],
     );
     return { pointer: (await readPointer(tx, p.lane))!, archivedTable: r.rows[0].archived_table, archiveId: Number(r.rows[0].archive_id) };
+  });
+}
+
+/**
+ * Mirrors `percent` of the lane's requests to a target (issue 14): answered off the response path,
+ * never served. Fenced like a split (refused once the bakeoff no longer holds the lane or has rolled
+ * back); a no-op (no version bump) when the row already says exactly that.
+ */
+export async function setMirrorTarget(
+  q: Queryable,
+  m: { lane: string; workflowId: string; table: string; index: string | null; configHash: string; percent: number; by: string; reason: string },
+  opts: SplitOptions = {},
+): Promise<PointerState> {
+  checkTable(m.table, 'table');
+  if (!Number.isInteger(m.percent) || m.percent < 0 || m.percent > 100) {
+    throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `percent ${m.percent} must be an integer 0..100` });
+  }
+  return inTransaction(q, async (tx) => {
+    const lease = await lockLane(tx, m.lane);
+    const current = await requirePointer(tx, m.lane);
+    const fenced = await splitFence(tx, m.lane, lease, m.workflowId);
+    if (fenced) throw ApplicationFailure.create({ type: 'SplitFenced', nonRetryable: true, message: `${fenced}: mirror to ${m.table} refused` });
+    const holdsLease = lease !== null && lease.owner === m.workflowId;
+    if (!holdsLease && current.mirrorTable && current.mirrorOwner !== m.workflowId) {
+      throw ApplicationFailure.create({
+        type: 'PointerConflict',
+        nonRetryable: true,
+        message: `lane '${m.lane}' already mirrors ${current.mirrorTable} (by ${current.mirrorOwner ?? 'an operator'}); clear that first`,
+      });
+    }
+    opts.beforeWrite?.();
+    await tx.query(
+      `WITH u AS (
+         UPDATE serving_pointer SET mirror_table = $2, mirror_index = $3, mirror_config_hash = $4, mirror_percent = $5,
+           mirror_owner = $6, version = version + 1, updated_by = $7, updated_at = now(), reason = $8
+         WHERE lane = $1 AND version = $9 AND NOT (mirror_table IS NOT DISTINCT FROM $2 AND mirror_index IS NOT DISTINCT FROM $3
+           AND mirror_config_hash IS NOT DISTINCT FROM $4 AND mirror_percent = $5 AND mirror_owner IS NOT DISTINCT FROM $6)
+         RETURNING *),
+       ${historyFrom('mirror')}
+       SELECT 1`,
+      [m.lane, m.table, m.index, m.configHash, m.percent, m.workflowId, m.by, m.reason, current.version],
+    );
+    return (await readPointer(tx, m.lane))!;
+  });
+}
+
+/**
+ * Stops mirroring. Never fenced by the lease (it must work after a rollback), but it only clears a
+ * mirror the caller set (or an operator's, or any when no workflowId is given): another bakeoff's
+ * mirror is left alone. A no-op when nothing is mirrored.
+ */
+export async function clearMirrorTarget(q: Queryable, c: { lane: string; workflowId?: string; by: string; reason: string }): Promise<PointerState> {
+  return inTransaction(q, async (tx) => {
+    await lockLane(tx, c.lane);
+    const current = await requirePointer(tx, c.lane);
+    if (current.mirrorTable === null || current.mirrorTable === undefined) return current;
+    if (c.workflowId && current.mirrorOwner && current.mirrorOwner !== c.workflowId) return current;
+    await tx.query(
+      `WITH u AS (
+         UPDATE serving_pointer SET mirror_table = NULL, mirror_index = NULL, mirror_config_hash = NULL, mirror_percent = 0,
+           mirror_owner = NULL, version = version + 1, updated_by = $2, updated_at = now(), reason = $3
+         WHERE lane = $1 AND version = $4 RETURNING *),
+       ${historyFrom('mirror-clear')}
+       SELECT 1`,
+      [c.lane, c.by, c.reason, current.version],
+    );
+    return (await readPointer(tx, c.lane))!;
   });
 }
