@@ -1,0 +1,212 @@
+// Live judge: false rollbacks and time to detect over simulated default 48-hour bakeoffs (3 stages ×
+// 16 h, a check every 5 minutes = 576 checks, 192 per stage), NEW judge (src/workflows/live-judge.ts,
+// pooled anytime-valid confidence sequences) vs OLD judge (gates.ts judgeLive per window + the old
+// workflow's streak rules: one failed check rolls back, 6 inconclusive in a row ask an operator), both
+// fed the very same windows in one run. Traffic: seeded synthetic windows (test/workflows/live-traffic-sim.ts)
+// with lognormal latency (median 40 ms, σ 0.6), quality proxy 0.8, error rate 0.5 %.
+// Also prints an oracle bound: the power of ONE fixed-horizon one-sided z-test at level alpha after
+// check 6 with the true variances — no valid test that looks at the same 6 windows can do better.
+//   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/live-judge.js [--bakeoffs 2000] [--seed 1]
+import * as os from 'node:os';
+import { judgeLive } from '../src/workflows/gates';
+import { criticalZ, normalCdf } from '../src/workflows/breach-significance';
+import { quantile } from '../src/workflows/latency-histogram';
+import type { SideEvidence } from '../src/workflows/live-evidence';
+import { initialJudgeState, judgeCheck, startStage } from '../src/workflows/live-judge';
+import { LiveThresholdsSchema, type LiveThresholds } from '../src/workflows/messages';
+import type { LiveSideKpis } from '../src/activities/types';
+import {
+  HEALTHY_SIDE,
+  TrafficSim,
+  lognormalQuantile,
+  lognormalShareAbove,
+  splitOf,
+  type SideModel,
+} from '../test/workflows/live-traffic-sim';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const RAMP = [10, 50, 100];
+const CHECKS_PER_STAGE = 192;
+const WITHIN = 6;
+const Z95 = 1.6448536;
+
+interface Traffic {
+  label: string;
+  perSide: number;
+  /** true: the default ramp's splits of 2·perSide requests; false: perSide on each side at every stage. */
+  ramp: boolean;
+}
+
+interface Scenario {
+  label: string;
+  candidate: SideModel;
+}
+
+const TRAFFIC: Traffic[] = [
+  { label: '200/side, equal', perSide: 200, ramp: false },
+  { label: '1000/side, equal', perSide: 1000, ramp: false },
+  { label: '400/window, ramp splits', perSide: 200, ramp: true },
+  { label: '2000/window, ramp splits', perSide: 1000, ramp: true },
+];
+
+const SCENARIOS: Scenario[] = [
+  { label: 'healthy (identical)', candidate: HEALTHY_SIDE },
+  { label: 'quality −5 pts', candidate: { ...HEALTHY_SIDE, quality: HEALTHY_SIDE.quality - 0.05 } },
+  { label: 'errors +2 pts', candidate: { ...HEALTHY_SIDE, errorRate: HEALTHY_SIDE.errorRate + 0.02 } },
+  { label: 'latency median +30 %', candidate: { ...HEALTHY_SIDE, medianMs: HEALTHY_SIDE.medianMs * 1.3 } },
+];
+
+function split(t: Traffic, stage: number): { baseline: number; candidate: number } {
+  return t.ramp ? splitOf(2 * t.perSide, RAMP[stage]) : { baseline: t.perSide, candidate: t.perSide };
+}
+
+function oldKpis(s: SideEvidence): LiveSideKpis {
+  return {
+    samples: s.requests,
+    errorRate: s.requests > 0 ? s.errors / s.requests : null,
+    // The window's p95 from its histogram (log-interpolated; within ~2 % of the raw p95).
+    p95Ms: quantile(s.latency, 0.95),
+    qualityProxy: s.qualityN > 0 ? s.qualityHits / s.qualityN : null,
+  };
+}
+
+interface Outcome {
+  /** Check (1-based, whole bakeoff) of the rollback; null: never rolled back. */
+  rolledBackAt: number | null;
+  /** Times the bakeoff stopped for an operator. */
+  operatorAsks: number;
+}
+
+function simulate(t: Traffic, sc: Scenario, th: LiveThresholds, seed: number): { fresh: Outcome; old: Outcome } {
+  const sim = new TrafficSim(seed);
+  const fresh: Outcome = { rolledBackAt: null, operatorAsks: 0 };
+  const old: Outcome = { rolledBackAt: null, operatorAsks: 0 };
+  let state = initialJudgeState();
+  let oldInconclusive = 0;
+  let check = 0;
+  for (let stage = 0; stage < RAMP.length; stage++) {
+    state = startStage(state, stage);
+    const n = split(t, stage);
+    for (let c = 0; c < CHECKS_PER_STAGE; c++) {
+      check++;
+      if (fresh.rolledBackAt !== null && old.rolledBackAt !== null) return { fresh, old };
+      const w = sim.window(HEALTHY_SIDE, sc.candidate, n.baseline, n.candidate);
+      if (fresh.rolledBackAt === null) {
+        const r = judgeCheck(state, w, { thresholds: th, stages: RAMP.length, stageEnd: c === CHECKS_PER_STAGE - 1 });
+        state = r.state;
+        if (r.decision.action === 'rollback') fresh.rolledBackAt = check;
+        if (r.decision.action === 'ask-operator') fresh.operatorAsks++;
+      }
+      if (old.rolledBackAt === null) {
+        const gates = judgeLive(oldKpis(w.baseline), oldKpis(w.candidate), th);
+        if (gates.some((g) => g.verdict === 'fail')) old.rolledBackAt = check; // failureLimit 1
+        else if (gates.some((g) => g.verdict === 'inconclusive')) {
+          if (++oldInconclusive >= th.inconclusiveLimit) {
+            old.operatorAsks++; // approved by the simulated operator; the soak goes on
+            oldInconclusive = 0;
+          }
+        } else oldInconclusive = 0;
+      }
+    }
+  }
+  return { fresh, old };
+}
+
+/** Power of one fixed-horizon one-sided z-test at level alpha after WITHIN checks of stage 1. */
+function oracle(t: Traffic, sc: Scenario, th: LiveThresholds): number | null {
+  const n = split(t, 0);
+  const nc = WITHIN * n.candidate;
+  const nb = WITHIN * n.baseline;
+  const b = HEALTHY_SIDE;
+  const c = sc.candidate;
+  const z = criticalZ(th.alpha);
+  const power = (pc: number, pb: number, mc: number, mb: number, harm: number, tol: number) =>
+    normalCdf((harm - tol) / Math.sqrt((pc * (1 - pc)) / mc + (pb * (1 - pb)) / mb) - z);
+  if (c.quality !== b.quality) {
+    const mc = nc * (1 - c.errorRate);
+    const mb = nb * (1 - b.errorRate);
+    return power(c.quality, b.quality, mc, mb, b.quality - c.quality, th.maxQualityDropPts / 100);
+  }
+  if (c.errorRate !== b.errorRate) return power(c.errorRate, b.errorRate, nc, nb, c.errorRate - b.errorRate, th.maxErrorRateIncreasePts / 100);
+  if (c.medianMs !== b.medianMs) {
+    const l = lognormalQuantile(b, Z95);
+    const lim = Math.max(l * (1 + th.maxP95IncreasePct / 100), l + th.p95MinIncreaseMs);
+    const sc2 = lognormalShareAbove(c, lim);
+    return power(sc2, 0.05, nc, nb, sc2 - 0.05, 0);
+  }
+  return null;
+}
+
+interface Row {
+  traffic: string;
+  scenario: string;
+  healthy: boolean;
+  fresh: Summary;
+  old: Summary;
+  oracle: number | null;
+}
+
+interface Summary {
+  rolledBack: number;
+  within: number;
+  medianChecks: number | null;
+  asksPerBakeoff: number;
+}
+
+function summarize(xs: Outcome[]): Summary {
+  const at = xs.map((x) => x.rolledBackAt ?? Infinity).sort((a, b) => a - b);
+  const mid = at[Math.floor((at.length - 1) / 2)];
+  return {
+    rolledBack: xs.filter((x) => x.rolledBackAt !== null).length / xs.length,
+    within: xs.filter((x) => x.rolledBackAt !== null && x.rolledBackAt <= WITHIN).length / xs.length,
+    medianChecks: Number.isFinite(mid) ? mid : null,
+    asksPerBakeoff: xs.reduce((a, x) => a + x.operatorAsks, 0) / xs.length,
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(x > 0 && x < 0.001 ? 3 : 1)} %`;
+
+function cells(s: Summary, healthy: boolean): string[] {
+  const med = s.medianChecks === null ? 'never (< 50 %)' : String(s.medianChecks);
+  return healthy ? [pct(s.rolledBack), '—', '—', s.asksPerBakeoff.toFixed(2)] : [pct(s.rolledBack), pct(s.within), med, s.asksPerBakeoff.toFixed(2)];
+}
+
+function main(): void {
+  const bakeoffs = arg('bakeoffs', 2000);
+  const seed = arg('seed', 1);
+  const th = LiveThresholdsSchema.parse({});
+  const t0 = performance.now();
+  const rows: Row[] = [];
+  TRAFFIC.forEach((t, ti) =>
+    SCENARIOS.forEach((sc, si) => {
+      const r0 = performance.now();
+      const fresh: Outcome[] = [];
+      const old: Outcome[] = [];
+      for (let b = 0; b < bakeoffs; b++) {
+        const o = simulate(t, sc, th, seed * 1_000_003 + (ti * 16 + si) * 100_003 + b);
+        fresh.push(o.fresh);
+        old.push(o.old);
+      }
+      const row: Row = { traffic: t.label, scenario: sc.label, healthy: si === 0, fresh: summarize(fresh), old: summarize(old), oracle: oracle(t, sc, th) };
+      rows.push(row);
+      process.stderr.write(`${t.label} / ${sc.label}: new ${JSON.stringify(row.fresh)} old ${JSON.stringify(row.old)} (${((performance.now() - r0) / 1000).toFixed(1)} s)\n`);
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  console.log(`Live judge bench: ${bakeoffs} simulated default bakeoffs per row (3 stages × ${CHECKS_PER_STAGE} checks of 5 min), seed ${seed}.`);
+  console.log(`alpha ${th.alpha} (per gate and stage ${(th.alpha / (3 * RAMP.length)).toPrecision(3)}), minSamples ${th.minSamples}, tolerances: errors +${th.maxErrorRateIncreasePts} pts, quality −${th.maxQualityDropPts} pts, p95 +${th.maxP95IncreasePct} % (≥ +${th.p95MinIncreaseMs} ms).`);
+  console.log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load} at the end; ${new Date().toISOString().slice(0, 10)}; ${secs.toFixed(0)} s.`);
+  console.log('');
+  console.log('| traffic per window | candidate | NEW rolled back | NEW within 6 checks | NEW median checks to rollback | NEW operator stops / bakeoff | OLD rolled back | OLD within 6 checks | OLD median checks | OLD operator stops / bakeoff | oracle: best test within 6 checks |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${[r.traffic, r.scenario, ...cells(r.fresh, r.healthy), ...cells(r.old, r.healthy), r.oracle === null ? '—' : pct(r.oracle)].join(' | ')} |`);
+  }
+}
+
+main();
