@@ -56,7 +56,7 @@ import {
 } from './messages';
 import { canTransition, IllegalPhaseTransition } from './phases';
 import { initialSoak, SoakClock, type SoakProgress } from './soak-clock';
-import { countCheck, decideByStreak } from './streak-decision';
+import { decideByStreak, recordCheck } from './streak-decision';
 import {
   isTerminal,
   type ActionRecord,
@@ -560,12 +560,7 @@ class BakeoffRun {
     const { state, decision } = judgeCheck(s.judge!, w, { thresholds: input.thresholds.live, stages: input.ramp.length, stageEnd });
     s.judge = state;
     const live = s.status.live;
-    const changed = live.lastVerdict !== decision.verdict;
-    live.checks += 1;
-    live.lastAt = now;
-    live.lastVerdict = decision.verdict;
-    live.lastGates = decision.gates;
-    countCheck(live, decision.verdict);
+    const changed = recordCheck(live, now, decision.verdict, decision.gates);
     live.failStreak = state.failStreak ?? 0;
     live.inconclusiveStreak = 0; // no inconclusive streak: inconclusive mid-stage just keeps soaking
     const pooled = `${state.stage.candidate.requests}/${state.stage.baseline.requests} candidate/baseline requests pooled`;
@@ -594,12 +589,7 @@ class BakeoffRun {
     const r: LiveCheckResult = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
     clock.checked(now);
     const live = s.status.live;
-    const changed = live.lastVerdict !== r.verdict;
-    live.checks += 1;
-    live.lastAt = now;
-    live.lastVerdict = r.verdict;
-    live.lastGates = r.gates;
-    countCheck(live, r.verdict);
+    const changed = recordCheck(live, now, r.verdict, r.gates);
     if (changed) {
       const why = r.verdict === 'pass' ? 'all live gates pass' : decidingGates(r.gates).map(describeGate).join('; ');
       this.event('live-check', `stage ${i + 1}: live check ${r.verdict}: ${why}`);

@@ -2,9 +2,20 @@
 // 'anytime-valid-judge' false): consecutive-streak rules over per-window verdicts, Argo/Flagger style.
 // Pure: the workflow counts the check with countCheck() and acts on decideByStreak()'s answer.
 import type { LiveThresholds } from './messages';
-import type { LiveCheckSummary, Verdict } from './types';
+import type { Gate, LiveCheckSummary, Verdict } from './types';
 
 export type StreakAction = 'rollback' | 'ask-operator' | 'continue';
+
+/** Records one check in the status summary (either judge); true when the verdict changed. */
+export function recordCheck(live: LiveCheckSummary, at: number, verdict: Verdict, gates: Gate[]): boolean {
+  const changed = live.lastVerdict !== verdict;
+  live.checks += 1;
+  live.lastAt = at;
+  live.lastVerdict = verdict;
+  live.lastGates = gates;
+  countCheck(live, verdict);
+  return changed;
+}
 
 /** Adds one check's verdict to the summary (streaks reset as before: a pass resets both). */
 export function countCheck(live: LiveCheckSummary, verdict: Verdict): void {
