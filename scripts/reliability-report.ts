@@ -20,6 +20,8 @@ const SUITE_FILES: Record<string, string> = {
   security: 'test/security/secrets-and-audit.test.ts',
   'chaos-serve-outage': 'test/chaos/serve-db-outage.test.ts',
   'security-webhooks': 'test/security/webhook-secrets.test.ts',
+  coordination: 'test/activities/pointer-fencing.test.ts',
+  'coordination-tables': 'test/activities/shadow-table-isolation.test.ts',
 };
 
 const cell = (v: unknown) => String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');

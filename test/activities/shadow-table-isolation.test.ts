@@ -21,12 +21,14 @@ import { initLane, setSplit } from '../../src/store/pointer';
 import { claimShadowTable } from '../../src/store/shadow-table-claim';
 import { bakeoffInProcess } from '../support/cli';
 import { createChunkTable } from '../fixtures/data-plane';
+import { bySize, ReliabilityRecorder } from '../support/reliability-record';
 
 const PG_URL = process.env.BAKEOFF_TEST_PG_URL;
 if (!PG_URL) throw new Error('the isolation tests need the real PostgreSQL cluster (BAKEOFF_TEST_PG_URL)');
 const ID = { embedder: 'all-MiniLM-L6-v2', tokenizer: 'all-MiniLM-L6-v2', tokenizer_hash: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12' };
 const NOT_REACHED = 'ingest went past the table check (embedder requested)';
-const ROUNDS = 50;
+const ROUNDS = bySize(50, 200);
+const recorder = new ReliabilityRecorder('coordination-tables');
 
 let dbUrl: string;
 let dbName: string;
@@ -79,7 +81,20 @@ async function ingestAs(workflowId: string | null, locked: LockedConfig, table =
 
 const rows = async (table: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(table)}`)).rows[0].n;
 
+/** Ingests into a table in use, counted for docs/reliability.md before each assertion. */
+const tally = { tried: 0, rejected: 0, wronglyAccepted: 0 };
+afterAll(() => {
+  recorder.input({
+    inputClass: 'ingest into a served or claimed shadow table (live, canary, another bakeoff\'s, a running CLI ingest\'s)', tried: tally.tried,
+    outcome: 'refused before anything was written: ShadowTableInUse naming the lane or holder', rejected: tally.rejected,
+    wronglyAccepted: tally.wronglyAccepted, crashes: tally.tried - tally.rejected - tally.wronglyAccepted,
+  });
+});
+
 function expectInUse(err: Error, message: string): void {
+  tally.tried++;
+  if ((err as ApplicationFailure).type === 'ShadowTableInUse') tally.rejected++;
+  else if (err.message === NOT_REACHED) tally.wronglyAccepted++;
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ type: 'ShadowTableInUse', nonRetryable: true, message });
 }
@@ -157,6 +172,8 @@ describe('shadowIngest refuses a table in use', () => {
   test(`${ROUNDS} rounds of two running bakeoffs claiming one table on two connections: exactly one wins`, async () => {
     await initLane(db, { lane: 'iso_r1', liveTable: 'live_r', by: 'test' });
     await initLane(db, { lane: 'iso_r2', liveTable: 'live_r', by: 'test' });
+    let bothWon = 0;
+    let checksPassed = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const [x, y] = [`wf-rx${i}`, `wf-ry${i}`];
       await claimLane(db, { lane: 'iso_r1', workflowId: x, by: 'x' });
@@ -164,11 +181,20 @@ describe('shadowIngest refuses a table in use', () => {
       const c = candidate(`v450_race${i}`);
       const claim = (wf: string) => claimShadowTable(db, c.shadow_table, { workflowId: wf, claimant: `bakeoff:${wf}`, ingestRunId: c.ingest_run_id, configHash: c.config_hash });
       const results = await Promise.allSettled([claim(x), claim(y)]);
-      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ type: 'ShadowTableInUse' });
+      const winners = results.filter((r) => r.status === 'fulfilled').length;
+      const refused = results.filter((r) => r.status === 'rejected' && (r.reason as ApplicationFailure).type === 'ShadowTableInUse').length;
+      if (winners > 1) bothWon++;
+      if (winners === 1 && refused === 1) checksPassed++;
       await releaseLane(db, { lane: 'iso_r1', workflowId: x });
       await releaseLane(db, { lane: 'iso_r2', workflowId: y });
     }
+    recorder.fault({
+      fault: 'two running bakeoffs claiming one shadow table at once (two connections)', where: 'ingesting', injected: ROUNDS,
+      outcome: `${checksPassed} round(s) one claim won and the other was refused (ShadowTableInUse); ${bothWon} both won`,
+      lost: 0, duplicated: 0, appliedTwice: bothWon, checks: ROUNDS, checksPassed,
+    });
+    expect(bothWon).toBe(0);
+    expect(checksPassed).toBe(ROUNDS);
   });
 });
 
