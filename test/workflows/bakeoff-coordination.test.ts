@@ -30,6 +30,7 @@ import {
   createRig,
   createTimeSkippingEnv,
   HEALTHY_TRAFFIC,
+  maybeRecordHistory,
   openTestDb,
   pointerActions,
   start,
@@ -78,7 +79,9 @@ test('every action names who: by-less updates are refused, ignored signals are l
     await waitForStatus(h, (s) => (s.actions ?? []).length >= 2);
     // Skip the rest of stage 1 only: the final promotion comes from the ramp, not from bob.
     await h.executeUpdate(promoteUpdate, { args: [{ by: 'bob', reason: 'stage 1 looks fine' }] });
-    return h.result();
+    const r = await h.result();
+    await maybeRecordHistory(env, h.workflowId, 'identity-judge-promote', h.firstExecutionRunId);
+    return r;
   });
   expect(out.outcome).toBe('promoted');
   expect(out.status.promotion!.by).toBe('bakeoff');
@@ -135,7 +138,9 @@ test('a rollback update that arrives while a run ends for continue-as-new rolls 
         new Promise<'deadlock'>((r) => setTimeout(() => r('deadlock'), 30_000)),
       ]);
       release();
-      return { answered, result: await h.result() };
+      const result = await h.result();
+      await maybeRecordHistory(env, h.workflowId, 'run-end-rollback', h.firstExecutionRunId);
+      return { answered, result };
     } finally {
       release(); // never leave the activity held (the worker's shutdown would wait for it)
     }
@@ -162,6 +167,7 @@ test('one bakeoff per lane: a second fails naming the owner, a dry run is not bl
 
     const second = await start(rig, bakeoffInput(lane, 'v450_lease2'), 'bakeoff-co-lease-2');
     const r2 = await second.result();
+    await maybeRecordHistory(env, second.workflowId, 'lane-busy', second.firstExecutionRunId);
     expect(r2.outcome).toBe('failed');
     expect(r2.status.failure).toMatch(/^locking: lane 'co_lease' is owned by bakeoff bakeoff-co-lease-1 since .*: wait for it .* or abort it/);
     expect(r2.status.backupId).toBeNull(); // refused before anything was copied

@@ -29,6 +29,9 @@ test('recorded histories cover the main paths', () => {
   // operator-rollback-no-worker was recorded by an earlier version of the ramp test (worker stopped
   // before the signal); it stays because old histories are exactly what replay must keep accepting.
   expect([...names].sort()).toEqual(expect.arrayContaining(['dry-run', 'inconclusive-abort', 'inconclusive-approve', 'operator-rollback-no-worker']));
+  // Recorded with the patches of the live judge, lane lease, fenced split, run-end rollback and
+  // operator identity in force (test/workflows/bakeoff-coordination.test.ts), next to the older ones.
+  expect([...names]).toEqual(expect.arrayContaining(['identity-judge-promote', 'lane-busy', 'run-end-rollback']));
 });
 
 test('the current workflow code replays every recorded history deterministically', async () => {
