@@ -6,8 +6,11 @@
 // Shadow traffic (issue 14): when the pointer names a mirror target, mirror_percent of the requests the
 // baseline answered are also answered by the mirror target AFTER the response is written, under a
 // concurrency bound (MirrorGate: dropped and counted when full, never queued). The mirror's answer is
-// never returned; it is always computed cold (no answer cache read or write), and it is recorded as
-// traffic 'mirror' next to the served answer of the same request, with their label-free comparison.
+// never returned. Like for like: in the same slot the mirror job answers the request cold from BOTH
+// sides (no answer cache read or write), baseline then mirror target, and records the two as traffic
+// 'mirror' — a served answer that came from the cache would otherwise leave the baseline with almost no
+// judged evidence on repeated queries. The label-free comparison is of the served rows against the
+// mirror target's.
 import type { Side } from '../store/live-kpis';
 import type { Candidate, RetrievalResult } from '../rag/retrieve';
 import { nearDuplicateShare, pairwiseDiversity, type KpiSample, type LiveKpiRecorder } from './live-kpis';
@@ -200,7 +203,7 @@ export class SearchService {
         diversityTop5: answer.diversityTop5,
         cached,
       });
-      if (sideName === 'baseline' && fallback === null) this.maybeMirror(state, req, answer, cached, timings.total);
+      if (sideName === 'baseline' && fallback === null) this.maybeMirror(state, req, answer);
     }
     return {
       lane: this.o.lane,
@@ -220,23 +223,30 @@ export class SearchService {
   }
 
   /** Schedules the mirror target's answer to this request, if the pointer mirrors it and a slot is free. */
-  private maybeMirror(state: ServingState, req: SearchRequest, live: CachedAnswer, liveCached: boolean, liveLatencyMs: number): void {
+  private maybeMirror(state: ServingState, req: SearchRequest, served: CachedAnswer): void {
     const p = state.pointer;
     if (!p.mirrorTable || !(p.mirrorPercent! > 0)) return;
     // Salted so the mirrored share is independent of who is in the canary.
     if (routeSide(`mirror\u0000${req.key ?? req.query}`, p.mirrorPercent!, true) !== 'candidate') return;
     const hash = p.mirrorConfigHash ?? null;
-    const started = this.mirrorGate.tryRun(() => this.runMirror(state, req, live, liveCached, liveLatencyMs));
+    const started = this.mirrorGate.tryRun(() => this.runMirror(state, req, served));
     if (!started) this.o.kpis.recordMirrorDropped(hash);
   }
 
-  private async runMirror(state: ServingState, req: SearchRequest, live: CachedAnswer, liveCached: boolean, liveLatencyMs: number): Promise<void> {
+  private async runMirror(state: ServingState, req: SearchRequest, served: CachedAnswer): Promise<void> {
     const p = state.pointer;
     const hash = p.mirrorConfigHash ?? null;
     const kpis = this.o.kpis;
-    // The served answer of the mirrored request is the mirror's baseline (cached answers stay out of
-    // its judged evidence, as for live traffic).
-    kpis.record({ ...liveSample(live, liveLatencyMs, liveCached, p.liveConfigHash), traffic: 'mirror' });
+    const tb = process.hrtime.bigint();
+    try {
+      const base = state.baseline;
+      const { value: result, outcome } = await withRerankOutcome(() => base.retriever.retrieve(req.query));
+      const rerank = base.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
+      kpis.record({ ...liveSample(this.toAnswer(result, base, rerank), ms(tb), false, p.liveConfigHash), traffic: 'mirror' });
+    } catch (err) {
+      this.o.log?.(`mirror job: baseline search failed: ${(err as Error).message}`);
+      kpis.record({ ...errorSample('baseline', p.liveConfigHash, ms(tb)), traffic: 'mirror' });
+    }
     const t0 = process.hrtime.bigint();
     if (!state.mirror) {
       kpis.record({ ...errorSample('candidate', hash, 0), traffic: 'mirror' });
@@ -250,7 +260,7 @@ export class SearchService {
       const answer = this.toAnswer(result, side, rerank);
       if (isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
       kpis.record({ ...liveSample(answer, ms(t0), false, hash), side: 'candidate', traffic: 'mirror' });
-      kpis.recordComparison(compareAnswers(live.rows.map((r) => r.doc_id), answer.rows.map((r) => r.doc_id)), hash);
+      kpis.recordComparison(compareAnswers(served.rows.map((r) => r.doc_id), answer.rows.map((r) => r.doc_id)), hash);
     } catch (err) {
       this.o.log?.(`mirror search failed (nothing served from it): ${(err as Error).message}`);
       kpis.record({ ...errorSample('candidate', hash, ms(t0)), traffic: 'mirror' });
