@@ -9,6 +9,9 @@
 // The load generator is a second process (bench/serve-load-client.ts, forked). Routing overhead is
 // measured twice: the service's own routing time (snapshot + sticky hash) per request against its
 // end-to-end time, and a microbenchmark of routeSide. Figures go to stdout and docs/benchmarks.md.
+// Shadow traffic (issue 14): at 8 clients, canary 0 %, the served latency with 100 % of requests
+// mirrored to the candidate vs no mirror (warm and fresh), and the share of mirror work dropped at the
+// concurrency bound. --mirror-only runs just those cells (and writes only their section).
 //
 // Data: subsetForTests(N) of the FAQ dataset (default 40 cases, ~380 documents) ingested under the
 // seeds' baseline and candidate configs into a private PostgreSQL cluster kept under
@@ -16,11 +19,12 @@
 //
 // Build + run:  npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/serve-load.js
 //   [--subset 40] [--seconds 8] [--warmup 2] [--clients 1,8,32] [--percents 0,50,100] [--modes warm,fresh,cold]
+//   [--mirror-only] [--mirror-concurrency 2]
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initLane, restoreBaselinePointer, setSplit } from '../src/store/pointer';
+import { clearMirrorTarget, initLane, restoreBaselinePointer, setMirrorTarget, setSplit } from '../src/store/pointer';
 import { ensurePlatformSchema } from '../src/store';
 import { DataPlane } from '../src/activities/data-plane';
 import { subsetForTests } from '../src/data/dataset';
@@ -51,6 +55,9 @@ const PERCENTS = arg('percents', '0,50,100').split(',').map(Number);
 type Mode = 'warm' | 'fresh' | 'cold';
 const MODES = arg('modes', 'warm,fresh,cold').split(',') as Mode[];
 const LANE = 'bench';
+const MIRROR_ONLY = process.argv.includes('--mirror-only');
+const MIRROR_CONCURRENCY = Number(arg('mirror-concurrency', '2'));
+const MIRROR_CLIENTS = 8;
 
 function findRepoRoot(): string {
   for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) {
@@ -140,6 +147,13 @@ function routingMicrobench(): number {
   return ns;
 }
 
+interface MirrorCell {
+  mode: Mode;
+  mirror: boolean;
+  r: LoadResult;
+  counts: { compared: number; errors: number; dropped: number };
+}
+
 interface Cell {
   mode: Mode;
   percent: number;
@@ -177,17 +191,19 @@ async function main(): Promise<void> {
     const questions = dataset.cases.map((c) => c.question);
     const routeNs = routingMicrobench();
     const cells: Cell[] = [];
+    const mirrorCells: MirrorCell[] = [];
     for (const mode of MODES) {
       // fresh keeps the service's default row cache; cold turns it off too.
       const caches = mode === 'warm' ? undefined : { embedding: 0, results: 0, ...(mode === 'cold' ? { rows: 0 } : {}) };
       const svc: RunningService = await startServing({
         db, pointerDb, lane: LANE, tau: tau.tau, indexDir, loadEmbedder: async () => embedder, caches,
         reranker: mode === 'warm' ? undefined : { cacheSize: 0 },
+        mirrorConcurrency: MIRROR_CONCURRENCY,
         http: { rateLimit: { perSecond: 100_000, burst: 100_000 }, maxInFlight: 10_000 },
       });
       try {
         if (mode !== 'cold') await prime(db, svc, candidate, questions);
-        for (const percent of PERCENTS) {
+        for (const percent of MIRROR_ONLY ? [] : PERCENTS) {
           const p = percent === 0 ? await restore() : await setSplit(db, { lane: LANE, candidateTable: candidate.config.shadow_table, candidateIndex: candidate.ivf, candidateConfigHash: candidate.config.config_hash, percent, by: 'bench', reason: 'bench' });
           while (svc.watcher.current()?.pointer.version !== p.version) await new Promise((r) => setTimeout(r, 20));
           for (const clients of CLIENTS) {
@@ -200,12 +216,31 @@ async function main(): Promise<void> {
             );
           }
         }
+        if (mode !== 'cold') {
+          // Mirror off, then 100 % mirrored to the candidate, canary 0 % in both.
+          await restore();
+          for (const mirror of [false, true]) {
+            const p = mirror
+              ? await setMirrorTarget(db, { lane: LANE, workflowId: 'bench', table: candidate.config.shadow_table, index: candidate.ivf, configHash: candidate.config.config_hash, percent: 100, by: 'bench', reason: 'bench' })
+              : await clearMirrorTarget(db, { lane: LANE, by: 'bench', reason: 'bench' });
+            while (svc.watcher.current()?.pointer.version !== p.version) await new Promise((r) => setTimeout(r, 20));
+            const before = svc.kpis.mirrorCounts();
+            const r = await runClient({ url: svc.url, clients: MIRROR_CLIENTS, warmupMs: WARMUP * 1000, durationMs: SECONDS * 1000, questions, users: 10_000, seed: 808 });
+            await svc.service.mirrorGate.drain();
+            const after = svc.kpis.mirrorCounts();
+            const counts = { compared: after.compared - before.compared, errors: after.errors - before.errors, dropped: after.dropped - before.dropped };
+            mirrorCells.push({ mode, mirror, r, counts });
+            log(`${mode} mirror ${mirror ? '100 %' : 'off  '} ${MIRROR_CLIENTS} clients: ${r.rps.toFixed(1)} req/s, p50 ${r.latencyMs.p50.toFixed(1)} p95 ${r.latencyMs.p95.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} ms, mirror compared ${counts.compared} errors ${counts.errors} dropped ${counts.dropped}`);
+          }
+          await clearMirrorTarget(db, { lane: LANE, by: 'bench', reason: 'bench over' });
+        }
       } finally {
         await svc.close();
       }
     }
     await restore();
-    writeReport(cells, { routeNs, baselineRows: baseline.rows, candidateRows: candidate.rows, docs: dataset.docs.length, cases: dataset.cases.length });
+    if (!MIRROR_ONLY) writeReport(cells, { routeNs, baselineRows: baseline.rows, candidateRows: candidate.rows, docs: dataset.docs.length, cases: dataset.cases.length });
+    writeMirrorReport(mirrorCells, { docs: dataset.docs.length, cases: dataset.cases.length });
   } finally {
     await pointerDb.close();
     await db.close();
@@ -273,6 +308,54 @@ ${rows.join('\n')}
   const re = /<!-- serve-load:begin -->[\s\S]*?<!-- serve-load:end -->\n?/;
   fs.writeFileSync(file, re.test(existing) ? existing.replace(re, section) : `${existing.trimEnd()}\n\n${section}`);
   log(`wrote ${path.relative(repoRoot, file)}`);
+}
+
+function replaceSection(begin: string, end: string, section: string): void {
+  const file = path.join(repoRoot, 'docs', 'benchmarks.md');
+  const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const re = new RegExp(`${begin}[\\s\\S]*?${end}\\n?`);
+  fs.writeFileSync(file, re.test(existing) ? existing.replace(re, section) : `${existing.trimEnd()}\n\n${section}`);
+  log(`wrote ${path.relative(repoRoot, file)}`);
+}
+
+function writeMirrorReport(cells: MirrorCell[], ctx: { docs: number; cases: number }): void {
+  if (cells.length === 0) return;
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const share = (c: MirrorCell) => {
+    const attempted = c.counts.compared + c.counts.errors + c.counts.dropped;
+    return attempted === 0 ? '–' : `${((c.counts.dropped / attempted) * 100).toFixed(1)} %`;
+  };
+  const rows = cells.map(
+    (c) =>
+      `| ${c.mode} | ${c.mirror ? '100 %' : 'off'} | ${c.r.rps.toFixed(1)} | ${c.r.latencyMs.p50.toFixed(1)} | ${c.r.latencyMs.p95.toFixed(1)} | ${c.r.latencyMs.p99.toFixed(1)} | ${c.r.errors} | ${c.mirror ? `${c.counts.compared} / ${c.counts.errors} / ${c.counts.dropped}` : '–'} | ${c.mirror ? share(c) : '–'} |`,
+  );
+  const ratio = (mode: Mode) => {
+    const off = cells.find((c) => c.mode === mode && !c.mirror);
+    const on = cells.find((c) => c.mode === mode && c.mirror);
+    if (!off || !on) return `${mode}: not run`;
+    const x = on.r.latencyMs.p95 / off.r.latencyMs.p95;
+    return `${mode}: p95 ${on.r.latencyMs.p95.toFixed(1)} ms mirrored vs ${off.r.latencyMs.p95.toFixed(1)} ms off = ${x.toFixed(2)}×${mode === 'warm' ? ` (target ≤ 1.2×: ${x <= 1.2 ? 'met' : 'missed'})` : ''}`;
+  };
+  const section = `<!-- serve-mirror:begin -->
+## Serving with shadow traffic: mirror on/off (bench/serve-load.ts)
+
+Machine: 2 cores (shared with other work while measured; load average ${load} at the end of the run), 24 GiB RAM. Date: ${new Date().toISOString().slice(0, 10)}.
+Same service, data (${ctx.cases} cases / ${ctx.docs} documents) and load generator as the serve-load section; canary 0 %,
+${MIRROR_CLIENTS} closed-loop clients, ${WARMUP} s warm-up + ${SECONDS} s measured per cell. "100 %": the pointer mirrors every request
+to the candidate table; each mirror job answers the request cold from both sides (baseline, then candidate) after
+the response is written, at most ${MIRROR_CONCURRENCY} jobs at once, the rest dropped and counted. Latencies are the served (client-side) ones.
+
+\`npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/serve-load.js --mirror-only --modes warm,fresh\`
+
+| mode | mirror | req/s | p50 | p95 | p99 | errors | mirror compared / errors / dropped | dropped share |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+- ${ratio('warm')}; ${ratio('fresh')}.
+<!-- serve-mirror:end -->
+`;
+  console.log('\n' + section);
+  replaceSection('<!-- serve-mirror:begin -->', '<!-- serve-mirror:end -->', section);
 }
 
 main().catch((err: unknown) => {

@@ -177,7 +177,7 @@ export class LiveKpiRecorder {
   private windowStart: number;
   private acc = new Map<string, { side: Side; configHash: string | null; traffic: Traffic; w: WindowAccumulator }>();
   private mirror = emptyMirror();
-  private mirrorDroppedTotal = 0;
+  private readonly mirrorTotals = { compared: 0, errors: 0, dropped: 0 };
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -214,19 +214,21 @@ export class LiveKpiRecorder {
     m.overlapSum += a.overlapAt10;
     m.rboSum += a.rbo;
     if (a.top1Changed) m.top1Changes++;
+    this.mirrorTotals.compared++;
   }
 
   /** A mirror computation that failed (its error sample is recorded through record()). */
   recordMirrorError(mirrorConfigHash: string | null): void {
     this.mirror.mirrorConfigHash = mirrorConfigHash;
     this.mirror.mirrorErrors++;
+    this.mirrorTotals.errors++;
   }
 
   /** Mirror work not done: the concurrency bound was reached. */
   recordMirrorDropped(mirrorConfigHash: string | null): void {
     this.mirror.mirrorConfigHash = mirrorConfigHash;
     this.mirror.dropped++;
-    this.mirrorDroppedTotal++;
+    this.mirrorTotals.dropped++;
   }
 
   /** Flushes every windowMs until stop(). */
@@ -316,9 +318,14 @@ export class LiveKpiRecorder {
     return { lane: this.o.lane, windowStart: new Date(start), windowEnd: new Date(end), ...m };
   }
 
-  /** Mirror work dropped since the recorder started (tests, /health). */
+  /** Mirror work dropped since the recorder started (tests, benches). */
   get mirrorDropped(): number {
-    return this.mirrorDroppedTotal;
+    return this.mirrorTotals.dropped;
+  }
+
+  /** Mirror work compared, failed and dropped since the recorder started. */
+  mirrorCounts(): { compared: number; errors: number; dropped: number } {
+    return { ...this.mirrorTotals };
   }
 
   status(): LiveKpiStatus {
