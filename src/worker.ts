@@ -1,6 +1,7 @@
 // The bakeoff worker: registers every workflow type and the activities built by createActivities.
 // Connection settings come from the environment (validated, see src/platform/temporal-config.ts);
 // SIGINT/SIGTERM drain in-flight tasks before exit (Temporal's Runtime installs those handlers).
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { WorkerActivities } from './activities';
 import { ConfigError, loadTemporalSettings } from './platform/temporal-config';
@@ -47,7 +48,12 @@ async function main(): Promise<void> {
     throw new ConfigError('TEMPORAL_ADDRESS is not set (e.g. 127.0.0.1:7233); `npm run demo` starts a local server for you');
   }
   const { buildActivities } = await import('./activities/runtime');
-  const { activities, close } = await buildActivities();
+  const { workflowClosedVia } = await import('./activities/lane-lease');
+  // A client connection as well: claimLane asks the server whether a lease's owner is still running,
+  // so a lease left by a terminated bakeoff does not block its lane forever.
+  const clientConnection = await Connection.connect({ address: settings.address, ...settings.connection });
+  const client = new Client({ connection: clientConnection, namespace: settings.namespace });
+  const { activities, close } = await buildActivities({ workflowClosed: workflowClosedVia(client) });
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.connection });
   const worker = await createBakeoffWorker({
     connection,
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await connection.close();
+    await clientConnection.close();
     await close();
     console.log('[worker] stopped');
   }

@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   reportsDir?: string;
   dataPlane?: Omit<DataPlaneDeps, 'db'>;
   log?: (line: string) => void;
+  /** Lets claimLane take over a lease whose owner workflow is closed (a worker passes workflowClosedVia(client)). */
+  workflowClosed?: (workflowId: string) => Promise<boolean>;
 }
 
 export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
@@ -52,6 +54,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
     db,
     reportsDir: opts.reportsDir,
     log: opts.log,
+    workflowClosed: opts.workflowClosed,
     dataPlane: {
       shadowIngest: (i) => plane.shadowIngest(i),
       evaluate: (i) => plane.evaluate(i),
@@ -70,7 +73,9 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
 }
 
 /** For src/worker.ts: the activities plus how to release what they hold. */
-export async function buildActivities(): Promise<{ activities: WorkerActivities; close: () => Promise<void> }> {
-  const rt = await createRuntime();
+export async function buildActivities(
+  extra: Pick<RuntimeOptions, 'workflowClosed'> = {},
+): Promise<{ activities: WorkerActivities; close: () => Promise<void> }> {
+  const rt = await createRuntime({ ...runtimeOptionsFromEnv(), ...extra });
   return { activities: rt.activities, close: () => rt.close() };
 }
