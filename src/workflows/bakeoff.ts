@@ -22,7 +22,7 @@ import type { BakeoffActivities, LiveCheckResult, LockedConfig, ProbeResult } fr
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { formatDuration } from './duration';
 import { registerActions, safeText, type ActionSpec } from './actions';
-import { decidingGates, describeGate, judgeOffline, overallVerdict, probeGates } from './gates';
+import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimatesOnly, probeGates } from './gates';
 import { emptySide } from './latency-histogram';
 import type { WindowEvidence } from './live-evidence';
 import { initialJudgeState, judgeCheck, startStage, type LiveJudgeState } from './live-judge';
@@ -409,7 +409,9 @@ class BakeoffRun {
 
     this.setPhase('probing', `probing ${table}`);
     const probes: ProbeResult[] = await this.steps.heavy.runProbes({ locked, table, index: candidateIndex });
-    s.status.gates = [...judgeOffline(candidate, baseline, input.thresholds.offline), ...probeGates(probes)];
+    // Paired per-case intervals (patch 'paired-offline-gates'); a run judged before replays on point estimates.
+    const [c, b] = patched('paired-offline-gates') ? [candidate, baseline] : [pointEstimatesOnly(candidate), pointEstimatesOnly(baseline)];
+    s.status.gates = [...judgeOffline(c, b, input.thresholds.offline), ...probeGates(probes)];
   }
 
   private async judge(): Promise<Verdict> {
