@@ -956,6 +956,7 @@ class BakeoffRun {
     const call = CancellationScope.nonCancellable(() =>
       notifier.notify({
         workflowId: s.status.workflowId,
+        webhook: s.input?.notifyWebhook, // a name the worker resolves: the URL stays out of history
         webhookUrl: s.input?.notifyWebhookUrl,
         event,
         phase: s.status.phase,
