@@ -1,5 +1,5 @@
 // The offline quality gates (hit rate, F1, precision) judged on paired per-case differences:
-// candidate − baseline on the same cases, a bootstrap interval per gate, Holm-corrected across the
+// candidate − baseline on the same cases, a randomization interval per gate, Holm-corrected across the
 // gates (paired-interval.ts). A gate fails only when its interval lies wholly on the wrong side of
 // its bound, passes only when wholly on the right side, and is otherwise inconclusive with the number
 // of cases that would likely decide it. Pure and deterministic: the workflow calls it.
@@ -107,7 +107,7 @@ function describe(s: GateSpec, r: PairedInterval, m: number, alpha: number): str
   const level = `${(Math.round(r.level * 1000) / 10).toFixed(1)} %`;
   const holm = m > 1 ? `Holm across ${m} gates, family α ${alpha}` : `α ${alpha}`;
   const shown = [lo, hi].map((x) => awayFromBound(x, s.band));
-  return `${s.effect} ${signed(r.mean)} pts, ${level} paired bootstrap interval [${signed(shown[0])}, ${signed(shown[1])}] pts over ${r.n} cases (${holm})`;
+  return `${s.effect} ${signed(r.mean)} pts, ${level} paired ${r.method === 'randomization' ? 'sign-flip randomization' : r.method === 'normal' ? 'normal-limit' : 'bootstrap'} interval [${signed(shown[0])}, ${signed(shown[1])}] pts over ${r.n} cases (${holm})`;
 }
 
 function straddled(s: GateSpec, r: PairedInterval): string {

@@ -1,10 +1,11 @@
 // Paired intervals for the offline gates: candidate − baseline per case (the same cases on both
-// sides), a percentile bootstrap interval of the mean difference, and Holm's step-down across the
+// sides), a sign-flip randomization interval of the mean difference (the percentile bootstrap is kept
+// for the benches' resampling), and Holm's step-down across the
 // gated metrics so the family of gates together wrongly decides at most `alpha` of the time.
 //
 // Pure and deterministic (the workflow sandbox runs it, and a replay must reach the same verdicts):
 // the resampling is driven by a fixed seed, never by a clock or Math.random. Large case sets use the
-// bootstrap's normal limit instead: a workflow task must not spend seconds resampling.
+// normal limit instead: a workflow task must not spend seconds resampling.
 import { seededRandom } from '../platform/seeded-random';
 import { criticalZ, normalCdf } from './breach-significance';
 
@@ -78,20 +79,92 @@ export function outcomeOf([lo, hi]: [number, number], band: Band): Outcome {
   return 'straddles';
 }
 
-/** The sampling distribution of the mean difference: resampled means, or their normal limit. */
-type MeanDistribution = { method: 'bootstrap'; sorted: Float64Array } | { method: 'normal'; mean: number; se: number };
+/**
+ * What an interval is read from: resampled means (bootstrap), their normal limit, or a sign-flip
+ * randomization test inverted over the shift δ. For flip s (±1 per case), `a[s]` = mean(s·d) and
+ * `b[s]` = mean(s); under "the mean difference is δ" the flipped statistic is a[s] − δ·b[s] and the
+ * observed one `mean` − δ, so each δ costs one pass over the flips, not over the cases.
+ */
+type MeanDistribution =
+  | { method: 'bootstrap'; sorted: Float64Array }
+  | { method: 'normal'; mean: number; se: number }
+  | { method: 'randomization'; mean: number; a: Float64Array; b: Float64Array; lo: number; hi: number };
+
+/**
+ * Sign flips of the per-case differences, seeded. The percentile bootstrap is too narrow when few
+ * cases differ at all (the demo: 5 of 40 cases worse, the bootstrap interval excluded 0 while an exact
+ * sign test gives p = 1/32); flipping signs is exact for a symmetric null whatever the case count.
+ */
+export function signFlips(d: readonly number[], flips: number, seed: number): { a: Float64Array; b: Float64Array } {
+  const n = d.length;
+  const a = new Float64Array(flips);
+  const b = new Float64Array(flips);
+  if (n === 0) return { a, b };
+  const random = seededRandom(seed);
+  for (let r = 0; r < flips; r++) {
+    let sa = 0;
+    let sb = 0;
+    for (let i = 0; i < n; i++) {
+      const sign = random() < 0.5 ? -1 : 1;
+      sa += sign * d[i];
+      sb += sign;
+    }
+    a[r] = sa / n;
+    b[r] = sb / n;
+  }
+  return { a, b };
+}
+
+/** P(flipped ≤ observed) under "mean difference = δ", the observed statistic counted as one flip. */
+function flipLowerTail(dist: { mean: number; a: Float64Array; b: Float64Array }, delta: number): number {
+  const observed = dist.mean - delta;
+  let k = 1;
+  for (let r = 0; r < dist.a.length; r++) if (dist.a[r] - delta * dist.b[r] <= observed + EPS) k++;
+  return k / (dist.a.length + 1);
+}
+
+/** P(flipped ≥ observed) under "mean difference = δ". */
+function flipUpperTail(dist: { mean: number; a: Float64Array; b: Float64Array }, delta: number): number {
+  const observed = dist.mean - delta;
+  let k = 1;
+  for (let r = 0; r < dist.a.length; r++) if (dist.a[r] - delta * dist.b[r] >= observed - EPS) k++;
+  return k / (dist.a.length + 1);
+}
+
+/**
+ * The randomization interval at level 1 − alpha: every δ neither tail rejects at alpha/2. Both tails
+ * are monotone in δ (the statistic's margin (mean − a) − δ(1 − b) falls as δ grows), so bisection finds
+ * the ends; [lo, hi] brackets every difference.
+ */
+function flipInterval(dist: Extract<MeanDistribution, { method: 'randomization' }>, alpha: number): [number, number] {
+  const bisect = (inside: (delta: number) => boolean, from: number, to: number): number => {
+    // `from` is inside, `to` outside (or the bracket's end).
+    if (inside(to)) return to;
+    let x = from;
+    let y = to;
+    for (let i = 0; i < 50; i++) {
+      const mid = (x + y) / 2;
+      if (inside(mid)) x = mid;
+      else y = mid;
+    }
+    return x;
+  };
+  const upper = bisect((delta) => flipLowerTail(dist, delta) > alpha / 2, dist.mean, dist.hi);
+  const lower = bisect((delta) => flipUpperTail(dist, delta) > alpha / 2, dist.mean, dist.lo);
+  return [lower, upper];
+}
 
 /** Standard normal quantile. */
 function z(p: number): number {
   return p < 0.5 ? -criticalZ(p) : p > 0.5 ? criticalZ(1 - p) : 0;
 }
 
-function quantile(dist: MeanDistribution, p: number): number {
+function quantile(dist: Exclude<MeanDistribution, { method: 'randomization' }>, p: number): number {
   return dist.method === 'bootstrap' ? quantileOfSorted(dist.sorted, p) : dist.mean + dist.se * z(p);
 }
 
 /** Share of the distribution strictly below x. */
-function shareBelow(dist: MeanDistribution, x: number): number {
+function shareBelow(dist: Exclude<MeanDistribution, { method: 'randomization' }>, x: number): number {
   if (dist.method === 'normal') return dist.se > 0 ? normalCdf((x - dist.mean) / dist.se) : dist.mean < x ? 1 : 0;
   let k = 0;
   for (const m of dist.sorted) if (m < x) k++;
@@ -99,6 +172,7 @@ function shareBelow(dist: MeanDistribution, x: number): number {
 }
 
 function intervalOf(dist: MeanDistribution, alpha: number): [number, number] {
+  if (dist.method === 'randomization') return flipInterval(dist, alpha);
   return [quantile(dist, alpha / 2), quantile(dist, 1 - alpha / 2)];
 }
 
@@ -108,8 +182,8 @@ export interface PairedInterval {
   mean: number;
   /** Sample standard deviation of the per-case differences. */
   sd: number;
-  /** How the interval was made: percentile bootstrap, or its normal limit for large case sets. */
-  method: 'bootstrap' | 'normal';
+  /** How the interval was made: inverted sign-flip randomization test, or a normal limit for large case sets. */
+  method: 'randomization' | 'bootstrap' | 'normal';
   /** The interval at `level` (e.g. 0.983 for 1 − 0.05 / 3). */
   interval: [number, number];
   level: number;
@@ -128,6 +202,14 @@ function sampleSd(d: readonly number[], m: number): number {
  * side): twice the share of the distribution on the undecided side. Orders the gates for Holm.
  */
 function decisionP(dist: MeanDistribution, band: Band): number {
+  if (dist.method === 'randomization') {
+    // "wholly below lo" needs the lower tail at lo small; "wholly above hi" the upper tail at hi;
+    // "within" both the upper tail at lo and the lower tail at hi.
+    const below = flipLowerTail(dist, band.lo);
+    const above = Number.isFinite(band.hi) ? flipUpperTail(dist, band.hi) : 1;
+    const within = Math.max(flipUpperTail(dist, band.lo), Number.isFinite(band.hi) ? flipLowerTail(dist, band.hi) : 0);
+    return Math.min(1, 2 * Math.min(below, within, above));
+  }
   const belowLo = shareBelow(dist, band.lo - EPS);
   const atOrBelowHi = Number.isFinite(band.hi) ? shareBelow(dist, band.hi + EPS) : 1;
   const below = 1 - belowLo; // mass that keeps "wholly below lo" from being true
@@ -170,10 +252,14 @@ export function holmPairedIntervals(tests: readonly PairedTest[], alpha: number,
     const mean = n === 0 ? 0 : d.reduce((s, x) => s + x, 0) / n;
     const sd = sampleSd(d, mean);
     // The bootstrap's own standard error of a mean uses the plug-in (1/n) variance.
-    const dist: MeanDistribution =
-      n * resamples <= BOOTSTRAP_MAX_DRAWS
-        ? { method: 'bootstrap', sorted: bootstrapMeans(d, resamples, seed) }
-        : { method: 'normal', mean, se: n > 0 ? (sd * Math.sqrt((n - 1) / n)) / Math.sqrt(n) : 0 };
+    let dist: MeanDistribution;
+    if (n * resamples <= BOOTSTRAP_MAX_DRAWS) {
+      const { a, b } = signFlips(d, resamples, seed);
+      const spread = d.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+      dist = { method: 'randomization', mean, a, b, lo: mean - 2 * spread - 1, hi: mean + 2 * spread + 1 };
+    } else {
+      dist = { method: 'normal', mean, se: n > 0 ? (sd * Math.sqrt((n - 1) / n)) / Math.sqrt(n) : 0 };
+    }
     return { n, mean, sd, dist, band: t.band, p: decisionP(dist, t.band) };
   });
   const order = prepared.map((_, i) => i).sort((a, b) => prepared[a].p - prepared[b].p || a - b);

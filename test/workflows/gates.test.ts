@@ -122,7 +122,7 @@ describe('offline gates on paired per-case differences', () => {
     const { c, b } = f1Pair(1, 40, -0.025, 0.15);
     const g = gate(judgeOffline(c, b, T), 'f1');
     expect(g.verdict).toBe('inconclusive');
-    expect(g.reason).toMatch(/^delta −\d+(\.\d+)? pts, \d+\.\d % paired bootstrap interval \[−[\d.]+, \+[\d.]+\] pts over 40 cases \(Holm across 3 gates, family α 0\.05\): straddles the bound 0 pts; about \d+ cases would likely decide it$/);
+    expect(g.reason).toMatch(/^delta −\d+(\.\d+)? pts, \d+\.\d % paired sign-flip randomization interval \[−[\d.]+, \+[\d.]+\] pts over 40 cases \(Holm across 3 gates, family α 0\.05\): straddles the bound 0 pts; about \d+ cases would likely decide it$/);
     const [lo, hi] = intervalOf(g);
     expect(lo).toBeLessThan(0);
     expect(hi).toBeGreaterThan(0);

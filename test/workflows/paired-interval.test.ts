@@ -159,7 +159,7 @@ test('percentile interval matches the sorted resampled means (the bench and the 
   expect(hi).toBe(sorted[975]);
 });
 
-test('large case sets use the normal limit of the bootstrap, which agrees with the bootstrap itself', () => {
+test('large case sets use the normal limit, which agrees with the bootstrap itself; small ones the randomization interval', () => {
   const n = Math.floor(BOOTSTRAP_MAX_DRAWS / PAIRED_RESAMPLES) + 100;
   const s = simulatedPair(seededRandom(13), n, 0.05, 0.01);
   const [normal] = holmPairedIntervals([{ baseline: s.b.f1, candidate: s.c.f1, band: F1_BAND }], ALPHA);
@@ -169,7 +169,25 @@ test('large case sets use the normal limit of the bootstrap, which agrees with t
   expect(Math.abs(normal.interval[0] - boot[0])).toBeLessThan(0.05 * width);
   expect(Math.abs(normal.interval[1] - boot[1])).toBeLessThan(0.05 * width);
   const small = simulatedPair(seededRandom(13), 100, 0.05, 0.01);
-  expect(holmPairedIntervals([{ baseline: small.b.f1, candidate: small.c.f1, band: F1_BAND }], ALPHA)[0].method).toBe('bootstrap');
+  expect(holmPairedIntervals([{ baseline: small.b.f1, candidate: small.c.f1, band: F1_BAND }], ALPHA)[0].method).toBe('randomization');
+});
+
+// The demo's case (npm run demo on a fresh clone): 40 cases, the candidate worse on 5 (one by 87 pts)
+// and better on none. A percentile bootstrap put the whole interval below 0 and failed the F1 gate;
+// an exact sign test of 5 losses out of 5 changed cases gives p = 1/32 ≈ 0.031 — more than the
+// Holm-adjusted tail — so the randomization interval must reach 0 and the gate stay undecided.
+test('few changed cases: the sign-flip interval does not exclude 0 where an exact sign test would not', () => {
+  const baseline = Array.from({ length: 40 }, () => 0.5);
+  const candidate = baseline.slice();
+  [0.87, 0.05, 0.04, 0.02, 0.02].forEach((loss, i) => (candidate[i * 7] -= loss));
+  const [r] = holmPairedIntervals([{ baseline, candidate, band: F1_BAND }], ALPHA / 2);
+  expect(r.method).toBe('randomization');
+  expect(r.interval[0]).toBeLessThan(r.mean);
+  expect(r.interval[1]).toBeGreaterThanOrEqual(0);
+  expect(r.outcome).toBe('straddles');
+  // ...while a real, consistent loss on many cases is still proven.
+  const many = baseline.map((b, i) => (i % 2 === 0 ? b - 0.1 : b));
+  expect(holmPairedIntervals([{ baseline, candidate: many, band: F1_BAND }], ALPHA / 2)[0].outcome).toBe('below');
 });
 
 test('per-case scores stay compact: 5,000 cases are well under 1 MB in the workflow history', () => {
