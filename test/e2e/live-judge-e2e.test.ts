@@ -14,7 +14,9 @@
 // for an operator at every stage end (latency non-breach cannot be proven with ~100-400 judged
 // requests per side) and was once falsely rolled back at its first 50 % check (the warm baseline's
 // answer cache left 2 judged baseline requests in the stage, so the candidate was compared with the
-// stage-1 baseline: p95 119 ms vs 36 ms); the ×1.3 candidate was not caught within the ramp.
+// stage-1 baseline: p95 119 ms vs 36 ms). The ×1.3 candidate was once promoted (after approvals) and
+// once rolled back at its first 50 % check by that same artefact (p95 118.6 ms vs the stage-1 baseline's
+// 36.3 ms, 4 baseline requests in the stage): that rollback does not show the penalty was detected.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
