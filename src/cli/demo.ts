@@ -14,6 +14,8 @@ import { ConfigError } from '../platform/temporal-config';
 import { defaultCandidate } from '../rag/config';
 import { createBakeoffWorker } from '../worker';
 import { statusQuery } from '../workflows/messages';
+import { loadTrafficQueries, startDemoTraffic, type DemoTraffic } from '../serve/demo-traffic';
+import type { QueryModel } from '../serve/caching-encoder';
 import { isTerminal, type BakeoffStatus, type Gate } from '../workflows/types';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
@@ -42,8 +44,9 @@ async function main(): Promise<void> {
     .description('a real bakeoff dry run on the embedded defaults')
     .option('--cases <n>', 'labelled FAQ cases in the demo corpus (their gold docs + proportional distractors)', positiveInt, 40)
     .option('--soak <duration>', 'compressed soak per canary stage', '5s')
+    .option('--traffic <source>', 'drive the real retrieval service in-process during the run: eval-questions or FILE.jsonl')
     .parse()
-    .opts<{ cases: number; soak: string }>();
+    .opts<{ cases: number; soak: string; traffic?: string }>();
 
   const t0 = Date.now();
   // The SDK logs every worker state change at INFO; the demo narrates from the status query instead.
@@ -70,6 +73,15 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
 
+  // The service shares the worker's store object, so this works on the embedded PGlite too.
+  const traffic: DemoTraffic | null = opts.traffic
+    ? await startDemoTraffic({
+        db: runtime.db, lane: lane.pointer.lane, indexDir: runtime.plane.indexDir, log: say,
+        queries: loadTrafficQueries(opts.traffic, () => dataset.cases.map((c) => c.question)),
+        loadEmbedder: (name) => runtime.plane.embedder(name) as Promise<QueryModel>,
+        trainCases: async () => dataset.cases,
+      })
+    : null;
   let final: BakeoffStatus | undefined;
   try {
     await worker.runUntil(async () => {
@@ -106,6 +118,10 @@ async function main(): Promise<void> {
       final = await handle.query(statusQuery);
     });
   } finally {
+    if (traffic) {
+      const t = await traffic.stop();
+      say(`traffic: ${t.sent} requests sent, ${t.ok} answered, ${t.failed} failed`);
+    }
     await connection.close();
     await nativeConnection.close();
     await runtime.close();

@@ -6,6 +6,7 @@
 // under traffic = 'mirror', what the live judge makes of it, and what happens under load. Each
 // scenario starts its own service, sends traffic, closes it (draining mirror work and writing the
 // last window) and reads the store over exactly that stretch of time.
+import * as path from 'node:path';
 import { createCanaryActivities } from '../../src/activities/canary';
 import { createPlatformActivities } from '../../src/activities';
 import type { LiveCheckResult } from '../../src/activities/types';
@@ -14,6 +15,7 @@ import { startServing, type RunningService } from '../../src/serve/app';
 import type { LatencyPenalty } from '../../src/serve/latency-penalty';
 import { replayTraffic, type TrafficEvent, type TrafficReport } from '../../src/serve/traffic';
 import { readMirrorComparisons } from '../../src/store/mirror-comparisons';
+import { startDemoTraffic } from '../../src/serve/demo-traffic';
 import { bucketOf, totalCount } from '../../src/workflows/latency-histogram';
 import { initialJudgeState, judgeCheck } from '../../src/workflows/live-judge';
 import { LiveThresholdsSchema, type LiveThresholds } from '../../src/workflows/messages';
@@ -178,4 +180,22 @@ test('under load mirror work is dropped and counted, never queued: compared + dr
   expect(m.droppedShare).toBeCloseTo(m.dropped / run.traffic.ok, 12);
   // One slot, 150 ms per mirror search: at most one mirror computation per 150 ms of the run.
   expect(m.n).toBeLessThanOrEqual(Math.ceil((run.toMs - run.fromMs) / 150) + 1);
+});
+
+test('demo/CI traffic: the in-process service + replayer drive mirrored requests until stopped', async () => {
+  await setMirror(100);
+  const fromMs = Date.now();
+  const traffic = await startDemoTraffic({
+    db, lane: f.lane, queries: f.questions.slice(0, 12), loadEmbedder: async () => f.embedder, trainCases: async () => f.dataset.cases,
+    indexDir: f.indexDir, tauFile: path.join(f.indexDir, 'quality-tau.json'), ratePerSecond: 20,
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  const t = await traffic.stop();
+  const toMs = Date.now();
+  expect(t.failed).toBe(0);
+  expect(t.ok).toBeGreaterThan(20);
+  const shadow = await createCanaryActivities({ db }).checkLiveKpis({ lane: f.lane, fromMs, toMs, thresholds, traffic: 'mirror' });
+  expect(shadow.mirror!.n + shadow.mirror!.dropped).toBe(t.ok);
+  expect(shadow.mirror!.n).toBeGreaterThan(0);
+  expect(shadow.candidate.samples).toBe(shadow.mirror!.n);
 });

@@ -16,6 +16,7 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import { homeOf } from '../home';
 import { renderGates } from '../render';
 import { defaultActor, workflowUrl } from '../target';
+import { startDryRunTraffic } from '../dry-run-traffic';
 
 function addInputOptions(cmd: Command): Command {
   return cmd
@@ -89,6 +90,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
     .option('--report <file>', 'where to write the JSON report (default .bakeoff/reports/dry-run-<id>.json)')
     .option('--timeout <duration>', 'give up waiting for the verdict after this long (default 30m)', '30m')
     .option('--json', 'print the report JSON instead of the gate table')
+    .option('--traffic <source>', 'drive the real retrieval service (in this process) for the run: eval-questions or FILE.jsonl; needs DATABASE_URL')
     .action(exitWith(ctx, async (opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
       const flags = inputFlags(opts, ctx.env);
       const timeout = parseDuration(opts.timeout);
@@ -97,7 +99,9 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
       const workflowId = checkedWorkflowId(opts.workflowId ?? `${bakeoffWorkflowId(input).replace(/^bakeoff-/, 'bakeoff-dryrun-')}-${stamp}`);
       const target = targetOf(cmd, ctx);
-      return onServer(target, workflowId, async ({ client }) => {
+      // The service and replayer run here until the verdict (issue 14): mirrored traffic for the shadow stage.
+      const traffic = opts.traffic ? await startDryRunTraffic(opts.traffic, input.baseline.lane, ctx.env, (l) => io.err(l)) : null;
+      const run = onServer(target, workflowId, async ({ client }) => {
         const handle = await startBakeoff(client, input, { taskQueue: target.taskQueue, workflowId });
         io.err(`dry run ${workflowId} started; web UI: ${workflowUrl(target, workflowId) ?? '(set BAKEOFF_UI_URL)'}`);
         const t0 = Date.now();
@@ -133,6 +137,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
         io.out(`report: ${file}`);
         return exitCode;
       });
+      return traffic ? run.finally(() => traffic.stop()) : run;
     }));
 }
 
