@@ -96,7 +96,7 @@ function simulate(t: Traffic, sc: Scenario, th: LiveThresholds, seed: number): {
       if (fresh.rolledBackAt !== null && old.rolledBackAt !== null) return { fresh, old };
       const w = sim.window(HEALTHY_SIDE, sc.candidate, n.baseline, n.candidate);
       if (fresh.rolledBackAt === null) {
-        const r = judgeCheck(state, w, { thresholds: th, stages: RAMP.length, stageEnd: c === CHECKS_PER_STAGE - 1 });
+        const r = judgeCheck(state, w, { thresholds: th, stages: RAMP.length, stageEnd: c === CHECKS_PER_STAGE - 1, percent: t.ramp ? RAMP[stage] : 50 });
         state = r.state;
         if (r.decision.action === 'rollback') fresh.rolledBackAt = check;
         if (r.decision.action === 'ask-operator') fresh.operatorAsks++;

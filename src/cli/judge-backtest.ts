@@ -182,7 +182,7 @@ export function simulateBakeoffs(o: SimulationOptions): SimulationResult {
         });
       }
     });
-    const decisions = replayJudge(windows, { thresholds: o.thresholds, stages, checksPerStage: o.checksPerStage });
+    const decisions = replayJudge(windows, { thresholds: o.thresholds, stages, checksPerStage: o.checksPerStage, percents: o.ramp });
     const last = decisions[decisions.length - 1];
     if (last?.action === 'rollback') {
       result.rolledBack++;

@@ -559,7 +559,7 @@ class BakeoffRun {
       w = r.evidence ?? w; // a worker from before the poolable evidence reports none: nothing to pool
       clock.checked(now);
     }
-    const { state, decision } = judgeCheck(s.judge!, w, { thresholds: input.thresholds.live, stages: input.ramp.length, stageEnd });
+    const { state, decision } = judgeCheck(s.judge!, w, { thresholds: input.thresholds.live, stages: input.ramp.length, stageEnd, percent: input.ramp[i].percent });
     s.judge = state;
     const live = s.status.live;
     const changed = recordCheck(live, now, decision.verdict, decision.gates);

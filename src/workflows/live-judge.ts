@@ -38,6 +38,14 @@ export interface JudgeOptions {
   stages: number;
   /** This is the stage's last check: pass everywhere advances, anything else asks an operator. */
   stageEnd: boolean;
+  /**
+   * The stage's canary percent. Only a 100 % stage (the baseline gets no traffic by design) is judged
+   * against the baseline pooled over the whole bakeoff; at any other split a short stage baseline is
+   * "too few requests", never an older baseline from other hours (a warm baseline that answers most
+   * requests from its cache once made a healthy candidate look 3× slower than stage-1 traffic).
+   * Absent (callers that do not know the split): the fallback applies whenever the stage baseline is short.
+   */
+  percent?: number;
 }
 
 export interface LiveDecision {
@@ -251,15 +259,17 @@ export function judgePools(
   bakeoffBaseline: SideEvidence,
   thresholds: LiveThresholds,
   stages: number,
+  percent?: number,
 ): Gate[] {
   const t = thresholds;
   const alpha = gateAlpha(t.alpha ?? DEFAULT_ALPHA, stages);
   const candidate = stage.candidate;
   let baseline = stage.baseline;
   let baselineNote = '';
-  // A 100 % stage (or a tiny baseline share) leaves the stage's baseline short while the candidate
-  // has plenty: judge the candidate against the baseline pooled over the whole bakeoff instead.
-  if (baseline.requests < t.minSamples && candidate.requests >= t.minSamples && bakeoffBaseline.requests > baseline.requests) {
+  // A 100 % stage leaves the stage's baseline empty while the candidate has plenty: judge the
+  // candidate against the baseline pooled over the whole bakeoff instead (see JudgeOptions.percent).
+  const noBaselineByDesign = percent === undefined || percent >= 100;
+  if (noBaselineByDesign && baseline.requests < t.minSamples && candidate.requests >= t.minSamples && bakeoffBaseline.requests > baseline.requests) {
     baseline = bakeoffBaseline;
     baselineNote = `; baseline pooled over the whole bakeoff (this stage has only ${stage.baseline.requests} baseline requests)`;
   }
@@ -290,7 +300,7 @@ export function judgePools(
 export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions): { state: LiveJudgeState; decision: LiveDecision } {
   const stage = { baseline: mergeSide(s.stage.baseline, w.baseline), candidate: mergeSide(s.stage.candidate, w.candidate) };
   const bakeoff = { baseline: mergeSide(s.bakeoff.baseline, w.baseline), candidate: mergeSide(s.bakeoff.candidate, w.candidate) };
-  const gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages);
+  const gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, o.percent);
   const verdict = overallVerdict(gates);
   const failed = gates.filter((g) => g.verdict === 'fail');
   const failStreak = failed.length > 0 ? (s.failStreak ?? 0) + 1 : 0;
@@ -319,7 +329,7 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
  */
 export function replayJudge(
   windows: WindowEvidence[],
-  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[] },
+  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[]; percents?: number[] },
 ): LiveDecision[] {
   const out: LiveDecision[] = [];
   let s = initialJudgeState();
@@ -327,7 +337,12 @@ export function replayJudge(
   for (let stage = 0; stage < o.checksPerStage.length && k < windows.length; stage++) {
     s = startStage(s, stage);
     for (let c = 0; c < o.checksPerStage[stage] && k < windows.length; c++) {
-      const r = judgeCheck(s, windows[k++], { thresholds: o.thresholds, stages: o.stages, stageEnd: c === o.checksPerStage[stage] - 1 });
+      const r = judgeCheck(s, windows[k++], {
+        thresholds: o.thresholds,
+        stages: o.stages,
+        stageEnd: c === o.checksPerStage[stage] - 1,
+        percent: o.percents?.[stage],
+      });
       s = r.state;
       out.push(r.decision);
       if (r.decision.action === 'rollback') return out;

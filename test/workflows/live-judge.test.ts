@@ -184,6 +184,29 @@ describe('live judge', () => {
     expect(gate(slow.decision.gates, 'live:latency').reason).toMatch(/^p95 \d+\.\d ms vs baseline \d+\.\d ms, limit \d+\.\d ms \(\+15 %, at least \+2 ms\); \d+\.\d\d % of candidate requests slower/);
   });
 
+  // Found end to end (test/e2e/live-judge-e2e.test.ts): at 50 % a warm baseline answered almost every
+  // request from its answer cache, its stage had 2–4 judged requests, and the judge fell back to the
+  // stage-1 baseline from earlier hours — a healthy candidate was rolled back as 3× slower. Only a
+  // 100 % stage may borrow the bakeoff's baseline.
+  test('a short baseline at a split below 100 % is too few requests, never the bakeoff-wide baseline', () => {
+    const sim = new TrafficSim(6);
+    let s: LiveJudgeState = startStage(initialJudgeState(), 0);
+    for (let i = 0; i < 4; i++) s = judgeCheck(s, sim.window(HEALTHY_SIDE, HEALTHY_SIDE, 3_000, 3_000), { ...opts(i === 3), percent: 10 }).state;
+    s = startStage(s, 1);
+    // Stage 2 at 50 %: the candidate is much slower than stage 1's baseline, the stage baseline nearly empty.
+    const slowNow = { ...HEALTHY_SIDE, medianMs: HEALTHY_SIDE.medianMs * 3 };
+    const at50 = judgeCheck(s, sim.window(slowNow, slowNow, 3, 3_000), { ...opts(), percent: 50 });
+    expect(at50.decision.action).toBe('continue');
+    for (const g of at50.decision.gates) {
+      expect(g.verdict).toBe('inconclusive');
+      expect(g.reason).not.toMatch(/whole bakeoff/);
+    }
+    // The same evidence at 100 % is judged against the pooled baseline (and this candidate fails).
+    const at100 = judgeCheck(s, sim.window(slowNow, slowNow, 0, 3_000), { ...opts(), percent: 100 });
+    expect(gate(at100.decision.gates, 'live:latency').reason).toMatch(/whole bakeoff/);
+    expect(at100.decision.action).toBe('rollback');
+  });
+
   test('a 100 % stage is judged against the baseline pooled over the bakeoff, and advances when healthy', () => {
     const sim = new TrafficSim(5);
     let s: LiveJudgeState = startStage(initialJudgeState(), 0);

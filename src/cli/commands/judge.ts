@@ -203,7 +203,7 @@ export function registerJudgeCommands(program: Command, ctx: CliContext): void {
     const plan = f.checksPerStage ? null : stagesFromPointer(windows, events, span.from, span.to, f.checkInterval);
     const checks = plan?.checks ?? groupIntoChecks(windows, span.from, span.to, f.checkInterval);
     const perStage = plan?.checksPerStage ?? f.checksPerStage ?? [checks.length];
-    const decisions = replayJudge(checks, { thresholds, stages: perStage.length, checksPerStage: perStage });
+    const decisions = replayJudge(checks, { thresholds, stages: perStage.length, checksPerStage: perStage, percents: plan?.stages.map((st) => st.percent) });
     io.out(`lane ${f.lane}: ${windows.length} windows in ${formatTime(span.from)} .. ${formatTime(span.to)} → ${checks.length} checks every ${f.checkInterval / 1000} s, stages ${perStage.join(',')}`);
     if (plan) io.out(`stages from the pointer history: ${plan.stages.map((st, i) => `${st.percent} % from ${formatTime(st.fromMs)} (${perStage[i]} checks)`).join(' · ')}`);
     io.out(`thresholds: ${describeThresholds(thresholds)}`);
