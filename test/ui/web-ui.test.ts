@@ -159,9 +159,12 @@ suite('Temporal Web UI', () => {
     const s0 = await waitForStatus(workflowId, (s) => s.phase === 'canary', 60_000, 'the canary');
     const hash = s0.configHash!;
     // Play the serving path: healthy 5-second KPI windows on both sides around the stage, so the
-    // 10-second live checks pass (and the report has a timeline to draw).
+    // 10-second live checks pass (and the report has a timeline to draw). Busy windows: the live judge
+    // passes a check only once non-breach is proven, and a 2-pt quality tolerance needs ~10k requests
+    // per side for that (400 per window stays inconclusive, as it should).
     const from = s0.stage!.startedAt - 30_000;
-    for (const side of ['baseline', 'candidate'] as const) await writeTraffic(db, LANE, side, from, from + 10 * 60_000, HEALTHY_TRAFFIC, 5_000);
+    const busy = { ...HEALTHY_TRAFFIC, samples: 20_000 };
+    for (const side of ['baseline', 'candidate'] as const) await writeTraffic(db, LANE, side, from, from + 10 * 60_000, busy, 5_000);
 
     // 1. The workflows list, filtered by the search attributes the workflow upserts.
     const query = `BakeoffPhase="canary" AND ConfigHash="${hash}"`;
