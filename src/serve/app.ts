@@ -46,8 +46,9 @@ export interface ServeOptions {
   decorateSide?: (side: ServingSide) => ServingSide;
   /** Drill/test knob, off by default: a latency penalty on the candidate's searches (latency-penalty.ts). */
   candidatePenalty?: LatencyPenalty;
-  /** Shadow traffic: mirror computations allowed at once (default 2); more are dropped and counted. */
+  /** Shadow traffic: mirror jobs allowed at once (default 2) and per second (default 5); more are dropped and counted. */
   mirrorConcurrency?: number;
+  mirrorPerSecond?: number;
   caches?: { embedding?: number; rows?: number; results?: number };
   http?: {
     port?: number;
@@ -132,6 +133,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     rerankAcceptScore: o.rerankAcceptScore,
     candidatePenalty: o.candidatePenalty,
     mirrorConcurrency: o.mirrorConcurrency,
+    mirrorPerSecond: o.mirrorPerSecond,
     log: o.log,
   });
   const startedAt = Date.now();

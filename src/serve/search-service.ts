@@ -5,7 +5,7 @@
 // and the failure is counted against the candidate, where the canary check sees it.
 // Shadow traffic (issue 14): when the pointer names a mirror target, mirror_percent of the requests the
 // baseline answered are also answered by the mirror target AFTER the response is written, under a
-// concurrency bound (MirrorGate: dropped and counted when full, never queued). The mirror's answer is
+// concurrency and rate bound (MirrorGate: dropped and counted when over it, never queued). The mirror's answer is
 // never returned. Like for like: in the same slot the mirror job answers the request cold from BOTH
 // sides (no answer cache read or write), baseline then mirror target, and records the two as traffic
 // 'mirror' — a served answer that came from the cache would otherwise leave the baseline with almost no
@@ -91,8 +91,9 @@ export interface SearchServiceOptions {
   candidatePenalty?: LatencyPenalty;
   /** Where a candidate failure's detail goes; the client's `fallback` field names only its kind. */
   log?: (line: string) => void;
-  /** Mirror computations allowed at once (default 2); more are dropped and counted. */
+  /** Mirror jobs allowed at once (default 2) and started per second (default 5); more are dropped and counted. */
   mirrorConcurrency?: number;
+  mirrorPerSecond?: number;
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -105,7 +106,7 @@ export class SearchService {
 
   constructor(private readonly o: SearchServiceOptions) {
     this.results = new LruCache(o.resultCacheSize);
-    this.mirrorGate = new MirrorGate(o.mirrorConcurrency ?? 2);
+    this.mirrorGate = new MirrorGate(o.mirrorConcurrency, o.mirrorPerSecond);
     this.nearDupCosine = o.nearDupCosine ?? 0.95;
     this.rerankAcceptScore = o.rerankAcceptScore ?? 0.5;
   }

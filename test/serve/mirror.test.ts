@@ -64,12 +64,13 @@ interface Run {
 }
 
 async function serve(
-  o: { penalty?: LatencyPenalty; mirrorConcurrency?: number; requests?: number; rate?: number; clients?: number; during?: (svc: RunningService) => Promise<void> },
+  o: { penalty?: LatencyPenalty; mirrorConcurrency?: number; mirrorPerSecond?: number; requests?: number; rate?: number; clients?: number; during?: (svc: RunningService) => Promise<void> },
 ): Promise<Run> {
   const fromMs = Date.now();
   const svc = await startServing({
     db, pointerDb, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => f.embedder, defaultMetrics: false,
     kpiWindowMs: 2000, pollMs: 100, candidatePenalty: o.penalty, mirrorConcurrency: o.mirrorConcurrency,
+    mirrorPerSecond: o.mirrorPerSecond ?? 1000, // the rate bound is tested in mirror-gate.test.ts; here concurrency alone
   });
   const events: TrafficEvent[] = [];
   let traffic: TrafficReport;
