@@ -3,8 +3,9 @@
 // the real service). Here the numbers are steady and healthy so a canary verdict depends only on
 // whether the data is there — which is what a database fault takes away. Writes that fail (the
 // database is down) are counted and skipped, as the real recorder would lose those windows.
-import { recordLiveKpiWindow } from '../../src/activities/canary';
 import type { Db } from '../../src/platform/db';
+import { recordLiveKpiWindow } from '../../src/store/live-kpis';
+import { lognormalHistogram } from '../workflows/harness';
 
 export interface TrafficStats {
   windows: number;
@@ -37,9 +38,13 @@ export class TrafficPlayer {
     const end = new Date();
     this.last = end.getTime();
     const samples = this.o.samplesPerWindow ?? 200;
+    // Poolable evidence as the real recorder writes it (counts + a lognormal latency histogram), the
+    // same on both sides: the live judge pools it and, given enough windows, proves non-breach.
+    const errors = Math.round(0.002 * samples);
+    const evidence = { errors, qualityN: samples - errors, qualityHits: Math.round(0.8 * (samples - errors)), cachedAnswers: 0, latency: lognormalHistogram(samples, 20) };
     try {
       for (const side of ['baseline', 'candidate'] as const) {
-        await recordLiveKpiWindow(this.db, { lane: this.lane, side, windowStart: start, windowEnd: end, samples, errorRate: 0.002, p95Ms: 20, qualityProxy: 0.8 });
+        await recordLiveKpiWindow(this.db, { lane: this.lane, side, windowStart: start, windowEnd: end, samples, errorRate: 0.002, p95Ms: 20, qualityProxy: 0.8, evidence });
       }
       this.stats.windows += 1;
     } catch {

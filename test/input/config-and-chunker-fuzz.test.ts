@@ -24,6 +24,7 @@ import {
   GUARDRAILS,
   lockConfig,
   SHADOW_TABLE_PREFIX,
+  shadowTableFor,
 } from '../../src/rag/config';
 import { Embedder } from '../../src/rag/embed';
 import { bySize, chaosSeed, ReliabilityRecorder } from '../support/reliability-record';
@@ -78,7 +79,8 @@ function tryLock(candidate: unknown): Outcome {
     expect(locked.jaccard_threshold).toBeLessThanOrEqual(1);
     expect(['A', 'B', 'none']).toContain(locked.prefix_policy);
     expect(locked.chunk_version).toMatch(CHUNK_VERSION_PATTERN);
-    expect(locked.shadow_table).toBe(`${SHADOW_TABLE_PREFIX}${locked.chunk_version}`);
+    expect(locked.shadow_table).toBe(shadowTableFor(locked.chunk_version, locked.config_hash));
+    expect(locked.shadow_table.startsWith(SHADOW_TABLE_PREFIX)).toBe(true);
     expect(locked.shadow_table).toMatch(SAFE_IDENTIFIER);
     expect(locked.config_hash).toBe(computeConfigHash(locked));
     expect(locked.ingest_run_id).toBe(`${locked.chunk_version}-${locked.config_hash.slice(0, 8)}`);
