@@ -1,22 +1,31 @@
 // Issue 11's end-to-end "Done when": real Temporal dev server, real PostgreSQL, a real worker process
 // (real workflow bundle and activities: it ingests the candidate into its own table and builds its
 // FAISS index), the real retrieval service routing by the lane's pointer, and the real replayer
-// sending varied FAQ questions through a compressed 10/50/100 % ramp judged by the anytime-valid live
-// judge. A healthy candidate, whose service side is first loaded at its first split (every cache of
-// it cold) while the baseline has already served traffic, is promoted; the same candidate with the
-// service's 30 % latency drill penalty is rolled back automatically by live:latency. Neither waits for
-// an operator during the canary — the 100 % stage is judged against the baseline pooled over the
-// whole bakeoff. (The tiny 6-case world leaves the OFFLINE verdict inconclusive, as in the chaos
+// sending varied FAQ questions through a compressed 25/100 % ramp judged by the anytime-valid live
+// judge. A healthy candidate, whose service side is first loaded at its first split (its index and row
+// caches cold) while the baseline has already served traffic, is promoted; the same candidate with the
+// service's 30 % latency drill penalty is rolled back automatically by live:latency. Neither should
+// wait for an operator during the canary — the 100 % stage is judged against the baseline pooled over
+// the whole bakeoff. (The tiny 6-case world leaves the OFFLINE verdict inconclusive, as in the chaos
 // suites, so an operator approval before the canary is expected and counted apart.)
 //
-// KNOWN FAILING on main (2026-12-06, see the H9 report): runs only with BAKEOFF_E2E_LIVE_JUDGE=1 so the
-// suite stays green until the product is fixed. Measured with this file: the healthy candidate stops
-// for an operator at every stage end (latency non-breach cannot be proven with ~100-400 judged
-// requests per side) and was once falsely rolled back at its first 50 % check (the warm baseline's
-// answer cache left 2 judged baseline requests in the stage, so the candidate was compared with the
-// stage-1 baseline: p95 119 ms vs 36 ms). The ×1.3 candidate was once promoted (after approvals) and
-// once rolled back at its first 50 % check by that same artefact (p95 118.6 ms vs the stage-1 baseline's
-// 36.3 ms, 4 baseline requests in the stage): that rollback does not show the penalty was detected.
+// STILL OPT-IN (BAKEOFF_E2E_LIVE_JUDGE=1), measured 2026-12-06 with this file (H10), answer cache off
+// so every request is judged, 40 req/s, 2 cores shared with a CI run:
+//  - the ×1.3 candidate is rolled back by live:latency in stage 1 (25 %, against the CONCURRENT
+//    baseline), 3 of 3 runs (40-60 req/s): e.g. 12.50 % of candidate requests past the limit vs 5.00 %, CS +0.23..
+//    +14.77 pts, n 315 vs 1087. The healthy candidate at the same point: 5.64 % vs 5.00 %.
+//  - the healthy candidate is promoted only after an operator at BOTH stage ends: stage 1 ended at
+//    5.64 % past the limit (harm +0.64 pts, n 452 vs 1554), stage 2 at 4.10 % (harm −0.90 pts, CS
+//    −3.81..+2.01, n 1177 vs 1583). In another run it was rolled back at its first 100 % check
+//    (55.78 % past the limit, 154 requests in the first 5 s of the stage, against a baseline pooled from
+//    stage 1): nothing in that stage runs concurrently on the baseline side, so a machine-wide stall
+//    (this machine's bursts reach client p95 300-1800 ms) is charged to the candidate alone.
+//  - Why no tuning of traffic fixes it (a product finding): the latency gate proves non-breach only
+//    when the candidate's share past 1.2 × the baseline p95 is clearly below the baseline's 5 %. Here
+//    the top 5 % of latencies are stalls many times the p95, so an identical candidate has ~4-5.6 %
+//    past the limit, not the ~1 % the "~370 per side" estimate assumed. By the judge's own CS
+//    (α 0.05/6, ρ for minSamples 150) a candidate at 4.1 % needs ~16,000 judged requests per side to
+//    prove non-breach (at 3 %: ~2,700; at 1 %: ~510) — minutes of traffic per stage, not seconds.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,30 +45,39 @@ import { WorkerProcess } from '../support/worker-process';
 const TEMPORAL = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS!;
 const PG = process.env.BAKEOFF_TEST_PG_URL!;
 
-/** Offered load: 30 requests/s over every FAQ question (repeats hit the answer cache and are not judged). */
+/**
+ * Offered load: 40 requests/s, open loop, over every FAQ question. The service runs with no answer
+ * cache and no query-embedding cache (see runBakeoff), so EVERY request searches and is judged: the
+ * replayer cycles a small question set, and with the answer cache on, the warm baseline answered
+ * nearly everything from it (cached answers are rightly not judged) and a stage had too few judged
+ * baseline requests to prove anything. 40/s is well under what a fresh service does on this 2-core
+ * machine (~100/s) beside the worker, Temporal and PostgreSQL (60/s queued: baseline p95 90-130 ms),
+ * so our own queueing does not make the tail.
+ */
 const RATE_PER_SECOND = 40;
 const BURST_MS = 4_000;
 
 /**
- * The compressed ramp: 10 % for 40 s, 50 % for 30 s, 100 % for 20 s, a check every 4 s. At 40 req/s
- * the 10 % stage gives the candidate ~110 judged requests, so the thresholds are chosen for samples that small:
- *  - minSamples 40 (default 200): the candidate's whole 10 % stage is ~110 judged requests;
+ * The compressed ramp: 25 % for 50 s, then 100 % for 30 s, a check every 5 s. At 40 judged req/s the
+ * 25 % stage gives ~450 candidate vs ~1550 baseline requests, the 100 % stage ~1200 candidate requests
+ * judged against the baseline pooled over the whole bakeoff. Thresholds for samples that size:
+ *  - minSamples 150 (default 200): it also tunes the mixture boundary (ρ) for n* = 3·minSamples = 450
+ *    request pairs, about the effective sample of one stage here (production tunes it for 30-min stages);
  *  - maxQualityDropPts 20 (default 2): proving a 2-pt non-breach needs ~10k requests per side, and at a
  *    stage end the judge asks an operator unless non-breach is PROVEN;
- *  - maxErrorRateIncreasePts 5 (default 1): same reason, for a rate that is 0 on both sides (proven at
- *    ~80 candidate requests against 9× as many baseline ones);
- *  - maxP95IncreasePct 20 (default 15): the ×1.3 candidate is past the limit, a healthy one has fewer
- *    requests past it than at 15 %, so non-breach is provable sooner;
- *  - alpha 0.05 (default 0.01): the whole-bakeoff false-rollback budget, spent over 3 gates × 3 stages.
+ *  - maxErrorRateIncreasePts 5 (default 1): same reason, for a rate that is 0 on both sides;
+ *  - maxP95IncreasePct 20 (default 15): the ×1.3 candidate is past the limit, a healthy one (same
+ *    latency distribution once its caches warm) has fewer requests past it than at 15 %;
+ *  - alpha 0.05 (default 0.01): the whole-bakeoff false-rollback budget, spent over 3 gates × 2 stages.
  */
-const LIVE = { minSamples: 40, maxQualityDropPts: 20, maxErrorRateIncreasePts: 5, maxP95IncreasePct: 20, alpha: 0.05, failureLimit: 1 };
+const LIVE = { minSamples: 150, maxQualityDropPts: 20, maxErrorRateIncreasePts: 5, maxP95IncreasePct: 20, alpha: 0.05, failureLimit: 1 };
 const RAMP = [
-  { percent: 10, soak: '40s' },
-  { percent: 50, soak: '30s' },
-  { percent: 100, soak: '20s' },
+  { percent: 25, soak: '50s' },
+  { percent: 100, soak: '30s' },
 ];
+const CHECK_INTERVAL = '5s';
 
-/** Known failing on main (see the header): opt in with BAKEOFF_E2E_LIVE_JUDGE=1. */
+/** Healthy candidate not promoted without an operator on this machine (see the header): opt in with BAKEOFF_E2E_LIVE_JUDGE=1. */
 const enabled = process.env.BAKEOFF_E2E_LIVE_JUDGE === '1';
 const e2eTest = enabled ? test : test.skip;
 
@@ -106,10 +124,13 @@ interface Observed {
 }
 
 /** Sends traffic in short open-loop bursts until stopped (replayTraffic runs to a count or duration). */
-function trafficUntil(url: string, stop: () => boolean, out: TrafficReport[]): Promise<void> {
+function trafficUntil(label: string, url: string, stop: () => boolean, out: TrafficReport[]): Promise<void> {
   return (async () => {
     for (let burst = 1; !stop(); burst++) {
-      out.push(await replayTraffic({ url, questions, ratePerSecond: RATE_PER_SECOND, maxRequests: Math.round((RATE_PER_SECOND * BURST_MS) / 1000), maxDurationMs: BURST_MS, users: 1000, seed: burst }));
+      const r = await replayTraffic({ url, questions, ratePerSecond: RATE_PER_SECOND, maxRequests: Math.round((RATE_PER_SECOND * BURST_MS) / 1000), maxDurationMs: BURST_MS, users: 1000, seed: burst });
+      out.push(r);
+      // Per burst, so a log shows whether a slow check was the whole service (load) or one side.
+      say(`${label}: burst ${burst} baseline ${r.bySide.baseline} candidate ${r.bySide.candidate}, ${r.achievedRps.toFixed(0)} req/s, client p50 ${r.latencyMs.p50.toFixed(0)} ms p95 ${r.latencyMs.p95.toFixed(0)} ms, dropped ${r.dropped}`);
     }
   })();
 }
@@ -121,21 +142,25 @@ async function runBakeoff(name: string, chunkVersion: string, penalty?: LatencyP
   const svc: RunningService = await startServing({
     db: world.db, lane, tau: 0.5, indexDir: path.join(world.stateDir, 'indexes'), loadEmbedder: async () => world.embedder,
     defaultMetrics: false, pollMs: 200, kpiWindowMs: 1000, candidatePenalty: penalty,
-    // No query-embedding cache: it is shared by both sides, so a candidate's answer-cache miss on a
-    // question the baseline already answered would skip the model while the baseline's judged requests
-    // (its answer-cache misses: new questions) pay for it. Off, both sides' judged requests embed.
-    caches: { embedding: 0 },
+    // No answer cache (results 0): the measured path is a real search on both sides, so every request
+    // is judged. No query-embedding cache: it is shared by both sides, so one side would skip the model
+    // on questions the other had just embedded. The row cache and the index stay per side: the
+    // candidate's start cold at its first split.
+    caches: { embedding: 0, results: 0 },
   });
   // Only the baseline's side is loaded: the candidate's side (its answer, row and index caches) starts at its first split.
   const sidesAtStart = svc.watcher.status().cachedSides.length;
-  const input: BakeoffInputRaw = { ...chaosInput(world, { lane, chunkVersion, ramp: RAMP, checkInterval: '4s' }), requestedBy: 'e2e' };
+  const input: BakeoffInputRaw = { ...chaosInput(world, { lane, chunkVersion, ramp: RAMP, checkInterval: CHECK_INTERVAL }), requestedBy: 'e2e' };
   (input.thresholds as { live: unknown }).live = LIVE;
-  const handle: WorkflowHandle<typeof bakeoff> = await startBakeoff(client, input, { taskQueue, workflowId: `e2e-judge-${name}-${Date.now()}` });
+  // Traffic starts with the service: the baseline (and this process: JIT, the embedder) serves and
+  // warms through ingest and the offline gates, as a production baseline would have; the candidate's
+  // side is loaded only at its first split.
   const traffic: TrafficReport[] = [];
+  let stopTraffic = false;
+  const sending = trafficUntil(name, svc.url, () => stopTraffic, traffic);
+  const handle: WorkflowHandle<typeof bakeoff> = await startBakeoff(client, input, { taskQueue, workflowId: `e2e-judge-${name}-${Date.now()}` });
   const operatorStops: Observed['operatorStops'] = [];
   const checks: Observed['checks'] = [];
-  let stopTraffic = false;
-  let sending: Promise<void> | null = null;
   let lastChecks = 0;
   let lastPhase = '';
   const approved = new Set<number>();
@@ -153,8 +178,6 @@ async function runBakeoff(name: string, chunkVersion: string, penalty?: LatencyP
       const where = `${st.phase}${st.stage ? ` stage ${st.stage.index + 1}` : ''}`;
       if (where !== lastPhase) say(`${name}: ${where}`);
       lastPhase = where;
-      // Traffic starts once the candidate is in its table: the baseline serves (and warms) first.
-      if (!sending && !['locking', 'backing-up', 'ingesting'].includes(st.phase)) sending = trafficUntil(svc.url, () => stopTraffic, traffic);
       if (st.live.checks > lastChecks) {
         lastChecks = st.live.checks;
         checks.push({ stage: st.stage?.index ?? null, check: st.live.checks, verdict: st.live.lastVerdict ?? '?', gates: st.live.lastGates ?? [] });
@@ -186,7 +209,7 @@ async function runBakeoff(name: string, chunkVersion: string, penalty?: LatencyP
 const canaryStops = (o: Observed) => o.operatorStops.filter((s) => s.stage !== null || /stage \d/.test(s.reason));
 const lastCheckOf = (o: Observed, stage: number) => [...o.checks].reverse().find((c) => c.stage === stage);
 
-e2eTest('a healthy candidate with cold caches is promoted through 10/50/100 % without an operator', async () => {
+e2eTest('a healthy candidate with cold caches is promoted through 25/100 % without an operator', async () => {
   const o = await runBakeoff('healthy', 'v450_e2eok');
   const st = o.result.status;
   process.stdout.write(`[e2e healthy] ${logLines.filter((l) => l.includes('healthy')).join('\n')}\n`);
@@ -198,8 +221,8 @@ e2eTest('a healthy candidate with cold caches is promoted through 10/50/100 % wi
   expect(st.events.filter((e) => e.kind === 'phase' && /awaiting-operator/.test(e.message) && /stage \d/.test(e.message))).toEqual([]);
   // Each stage's end was judged and advanced on proof; the 100 % stage against the bakeoff-wide baseline.
   const ends = st.events.filter((e) => e.kind === 'live-check' && / end: /.test(e.message));
-  for (const stage of [1, 2, 3]) expect(ends.some((e) => e.message.startsWith(`stage ${stage} end`) && /→ advance/.test(e.message))).toBe(true);
-  const last = lastCheckOf(o, 2)!;
+  for (const stage of RAMP.map((_, i) => i + 1)) expect(ends.some((e) => e.message.startsWith(`stage ${stage} end`) && /→ advance/.test(e.message))).toBe(true);
+  const last = lastCheckOf(o, RAMP.length - 1)!;
   expect(last.verdict).toBe('pass');
   for (const g of last.gates) expect(g.reason).toMatch(/baseline pooled over the whole bakeoff/);
   // The lane serves the candidate.
@@ -217,6 +240,9 @@ e2eTest('the same candidate 30 % slower (service drill penalty ×1.3) is rolled 
   expect(o.result.outcome).toBe('rolled-back');
   expect(st.rollback).toMatchObject({ by: 'bakeoff', automatic: true });
   expect(st.rollback!.reason).toMatch(/^live gate live:latency breached in stage \d/);
+  // Judged against the concurrent baseline, not one pooled from an earlier stage: a machine-wide stall
+  // then slows both sides alike, so the breach is the penalty, not the load.
+  expect(st.rollback!.reason).not.toMatch(/baseline pooled over the whole bakeoff/);
   const pointer = (await readPointer(world.db, 'e2e_slow'))!;
   expect(pointer.liveTable).toBe(world.baseline.table);
   expect(pointer.candidateTable).toBeNull();
