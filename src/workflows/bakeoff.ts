@@ -57,6 +57,7 @@ import {
 import { canTransition, IllegalPhaseTransition } from './phases';
 import { initialSoak, SoakClock, type SoakProgress } from './soak-clock';
 import { decideByStreak, recordCheck } from './streak-decision';
+import { emptyMirrorPool, mirrorSummary, overlapGate, poolMirror, shadowDecision, type MirrorPool } from './shadow-gates';
 import {
   isTerminal,
   type ActionRecord,
@@ -65,6 +66,7 @@ import {
   type BakeoffStatus,
   type Gate,
   type Phase,
+  type ShadowStatus,
   type Verdict,
 } from './types';
 
@@ -108,6 +110,16 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      * has finished or been refused by the fence, so a late split can never undo the rollback.
      */
     split: proxyActivities<Pick<BakeoffActivities, 'setTrafficSplit'>>({
+      startToCloseTimeout: t.step,
+      heartbeatTimeout: Math.min(t.step, 30_000),
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry,
+    }),
+    /**
+     * The shadow stage's mirror (patch 'shadow-stage'): like the split, a rollback that cancels it
+     * waits until it has finished, so a late setMirror can never land after the clearMirror.
+     */
+    mirror: proxyActivities<Pick<BakeoffActivities, 'setMirror'>>({
       startToCloseTimeout: t.step,
       heartbeatTimeout: Math.min(t.step, 30_000),
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -161,8 +173,21 @@ export interface BakeoffState {
    * bakeoff's checks follow the old per-window streak rules.
    */
   judge?: LiveJudgeState;
+  /** The shadow stage's progress (patch 'shadow-stage'; absent: no shadow stage started). */
+  shadow?: ShadowProgress;
   /** Counter for notification idempotency keys. */
   notifySeq: number;
+}
+
+/** The shadow stage's own soak clock, judge and pooled mirror comparisons (plain data). */
+interface ShadowProgress {
+  soak: SoakProgress;
+  judge: LiveJudgeState;
+  pool: MirrorPool;
+  /** setMirror was asked for (set before the call: a mirror set but not acknowledged is still cleared). */
+  mirrorSet: boolean;
+  cleared: boolean;
+  done: boolean;
 }
 
 function initialState(raw: BakeoffInputRaw): BakeoffState {
@@ -295,6 +320,7 @@ class BakeoffRun {
       await this.rollbackIfRequested();
     }
     if (isTerminal(s.status.phase)) {
+      await this.clearMirrorIfSet(`bakeoff ${s.status.phase}`);
       await this.releaseLease();
       await condition(() => this.pendingOpen === 0 && allHandlersFinished());
     }
@@ -316,7 +342,8 @@ class BakeoffRun {
 
   private outcome(): BakeoffResult['outcome'] {
     const st = this.s.status;
-    if (st.dryRun && st.phase !== 'rolled-back') return st.phase === 'done' && st.verdict === 'pass' ? 'dry-run-passed' : 'dry-run-failed';
+    // A dry run's shadow stage never acts, but a failed one fails the dry run's outcome (its exit code).
+    if (st.dryRun && st.phase !== 'rolled-back') return st.phase === 'done' && st.verdict === 'pass' && st.shadow?.outcome !== 'failed' ? 'dry-run-passed' : 'dry-run-failed';
     if (st.phase === 'done') return 'promoted';
     if (st.phase === 'rolled-back') return 'rolled-back';
     return 'failed';
@@ -339,6 +366,8 @@ class BakeoffRun {
         await this.awaitOperator(`offline gates inconclusive: ${why}`, 'canary');
       }
     }
+    // Absent `shadow`: no patched() call, so the command sequence is exactly as before (replay test).
+    if (s.input!.shadow && !s.shadow?.done && patched('shadow-stage')) await this.shadowStage();
     if ((await this.canary()) === 'continue-as-new') return 'continue-as-new';
     await this.promote();
     return 'finished';
@@ -444,6 +473,146 @@ class BakeoffRun {
     this.event('update', `approved by ${a.by}${a.reason ? `: ${a.reason}` : ''}`, a.by);
     if (s.canary) new SoakClock(s.canary).resumeAt(Date.now()); // the soak clock stood still while waiting
     this.setPhase(previous === 'awaiting-operator' ? resumesAt : previous, `continuing after approval by ${a.by}`);
+  }
+
+  // ---- shadow stage (issue 14) ------------------------------------------------------------------
+
+  /**
+   * Mirrors shadow.percent of requests to the candidate (never served) for shadow.soak and judges the
+   * mirrored requests like a canary stage at 50 % (both sides see the same requests), plus the
+   * overlap@10 gate. Fail rolls back before any split; not proven asks an operator; a dry run judges
+   * and reports only. The mirror is cleared at the stage's end, and on every other exit by
+   * clearMirrorIfSet (rollback, endRun).
+   */
+  private async shadowStage(): Promise<void> {
+    const s = this.s;
+    const input = s.input!;
+    const cfg = input.shadow!;
+    // One more "stage" of the judge's error budget: alpha / (gates × (ramp + 1)) per gate here.
+    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState(), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
+    const clock = new SoakClock(st.soak);
+    if (!st.soak.started) {
+      if (s.status.paused) {
+        this.event('note', 'holding before the shadow stage: paused');
+        await condition(() => !s.status.paused);
+      }
+      st.mirrorSet = true;
+      s.status.shadow = {
+        percent: cfg.percent,
+        soakMs: cfg.soak,
+        remainingMs: cfg.soak,
+        startedAt: null,
+        mirrorSetAt: Date.now(),
+        mirrorClearedAt: null,
+        live: { checks: 0, passes: 0, fails: 0, inconclusive: 0, failStreak: 0, inconclusiveStreak: 0, lastAt: null, lastVerdict: null, lastGates: [] },
+        mirror: mirrorSummary(st.pool),
+        outcome: null,
+      };
+      await this.steps.mirror.setMirror({
+        lane: input.baseline.lane,
+        workflowId: s.status.workflowId,
+        table: s.status.shadowTable!,
+        index: s.status.ingest?.index?.ivf ?? null,
+        configHash: s.locked!.config_hash,
+        percent: cfg.percent,
+        by: `bakeoff:${s.status.workflowId}`,
+        reason: 'shadow stage',
+        idempotencyKey: this.key('shadow-mirror'),
+      });
+      clock.start(Date.now(), cfg.soak);
+      s.status.shadow.startedAt = Date.now();
+      this.setPhase('shadow', `mirroring ${cfg.percent}% of requests to ${s.status.shadowTable} for ${formatDuration(cfg.soak)}${input.dryRun ? ' (dry run: judged, never acted on)' : ''}; no user sees its answers`);
+    }
+    const interval = cfg.checkInterval ?? input.checkInterval;
+    for (;;) {
+      this.tick();
+      if (clock.expired(this.clockStopped())) {
+        await this.shadowCheck(true);
+        break;
+      }
+      const wait = clock.waitMs(Date.now(), interval, this.clockStopped());
+      if (wait > 0) {
+        const seen = this.wakeSeq;
+        await condition(() => this.wakeSeq !== seen, wait);
+      }
+      this.tick();
+      if (clock.checkDue(Date.now(), interval)) {
+        const stageEnd = clock.expired(this.clockStopped());
+        if ((await this.shadowCheck(stageEnd)) === 'advance' || stageEnd) break;
+      }
+    }
+    await this.clearMirrorIfSet('shadow stage ended');
+    st.done = true;
+  }
+
+  /** One shadow check: pools the span's mirrored evidence and comparisons, judges, and acts. */
+  private async shadowCheck(stageEnd: boolean): Promise<'advance' | 'continue'> {
+    const s = this.s;
+    const input = s.input!;
+    const cfg = input.shadow!;
+    const st = s.shadow!;
+    const shadow = s.status.shadow!;
+    const clock = new SoakClock(st.soak);
+    const now = Date.now();
+    let w: WindowEvidence = { fromMs: clock.p.lastCheckAt, toMs: now, baseline: emptySide(), candidate: emptySide() };
+    if (now > clock.p.lastCheckAt) {
+      const r = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live, traffic: 'mirror' });
+      w = r.evidence ?? w;
+      st.pool = poolMirror(st.pool, r.mirror);
+      clock.checked(now);
+    }
+    const judged = judgeCheck(st.judge, w, { thresholds: input.thresholds.live, stages: input.ramp.length + 1, stageEnd, percent: 50 });
+    st.judge = judged.state;
+    const decision = shadowDecision(judged.decision, overlapGate(st.pool, input.thresholds.live.minSamples, cfg.minOverlapAt10), stageEnd);
+    shadow.mirror = mirrorSummary(st.pool);
+    const changed = recordCheck(shadow.live, now, decision.verdict, decision.gates);
+    shadow.live.failStreak = judged.state.failStreak ?? 0;
+    shadow.live.inconclusiveStreak = 0;
+    if (changed || decision.action !== 'continue') {
+      const pooled = `${judged.state.stage.candidate.requests}/${judged.state.stage.baseline.requests} mirror/live answers pooled`;
+      const what = `shadow${stageEnd ? ' end' : ''}: check ${decision.verdict} (${pooled}) → ${decision.action}: ${decision.why}`;
+      this.event('live-check', what);
+      this.notify('live-check', what);
+    }
+    if (input.dryRun) {
+      // Judged and reported, never acted on: the stage's pooled verdict at its end is its outcome.
+      if (stageEnd) shadow.outcome = decision.verdict === 'pass' ? 'passed' : decision.verdict === 'fail' ? 'failed' : 'judged';
+      return stageEnd ? 'advance' : 'continue';
+    }
+    if (decision.action === 'rollback') {
+      shadow.outcome = 'failed';
+      const breached = decision.gates.find((g) => g.verdict === 'fail') ?? decidingGates(decision.gates)[0];
+      this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `shadow gate ${breached.name} breached (mirrored ${cfg.percent}%): ${breached.reason}` });
+    }
+    if (decision.action === 'ask-operator') {
+      await this.awaitOperator(`shadow stage: ${decision.why}`, 'canary');
+      shadow.outcome = 'approved';
+      return 'advance';
+    }
+    if (decision.action === 'advance') shadow.outcome = 'passed';
+    return decision.action === 'advance' ? 'advance' : 'continue';
+  }
+
+  /** Stops mirroring (idempotent, non-cancellable); a no-op unless this bakeoff set a mirror. */
+  private async clearMirrorIfSet(reason: string): Promise<void> {
+    const st = this.s.shadow;
+    if (!st?.mirrorSet || st.cleared) return;
+    try {
+      await CancellationScope.nonCancellable(() =>
+        this.steps.quick.clearMirror({
+          lane: this.s.status.lane,
+          workflowId: this.s.status.workflowId,
+          by: `bakeoff:${this.s.status.workflowId}`,
+          reason,
+          idempotencyKey: this.key('shadow-mirror-clear'),
+        }),
+      );
+      st.cleared = true;
+      if (this.s.status.shadow) this.s.status.shadow.mirrorClearedAt = Date.now();
+      this.event('note', `mirror cleared: ${reason}`);
+    } catch (err) {
+      this.event('note', `mirror not cleared (${reason}): ${errorMessage(err)}`);
+    }
   }
 
   // ---- canary ramp -----------------------------------------------------------------------------
@@ -622,6 +791,7 @@ class BakeoffRun {
   /** Accounts the soak time elapsed since the last tick (unless the clock is stopped). */
   private tick(): void {
     if (this.s.canary) new SoakClock(this.s.canary).tick(Date.now(), this.clockStopped());
+    if (this.s.shadow && !this.s.shadow.done) new SoakClock(this.s.shadow.soak).tick(Date.now(), this.clockStopped());
   }
 
   // ---- promotion -------------------------------------------------------------------------------
@@ -710,6 +880,7 @@ class BakeoffRun {
     this.tick();
     s.status.awaiting = null;
     this.setPhase('rolling-back', `rolling back (by ${rb.by}): ${rb.reason}`);
+    await this.clearMirrorIfSet(`rollback: ${rb.reason}`);
     const lane = s.status.lane;
     const by = `${rb.by} (rollback)`;
     for (const comp of [...s.compensations].reverse()) {
@@ -921,7 +1092,13 @@ class BakeoffRun {
         startedAt: c.startedAt,
       };
     }
-    return { ...s.status, stage, asOf: Date.now() };
+    let shadow: ShadowStatus | null | undefined = s.status.shadow;
+    if (shadow && s.shadow?.soak.started && !s.shadow.done) {
+      shadow = { ...shadow, remainingMs: new SoakClock(s.shadow.soak).remainingAt(Date.now(), this.clockStopped()) };
+    } else if (shadow && s.shadow?.done) {
+      shadow = { ...shadow, remainingMs: s.shadow.soak.remainingMs };
+    }
+    return { ...s.status, stage, ...(shadow !== undefined ? { shadow } : {}), asOf: Date.now() };
   }
 
   /** Every phase change goes through here and must be in the table of phases.ts. */

@@ -91,6 +91,21 @@ export const RampStageSchema = z.strictObject({
 });
 export type RampStage = z.output<typeof RampStageSchema>;
 
+/**
+ * The shadow stage (issue 14): after the offline gates and before the first split, `percent` of
+ * requests are also answered by the candidate off the response path (never served) for `soak`, and
+ * judged by the live gates plus the label-free overlap@10 gate. Optional and off by default for now.
+ */
+export const ShadowStageSchema = z.strictObject({
+  soak: durationAtLeast(1_000, '1s'),
+  percent: z.int('percent must be a whole number').min(1, 'percent must be 1..100').max(100, 'percent must be 1..100').default(100),
+  /** Defaults to the bakeoff's checkInterval. */
+  checkInterval: durationAtLeast(1_000, '1s').optional(),
+  /** Mean overlap@10 of the candidate's and the live answers to the same requests must reach this. */
+  minOverlapAt10: z.number().min(0).max(1).default(0.5),
+});
+export type ShadowStage = z.output<typeof ShadowStageSchema>;
+
 export const DEFAULT_RAMP: ReadonlyArray<{ percent: number; soak: string }> = [
   { percent: 10, soak: '16h' },
   { percent: 50, soak: '16h' },
@@ -118,6 +133,8 @@ export const BakeoffInputSchema = z.strictObject({
   thresholds: z
     .strictObject({ offline: OfflineThresholdsSchema.prefault({}), live: LiveThresholdsSchema.prefault({}) })
     .prefault({}),
+  /** Shadow stage before the canary (absent: none; the one pointer change a dry run then makes is the mirror). */
+  shadow: ShadowStageSchema.optional(),
   ramp: z.array(RampStageSchema).min(1, 'ramp needs at least one stage').max(20).prefault(DEFAULT_RAMP.map((s) => ({ ...s }))),
   checkInterval: durationAtLeast(1_000, '1s').prefault('5m'),
   /** How long an inconclusive verdict waits for approve/abort before aborting on its own. */

@@ -10,12 +10,15 @@ export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
   ingesting: ['evaluating', 'failed', 'rolling-back'],
   evaluating: ['probing', 'failed', 'rolling-back'],
   probing: ['gating', 'failed', 'rolling-back'],
-  // gating → failed: a failed gate; → awaiting-operator: inconclusive gates; → canary: pass.
-  gating: ['canary', 'awaiting-operator', 'failed', 'rolling-back'],
+  // gating → failed: a failed gate; → awaiting-operator: inconclusive gates; → canary: pass;
+  // → shadow: pass, when the input asks for a shadow stage (mirrored traffic before any split).
+  gating: ['shadow', 'canary', 'awaiting-operator', 'failed', 'rolling-back'],
+  // shadow → canary: mirrored checks passed (or approved); → failed: an error before any split.
+  shadow: ['canary', 'awaiting-operator', 'failed', 'rolling-back'],
   // canary → canary: the next stage; → failed: a dry run (nothing to roll back) that errs.
   canary: ['canary', 'awaiting-operator', 'promoting', 'failed', 'rolling-back'],
-  // back to where the bakeoff waited from (gating or canary) after an approve.
-  'awaiting-operator': ['gating', 'canary', 'promoting', 'failed', 'rolling-back'],
+  // back to where the bakeoff waited from (gating, shadow or canary) after an approve.
+  'awaiting-operator': ['gating', 'shadow', 'canary', 'promoting', 'failed', 'rolling-back'],
   // promoting → failed: a dry run whose offline verdict was fail, or a dry-run error.
   promoting: ['done', 'failed', 'rolling-back'],
   'rolling-back': ['rolled-back'],

@@ -9,6 +9,7 @@ export type Phase =
   | 'evaluating'
   | 'probing'
   | 'gating'
+  | 'shadow'
   | 'canary'
   | 'awaiting-operator'
   | 'promoting'
@@ -74,6 +75,27 @@ export interface LiveCheckSummary {
   lastAt: number | null;
   lastVerdict: Verdict | null;
   lastGates: Gate[];
+}
+
+/**
+ * The shadow stage (issue 14, input `shadow`): the candidate answers mirrored requests off the
+ * response path before any user traffic moves. Pooled over the whole stage.
+ */
+export interface ShadowStatus {
+  percent: number;
+  soakMs: number;
+  /** Soak still to run as of the status (frozen while paused or awaiting an operator). */
+  remainingMs: number;
+  startedAt: number | null;
+  /** When setMirror was asked for / clearMirror answered (null: not yet). */
+  mirrorSetAt: number | null;
+  mirrorClearedAt: number | null;
+  /** Checks of the shadow stage (its own summary; `live` counts the canary's). */
+  live: LiveCheckSummary;
+  /** Label-free comparisons pooled over the stage's checks. */
+  mirror: { n: number; meanOverlapAt10: number | null; meanRbo: number | null; top1ChangeRate: number | null; dropped: number; droppedShare: number | null };
+  /** How the stage ended ('judged': a dry run's inconclusive end); null while it runs. */
+  outcome: 'passed' | 'approved' | 'failed' | 'judged' | null;
 }
 
 export interface AwaitingOperator {
@@ -173,6 +195,8 @@ export interface BakeoffStatus {
   ingest: IngestReport | null;
   evaluation: { candidate: EvalReport; baseline: EvalReport } | null;
   live: LiveCheckSummary;
+  /** The shadow stage (absent: the bakeoff has none). */
+  shadow?: ShadowStatus | null;
   awaiting: AwaitingOperator | null;
   approvals: OperatorAction[];
   rollback: RollbackRecord | null;
