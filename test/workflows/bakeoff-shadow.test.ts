@@ -8,6 +8,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from '../../src/platform/db';
 import { recordMirrorComparisonWindow } from '../../src/store/mirror-comparisons';
+import { approveUpdate } from '../../src/workflows/messages';
 import { emptyMirrorPool, overlapGate, poolMirror } from '../../src/workflows/shadow-gates';
 import { HEALTHY } from '../fixtures/data-plane';
 import {
@@ -175,4 +176,32 @@ test.each([
   expect(r.status.events.some((e) => /^canary:/.test(e.message))).toBe(true); // went on to the (dry) canary
   expect(await pointerActions(db, lane)).toEqual(['init', 'mirror', 'mirror-clear']);
   expect(await mirrorColumns(lane)).toMatchObject({ mirror_table: null, mirror_percent: 0, mirror_owner: null });
+});
+
+test('too little mirrored traffic to prove non-breach: the shadow stage asks an operator; approve starts the canary', async () => {
+  const lane = 'shadow_ask';
+  await createLane(db, lane);
+  const rig = await createRig(env, db, HEALTHY, 'shadow-ask');
+  const r = await rig.worker.runUntil(async () => {
+    const h = await start(rig, bakeoffInput(lane, 'v463_ask', { shadow: SHADOW, ramp: [{ percent: 50, soak: '1h' }] }), 'bakeoff-shadow-ask');
+    const s0 = await waitForStatus(h, (s) => s.phase === 'shadow');
+    const t0 = s0.shadow!.startedAt!;
+    const quiet = { ...MIRROR_HEALTHY, samples: 100 };
+    await writeMirrorTraffic(lane, 'baseline', t0 - H, t0 + 2 * H, quiet);
+    await writeMirrorTraffic(lane, 'candidate', t0 - H, t0 + 2 * H, quiet);
+    await writeComparisons(lane, t0 - WINDOW, t0 + 2 * H, 100, 0.8);
+    await writeTraffic(db, lane, 'baseline', t0 - H, t0 + 4 * H, MIRROR_HEALTHY);
+    await writeTraffic(db, lane, 'candidate', t0 - H, t0 + 4 * H, MIRROR_HEALTHY);
+    await env.sleep(35 * M); // past the 30 min shadow soak (the test server skips the time)
+    const asked = await waitForStatus(h, (s) => s.phase === 'awaiting-operator');
+    expect(asked.awaiting!.reason).toMatch(/^shadow stage: stage ended without proof of non-breach: .*live:quality_proxy/);
+    expect(asked.shadow).toMatchObject({ outcome: null, mirrorClearedAt: null });
+    expect(await pointerActions(db, lane)).toEqual(['init', 'mirror']);
+    await h.executeUpdate(approveUpdate, { args: [{ by: 'carol', reason: 'quiet hour; latency and overlap fine' }] });
+    return h.result();
+  });
+  expect(r.outcome).toBe('promoted');
+  expect(r.status.shadow).toMatchObject({ outcome: 'approved', mirror: { n: 600, meanOverlapAt10: expect.closeTo(0.8, 9) } });
+  expect(r.status.approvals).toMatchObject([{ by: 'carol' }]);
+  expect(await pointerActions(db, lane)).toEqual(['init', 'mirror', 'mirror-clear', 'split:50', 'promote']);
 });
