@@ -728,7 +728,13 @@ class BakeoffRun {
       w = r.evidence ?? w; // a worker from before the poolable evidence reports none: nothing to pool
       clock.checked(now);
     }
-    const { state, decision } = judgeCheck(s.judge!, w, { thresholds: input.thresholds.live, stages: input.ramp.length, stageEnd, percent: input.ramp[i].percent });
+    const { state, decision } = judgeCheck(s.judge!, w, {
+      thresholds: input.thresholds.live,
+      // A shadow stage spends one stage's share of the error budget too: alpha still bounds the whole bakeoff.
+      stages: input.ramp.length + (input.shadow ? 1 : 0),
+      stageEnd,
+      percent: input.ramp[i].percent,
+    });
     s.judge = state;
     const live = s.status.live;
     const changed = recordCheck(live, now, decision.verdict, decision.gates);
