@@ -194,6 +194,12 @@ export interface SplitOptions {
   beforeWrite?: () => void;
 }
 
+function checkPercent(percent: number): void {
+  if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+    throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `percent ${percent} must be an integer 0..100` });
+  }
+}
+
 /**
  * Points `percent` of the lane's traffic at the candidate. A no-op (no version bump) when the row
  * already says exactly that; refuses (SplitFenced) a bakeoff that does not own the lane or has rolled
@@ -201,9 +207,7 @@ export interface SplitOptions {
  */
 export async function setSplit(q: Queryable, s: Omit<SetTrafficSplitInput, 'idempotencyKey'>, opts: SplitOptions = {}): Promise<PointerState> {
   checkTable(s.candidateTable, 'candidateTable');
-  if (!Number.isInteger(s.percent) || s.percent < 0 || s.percent > 100) {
-    throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `percent ${s.percent} must be an integer 0..100` });
-  }
+  checkPercent(s.percent);
   return inTransaction(q, async (tx) => {
     const lease = await lockLane(tx, s.lane);
     const current = await requirePointer(tx, s.lane);
@@ -373,9 +377,7 @@ export async function setMirrorTarget(
   opts: SplitOptions = {},
 ): Promise<PointerState> {
   checkTable(m.table, 'table');
-  if (!Number.isInteger(m.percent) || m.percent < 0 || m.percent > 100) {
-    throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `percent ${m.percent} must be an integer 0..100` });
-  }
+  checkPercent(m.percent);
   return inTransaction(q, async (tx) => {
     const lease = await lockLane(tx, m.lane);
     const current = await requirePointer(tx, m.lane);

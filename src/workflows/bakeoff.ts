@@ -530,12 +530,7 @@ class BakeoffRun {
         await this.shadowCheck(true);
         break;
       }
-      const wait = clock.waitMs(Date.now(), interval, this.clockStopped());
-      if (wait > 0) {
-        const seen = this.wakeSeq;
-        await condition(() => this.wakeSeq !== seen, wait);
-      }
-      this.tick();
+      await this.sleepUntilDue(clock, interval);
       if (clock.checkDue(Date.now(), interval)) {
         const stageEnd = clock.expired(this.clockStopped());
         if ((await this.shadowCheck(stageEnd)) === 'advance' || stageEnd) break;
@@ -693,12 +688,7 @@ class BakeoffRun {
       const info = workflowInfo();
       if (info.historyLength >= input.continueAsNewAfterEvents || info.continueAsNewSuggested) return 'continue-as-new';
 
-      const wait = clock.waitMs(Date.now(), interval, this.clockStopped());
-      if (wait > 0) {
-        const seen = this.wakeSeq;
-        await condition(() => this.wakeSeq !== seen, wait);
-      }
-      this.tick();
+      await this.sleepUntilDue(clock, interval);
       if (clock.checkDue(Date.now(), interval)) {
         if (!s.judge) {
           await this.liveCheck(i);
@@ -787,6 +777,16 @@ class BakeoffRun {
       const why = decidingGates(r.gates).map(describeGate).join('; ');
       await this.awaitOperator(`${input.thresholds.live.inconclusiveLimit} inconclusive live checks in stage ${i + 1}: ${why}`, 'canary');
     }
+  }
+
+  /** Sleeps until the next check is due or the soak runs out, waking early for any message. */
+  private async sleepUntilDue(clock: SoakClock, interval: number): Promise<void> {
+    const wait = clock.waitMs(Date.now(), interval, this.clockStopped());
+    if (wait > 0) {
+      const seen = this.wakeSeq;
+      await condition(() => this.wakeSeq !== seen, wait);
+    }
+    this.tick();
   }
 
   /** The soak clock stands still while paused or while an operator decides. */

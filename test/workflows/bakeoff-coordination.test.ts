@@ -28,29 +28,21 @@ import {
   bakeoffInput,
   createLane,
   createRig,
-  createTimeSkippingEnv,
   HEALTHY_TRAFFIC,
   maybeRecordHistory,
-  openTestDb,
   pointerActions,
   start,
   waitForStatus,
   workflowBundle,
   writeTraffic,
+  useWorkflowTestWorld,
 } from './harness';
 
 const H = 3_600_000;
 let env: TestWorkflowEnvironment;
 let db: Db;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  db = await openTestDb();
-});
-afterAll(async () => {
-  await env?.teardown();
-  await db?.close();
-});
+useWorkflowTestWorld((w) => ({ env, db } = w));
 
 // Order matters: the first test awaits a result on the time-skipping server, which stops skipping
 // for good once a test has held an activity open (seen after the continue-as-new test).

@@ -12,29 +12,21 @@ import {
   bakeoffInput,
   createLane,
   createRig,
-  createTimeSkippingEnv,
   HEALTHY_TRAFFIC,
   maybeRecordHistory,
-  openTestDb,
   pointerActions,
   pointerRow,
   start,
   waitForStatus,
   writeTraffic,
+  useWorkflowTestWorld,
 } from './harness';
 
 const H = 3_600_000;
 let env: TestWorkflowEnvironment;
 let db: Db;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  db = await openTestDb();
-});
-afterAll(async () => {
-  await env?.teardown();
-  await db?.close();
-});
+useWorkflowTestWorld((w) => ({ env, db } = w));
 
 /** A hit-rate gain of 20 pts: above the plausible +15, so a human must look (inconclusive). */
 const SUSPICIOUS: FixtureScript = { ...HEALTHY, candidate: { ...HEALTHY.candidate, hit_rate: 0.75 } };

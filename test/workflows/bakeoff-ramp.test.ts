@@ -23,13 +23,13 @@ import {
   createTimeSkippingEnv,
   HEALTHY_TRAFFIC,
   maybeRecordHistory,
-  openTestDb,
   runHistoryLengths,
   pointerActions,
   pointerRow,
   start,
   waitForStatus,
   writeTraffic,
+  useWorkflowTestWorld,
 } from './harness';
 
 const H = 3_600_000;
@@ -37,14 +37,7 @@ const M = 60_000;
 let env: TestWorkflowEnvironment;
 let db: Db;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  db = await openTestDb();
-});
-afterAll(async () => {
-  await env?.teardown();
-  await db?.close();
-});
+useWorkflowTestWorld((w) => ({ env, db } = w));
 
 /** Healthy traffic on both sides for the whole run, from the canary's start. */
 async function healthyTraffic(lane: string, fromMs: number, hours = 60): Promise<void> {
@@ -182,71 +175,79 @@ test('an operator rollback mid-soak restores the baseline once, even when delive
 test('pause stops the soak clock, extendSoak moves it, resume restarts it, promote skips the rest', async () => {
   const lane = 'ramp_controls';
   await createLane(db, lane);
-  const rig = await createRig(env, db, HEALTHY, 'ramp-controls');
-  const out = await rig.worker.runUntil(async () => {
-    const h = await start(rig, bakeoffInput(lane, 'v450_ctrl'), 'bakeoff-ramp-controls');
-    const s0 = await waitForStatus(h, (s) => s.phase === 'canary');
-    const t0 = s0.stage!.startedAt;
-    await healthyTraffic(lane, t0, 80);
+  // Its own time-skipping server: after the earlier tests' workflows end, the shared Java test server
+  // now and then rejects a late activation ("invalid history builder state for action") and stops
+  // skipping time for whoever comes next — this test then sleeps 40 simulated hours in real time.
+  const env = await createTimeSkippingEnv();
+  try {
+    const rig = await createRig(env, db, HEALTHY, 'ramp-controls');
+    const out = await rig.worker.runUntil(async () => {
+      const h = await start(rig, bakeoffInput(lane, 'v450_ctrl'), 'bakeoff-ramp-controls');
+      const s0 = await waitForStatus(h, (s) => s.phase === 'canary');
+      const t0 = s0.stage!.startedAt;
+      await healthyTraffic(lane, t0, 80);
 
-    await env.sleep(2 * H);
-    const paused = await h.executeUpdate(pauseUpdate, { args: [{ by: 'alice', reason: 'investigating a dashboard' }] });
-    expect(paused).toMatchObject({ paused: true, pausedBy: 'alice', phase: 'canary' });
-    expect(paused.stage!.endsAt).toBeNull();
-    expect(paused.stage!.remainingMs).toBeGreaterThan(14 * H - 2 * M);
-    expect(paused.stage!.remainingMs).toBeLessThanOrEqual(14 * H);
+      await env.sleep(2 * H);
+      const paused = await h.executeUpdate(pauseUpdate, { args: [{ by: 'alice', reason: 'investigating a dashboard' }] });
+      expect(paused).toMatchObject({ paused: true, pausedBy: 'alice', phase: 'canary' });
+      expect(paused.stage!.endsAt).toBeNull();
+      expect(paused.stage!.remainingMs).toBeGreaterThan(14 * H - 2 * M);
+      expect(paused.stage!.remainingMs).toBeLessThanOrEqual(14 * H);
 
-    // promote while paused is refused with a reason, and changes nothing.
-    const refused = await h.executeUpdate(promoteUpdate, { args: [{ by: 'bob' }] }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/paused: resume it before promoting/);
+      // promote while paused is refused with a reason, and changes nothing.
+      const refused = await h.executeUpdate(promoteUpdate, { args: [{ by: 'bob' }] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/paused: resume it before promoting/);
 
-    // 5 h paused: the clock does not move, the live checks go on.
-    const checksBefore = paused.live.checks;
-    await env.sleep(5 * H);
-    const still = await h.query(statusQuery);
-    expect(still.stage).toMatchObject({ index: 0, remainingMs: paused.stage!.remainingMs });
-    expect(still.live.checks - checksBefore).toBeGreaterThanOrEqual(59);
+      // 5 h paused: the clock does not move, the live checks go on.
+      const checksBefore = paused.live.checks;
+      await env.sleep(5 * H);
+      const still = await h.query(statusQuery);
+      expect(still.stage).toMatchObject({ index: 0, remainingMs: paused.stage!.remainingMs });
+      expect(still.live.checks - checksBefore).toBeGreaterThanOrEqual(59);
 
-    const extended = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: '2h', by: 'alice' }] });
-    expect(extended.stage!.remainingMs).toBe(paused.stage!.remainingMs + 2 * H);
-    for (const bad of ['-1h', 'soon', -5]) {
-      const e = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: bad, by: 'alice' }] }).catch((x: unknown) => x);
-      expect(e).toBeInstanceOf(WorkflowUpdateFailedError);
-      expect(String((e as WorkflowUpdateFailedError).cause?.message)).toMatch(/extendSoak: duration: .*(negative|not a duration)/);
-    }
+      const extended = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: '2h', by: 'alice' }] });
+      expect(extended.stage!.remainingMs).toBe(paused.stage!.remainingMs + 2 * H);
+      for (const bad of ['-1h', 'soon', -5]) {
+        const e = await h.executeUpdate(extendSoakUpdate, { args: [{ duration: bad, by: 'alice' }] }).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect(String((e as WorkflowUpdateFailedError).cause?.message)).toMatch(/extendSoak: duration: .*(negative|not a duration)/);
+      }
 
-    const resumed = await h.executeUpdate(resumeUpdate, { args: [{ by: 'alice' }] });
-    expect(resumed.paused).toBe(false);
-    expect(resumed.stage!.endsAt! - (await env.currentTimeMs())).toBeGreaterThan(extended.stage!.remainingMs - M);
+      const resumed = await h.executeUpdate(resumeUpdate, { args: [{ by: 'alice' }] });
+      expect(resumed.paused).toBe(false);
+      expect(resumed.stage!.endsAt! - (await env.currentTimeMs())).toBeGreaterThan(extended.stage!.remainingMs - M);
 
-    await env.sleep(H);
-    const running = await h.query(statusQuery);
-    // Running again: the end stays put while the remaining time shrinks (query: as of the last check).
-    expect(Math.abs(running.stage!.endsAt! - resumed.stage!.endsAt!)).toBeLessThan(1_000);
-    expect(running.stage!.remainingMs).toBeLessThan(extended.stage!.remainingMs - 55 * M);
+      await env.sleep(H);
+      const running = await h.query(statusQuery);
+      // Running again: the end stays put while the remaining time shrinks (query: as of the last check).
+      expect(Math.abs(running.stage!.endsAt! - resumed.stage!.endsAt!)).toBeLessThan(1_000);
+      expect(running.stage!.remainingMs).toBeLessThan(extended.stage!.remainingMs - 55 * M);
 
-    const promoted = await h.executeUpdate(promoteUpdate, { args: [{ by: 'bob' }] });
-    expect(promoted.phase).toBe('canary');
-    const s1 = await waitForStatus(h, (s) => s.stage?.index === 1);
-    expect(s1.stage).toMatchObject({ percent: 50, soakMs: 16 * H });
-    expect((await pointerRow(db, lane)).canary_percent).toBe(50);
-    expect(s1.stage!.startedAt - t0).toBeGreaterThanOrEqual(8 * H);
-    expect(s1.stage!.startedAt - t0).toBeLessThan(8 * H + 10 * M);
-    const r = await h.result();
-    return { r, t0 };
-  });
-  expect(out.r.outcome).toBe('promoted');
-  // 2 h + 5 h paused + 1 h, then two full 16 h stages.
-  expect(out.r.status.promotion!.at - out.t0).toBeGreaterThanOrEqual(40 * H);
-  expect(out.r.status.promotion!.at - out.t0).toBeLessThan(40 * H + 15 * M);
-  expect(out.r.status.events.map((e) => e.message)).toEqual(
-    expect.arrayContaining([
-      expect.stringMatching(/^paused by alice: investigating a dashboard/),
-      expect.stringMatching(/^soak of stage 1 extended by 2h by alice/),
-      expect.stringMatching(/^resumed by alice/),
-      expect.stringMatching(/^promote: skipping the rest of stage 1's soak/),
-    ]),
-  );
-  expect(await pointerActions(db, lane)).toEqual(['init', 'split:10', 'split:50', 'split:100', 'promote']);
+      const promoted = await h.executeUpdate(promoteUpdate, { args: [{ by: 'bob' }] });
+      expect(promoted.phase).toBe('canary');
+      const s1 = await waitForStatus(h, (s) => s.stage?.index === 1);
+      expect(s1.stage).toMatchObject({ percent: 50, soakMs: 16 * H });
+      expect((await pointerRow(db, lane)).canary_percent).toBe(50);
+      expect(s1.stage!.startedAt - t0).toBeGreaterThanOrEqual(8 * H);
+      expect(s1.stage!.startedAt - t0).toBeLessThan(8 * H + 10 * M);
+      const r = await h.result();
+      return { r, t0 };
+    });
+    expect(out.r.outcome).toBe('promoted');
+    // 2 h + 5 h paused + 1 h, then two full 16 h stages.
+    expect(out.r.status.promotion!.at - out.t0).toBeGreaterThanOrEqual(40 * H);
+    expect(out.r.status.promotion!.at - out.t0).toBeLessThan(40 * H + 15 * M);
+    expect(out.r.status.events.map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^paused by alice: investigating a dashboard/),
+        expect.stringMatching(/^soak of stage 1 extended by 2h by alice/),
+        expect.stringMatching(/^resumed by alice/),
+        expect.stringMatching(/^promote: skipping the rest of stage 1's soak/),
+      ]),
+    );
+    expect(await pointerActions(db, lane)).toEqual(['init', 'split:10', 'split:50', 'split:100', 'promote']);
+  } finally {
+    await env.teardown();
+  }
 }, 300_000);

@@ -15,14 +15,13 @@ import {
   bakeoffInput,
   createLane,
   createRig,
-  createTimeSkippingEnv,
   lognormalHistogram,
-  openTestDb,
   pointerActions,
   start,
   waitForStatus,
   writeTraffic,
   type SideTraffic,
+  useWorkflowTestWorld,
 } from './harness';
 
 const H = 3_600_000;
@@ -31,14 +30,7 @@ const WINDOW = 5 * M;
 let env: TestWorkflowEnvironment;
 let db: Db;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  db = await openTestDb();
-});
-afterAll(async () => {
-  await env?.teardown();
-  await db?.close();
-});
+useWorkflowTestWorld((w) => ({ env, db } = w));
 
 /** Busy enough that 30 minutes of mirrored requests prove non-breach (the judge's tolerance is 2 pts of quality). */
 const MIRROR_HEALTHY: SideTraffic = { samples: 5_000, errorRate: 0.002, p95Ms: 22, qualityProxy: 0.8 };

@@ -5,19 +5,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from '../../src/platform/db';
 import { rollbackSignal } from '../../src/workflows/messages';
 import { HEALTHY } from '../fixtures/data-plane';
-import { auditCounts, bakeoffInput, createLane, createRig, createTimeSkippingEnv, openTestDb, pointerActions, start } from './harness';
+import { auditCounts, bakeoffInput, createLane, createRig, pointerActions, start, useWorkflowTestWorld } from './harness';
 
 let env: TestWorkflowEnvironment;
 let db: Db;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  db = await openTestDb();
-});
-afterAll(async () => {
-  await env?.teardown();
-  await db?.close();
-});
+useWorkflowTestWorld((w) => ({ env, db } = w));
 
 test('a rollback signalled before the first step is honoured before any step runs', async () => {
   const lane = 'rb_first';
