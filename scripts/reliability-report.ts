@@ -125,8 +125,8 @@ export function renderReliabilityReport(records: SuiteRecord[], generatedAt = ne
 
 const STATIC_NOTES = `## CI-short mode and full mode
 
-The same suites run in both modes; only sizes and repetitions differ. \`npm test\` runs the CI-short mode: all eight files together
-took 5 min 43 s on the shared 2-core machine (each chaos scenario once, real data plane on a 56-document FAQ subset).
+The same suites run in both modes; only sizes and repetitions differ. \`npm test\` runs the CI-short mode: all ${Object.keys(SUITE_FILES).length} files,
+each chaos scenario once, the real data plane on a 56-document FAQ subset (each suite's wall time is in the table above).
 The tables above are from the mode each row names.
 
 | What | CI-short | full (\`BAKEOFF_FULL=1\`) |
