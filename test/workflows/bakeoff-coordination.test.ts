@@ -37,8 +37,8 @@ import {
   waitForStatus,
   workflowBundle,
   writeTraffic,
-  useWorkflowTestWorld,
 } from './harness';
+import { useWorkflowTestWorld } from './test-world';
 
 const H = 3_600_000;
 let env: TestWorkflowEnvironment;

@@ -29,8 +29,8 @@ import {
   start,
   waitForStatus,
   writeTraffic,
-  useWorkflowTestWorld,
 } from './harness';
+import { useWorkflowTestWorld } from './test-world';
 
 const H = 3_600_000;
 const M = 60_000;

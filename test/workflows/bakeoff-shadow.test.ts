@@ -21,8 +21,8 @@ import {
   waitForStatus,
   writeTraffic,
   type SideTraffic,
-  useWorkflowTestWorld,
 } from './harness';
+import { useWorkflowTestWorld } from './test-world';
 
 const H = 3_600_000;
 const M = 60_000;

@@ -150,24 +150,6 @@ export interface SideTraffic {
   qualityProxy: number;
 }
 
-/**
- * What every workflow test file needs for its tests: the time-skipping server and the test database,
- * up before the first test and torn down after the last. `onReady` receives them (tests keep their
- * own `env` / `db` variables).
- */
-export function useWorkflowTestWorld(onReady: (w: { env: TestWorkflowEnvironment; db: Db }) => void): void {
-  const w: { env?: TestWorkflowEnvironment; db?: Db } = {};
-  beforeAll(async () => {
-    w.env = await createTimeSkippingEnv();
-    w.db = await openTestDb();
-    onReady({ env: w.env, db: w.db });
-  });
-  afterAll(async () => {
-    await w.env?.teardown();
-    await w.db?.close();
-  });
-}
-
 export const HEALTHY_TRAFFIC: SideTraffic = { samples: 400, errorRate: 0.002, p95Ms: 22, qualityProxy: 0.8 };
 
 /**

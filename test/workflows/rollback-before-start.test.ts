@@ -5,7 +5,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from '../../src/platform/db';
 import { rollbackSignal } from '../../src/workflows/messages';
 import { HEALTHY } from '../fixtures/data-plane';
-import { auditCounts, bakeoffInput, createLane, createRig, pointerActions, start, useWorkflowTestWorld } from './harness';
+import { auditCounts, bakeoffInput, createLane, createRig, pointerActions, start } from './harness';
+import { useWorkflowTestWorld } from './test-world';
 
 let env: TestWorkflowEnvironment;
 let db: Db;
