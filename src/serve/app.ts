@@ -13,7 +13,7 @@ import type { RerankerServiceOptions, RerankerStats } from '../rag/rerank-servic
 import type { PointerState } from '../activities/types';
 import type { RetrievalOptionsInput } from '../rag/retrieve';
 import { EncoderPool, type QueryModel } from './caching-encoder';
-import { ServeHttpServer } from './http-server';
+import { ServeHttpServer, type HttpServerOptions } from './http-server';
 import type { LatencyPenalty } from './latency-penalty';
 import { LiveKpiRecorder, type LiveKpiStatus } from './live-kpis';
 import { PointerWatcher, SideCache, type ServingState, type WatcherStatus } from './pointer-watcher';
@@ -50,16 +50,8 @@ export interface ServeOptions {
   mirrorConcurrency?: number;
   mirrorPerSecond?: number;
   caches?: { embedding?: number; rows?: number; results?: number };
-  http?: {
-    port?: number;
-    host?: string;
-    maxBodyBytes?: number;
-    rateLimit?: { perSecond: number; burst: number };
-    maxInFlight?: number;
-    headersTimeoutMs?: number;
-    requestTimeoutMs?: number;
-    bodyTimeoutMs?: number;
-  };
+  /** The HTTP server's limits (see HttpServerOptions), plus where to listen. */
+  http?: Omit<HttpServerOptions, 'health' | 'log'> & { port?: number; host?: string };
   /** /health answers 503 when `SELECT 1` takes longer than this (default 2 s). */
   healthDbTimeoutMs?: number;
   /** Process-level metrics (CPU, heap, event-loop lag); off in tests that start many services. */
