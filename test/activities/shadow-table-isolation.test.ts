@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client as PgClient } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -20,6 +19,7 @@ import { claimLane, releaseLane } from '../../src/store/lane-lease';
 import { initLane, setSplit } from '../../src/store/pointer';
 import { claimShadowTable } from '../../src/store/shadow-table-claim';
 import { bakeoffInProcess } from '../support/cli';
+import { freshPgDatabase } from '../support/serve-fixture';
 import { createChunkTable } from '../fixtures/data-plane';
 import { bySize, ReliabilityRecorder } from '../support/reliability-record';
 
@@ -31,33 +31,18 @@ const ROUNDS = bySize(50, 200);
 const recorder = new ReliabilityRecorder('coordination-tables');
 
 let dbUrl: string;
-let dbName: string;
 let db: Db;
 let plane: DataPlane;
 
-async function admin(sql: string): Promise<void> {
-  const c = new PgClient({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 beforeAll(async () => {
-  dbName = `isolation_${randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE ${dbName}`);
-  const u = new URL(PG_URL);
-  u.pathname = `/${dbName}`;
-  dbUrl = u.toString();
+  // A database of its own on the suite's ephemeral cluster (dropped with the cluster).
+  dbUrl = await freshPgDatabase(`isolation_${randomBytes(6).toString('hex')}`);
   db = await openDb({ url: dbUrl, poolSize: 4 });
   await ensurePlatformSchema(db);
   plane = new DataPlane({ db, loadEmbedder: () => Promise.reject(new Error(NOT_REACHED)) });
 });
 afterAll(async () => {
   await db?.close();
-  await admin(`DROP DATABASE IF EXISTS ${dbName}`);
 });
 
 const candidate = (chunkVersion: string, chunkSize = 450) => lockConfig({ ...defaultCandidate(ID, chunkVersion, 'test'), chunk_size: chunkSize });
