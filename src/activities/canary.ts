@@ -10,8 +10,6 @@ import { judgeLive, overallVerdict } from '../workflows/gates';
 import { LiveThresholdsSchema } from '../workflows/messages';
 import type { LiveCheckInput, LiveCheckResult } from './types';
 
-// The store moved to src/store (issue 13); these names stay importable from here for older callers.
-export { LIVE_KPIS_DDL, readLiveKpis, recordLiveKpiWindow, type LiveKpiWindow, type Side } from '../store/live-kpis';
 
 export function createCanaryActivities(deps: { db: Db }) {
   const { db } = deps;

@@ -12,7 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, createPlatformActivities, ensurePlatformSchema } from '../../src/activities';
 import { applyOnce, countAudit } from '../../src/store/audit';
 import { listBackups, restoreBackup } from '../../src/store/backups';
-import { readLiveKpis, recordLiveKpiWindow } from '../../src/activities/canary';
+import { readLiveKpis, recordLiveKpiWindow } from '../../src/store/live-kpis';
 import { initLane, pointerHistory, readPointer, setSplit } from '../../src/store/pointer';
 import { readReport } from '../../src/store/reports';
 import type { LockedConfig, PlatformActivities } from '../../src/activities/types';

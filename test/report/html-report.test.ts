@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensurePlatformSchema } from '../../src/activities';
-import { recordLiveKpiWindow } from '../../src/activities/canary';
+import { recordLiveKpiWindow } from '../../src/store/live-kpis';
 import { appendEvaluation } from '../../src/store/evaluation-history';
 import { createReportActivities } from '../../src/activities/report';
 import type { Db } from '../../src/platform/db';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNotifyActivities } from '../../src/activities/notify';
-import { ensurePlatformSchema } from '../../src/activities/schema';
+import { ensurePlatformSchema } from '../../src/store/schema';
 import { parseBakeoffInput } from '../../src/client/bakeoff';
 import { buildRawInput } from '../../src/cli/bakeoff-input';
 import { openDb, type Db } from '../../src/platform/db';

@@ -5,7 +5,7 @@
 // load with no failed or mixed request, /metrics and /health, and the KPI rows the canary reads.
 import { pointerHistory, restoreBaselinePointer, setSplit } from '../../src/store/pointer';
 import type { PointerState } from '../../src/activities/types';
-import { readLiveKpis } from '../../src/activities/canary';
+import { readLiveKpis } from '../../src/store/live-kpis';
 import { openDb, type Db } from '../../src/platform/db';
 import { startServing, type HealthBody, type RunningService } from '../../src/serve/app';
 import { routeSide } from '../../src/serve/routing';
