@@ -38,6 +38,18 @@ let env: TestWorkflowEnvironment;
 let db: Db;
 
 useWorkflowTestWorld((w) => ({ env, db } = w));
+// Every test after the first gets a time-skipping server of its own: after a test's workflows end, the
+// shared Java test server now and then rejects a late activation ("invalid history builder state for
+// action") and stops skipping time, and the NEXT test then hangs (seen on the pause test, then on the
+// rollback test, in CI runs of this session).
+let first: TestWorkflowEnvironment | undefined;
+beforeEach(async () => {
+  if (!first) first = env;
+  else env = await createTimeSkippingEnv();
+});
+afterEach(async () => {
+  if (env !== first) await env.teardown();
+});
 
 /** Healthy traffic on both sides for the whole run, from the canary's start. */
 async function healthyTraffic(lane: string, fromMs: number, hours = 60): Promise<void> {
