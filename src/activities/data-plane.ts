@@ -25,7 +25,7 @@ import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptions
 import { buildTableIndexes, readIndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { zodIssueLines } from '../platform/zod-issues';
-import type { DataPlaneActivities, EvalReport, EvaluateInput, IngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
+import type { DataPlaneActivities, EvalReport, EvaluateInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
 export const DEFAULT_SEED = 3;
 
@@ -184,7 +184,7 @@ export class DataPlane {
    * bakeoff's workflow id is the claimant. The table is refused (ShadowTableInUse) when a lane serves
    * it or another running bakeoff / ingest holds it; see src/store/shadow-table-claim.ts.
    */
-  async shadowIngest(raw: ShadowIngestInput, opts: { claimant?: string } = {}): Promise<IngestReport> {
+  async shadowIngest(raw: ShadowIngestInput, opts: { claimant?: string } = {}): Promise<ShadowIngestReport> {
     const input = parseInput(ShadowIngestInputSchema, raw, 'shadowIngest');
     const locked = lockedOrFail(input.locked);
     const t0 = Date.now();
@@ -219,7 +219,7 @@ export class DataPlane {
     };
   }
 
-  private async ingestClaimed(input: { table: string; dryRun: boolean }, locked: LockedConfig, t0: number, refreshClaim: () => void): Promise<IngestReport> {
+  private async ingestClaimed(input: { table: string; dryRun: boolean }, locked: LockedConfig, t0: number, refreshClaim: () => void): Promise<ShadowIngestReport> {
     const embedder = await this.embedder(locked.embedder);
     if (embedder.tokenizerHash !== locked.tokenizer_hash) {
       throw ApplicationFailure.create({

@@ -6,6 +6,10 @@ import type { LockedConfig } from '../rag/config';
 import type { BakeoffInput, BakeoffInputRaw } from '../workflows/messages';
 import type { BakeoffStatus, Gate, GateDirection, Verdict } from '../workflows/types';
 import type { WindowEvidence } from '../workflows/live-evidence';
+import type { EvalReport, ShadowIngestReport } from '../workflows/report-types';
+
+// The report types live in a leaf module (no cycle with workflows/types.ts); re-exported for importers.
+export type { EvalReport, LatencyPercentiles, PerCaseScores, ShadowIngestReport } from '../workflows/report-types';
 
 export type { LockedConfig };
 
@@ -30,19 +34,6 @@ export interface ShadowIngestInput {
   dryRun: boolean;
 }
 
-export interface IngestReport {
-  table: string;
-  ingestRunId: string;
-  documents: number;
-  chunks: number;
-  duplicatesRemoved: number;
-  /** duplicatesRemoved / (chunks + duplicatesRemoved). */
-  dedupRate: number;
-  /** FAISS index files (flat = truth, IVF = serving), when built. */
-  index: { flat: string; ivf: string } | null;
-  durationMs: number;
-}
-
 export interface EvaluateInput {
   side: 'candidate' | 'baseline';
   table: string;
@@ -54,52 +45,6 @@ export interface EvaluateInput {
   maxCases?: number;
   /** Written into the evaluation manifest. */
   runLabel: string;
-}
-
-export interface LatencyPercentiles {
-  p50: number;
-  p95: number;
-}
-
-/** Values in [0,1] except latencies (milliseconds). */
-export interface EvalReport {
-  side: 'candidate' | 'baseline';
-  table: string;
-  cases: number;
-  k: number;
-  metrics: {
-    hit_rate: number;
-    recall: number;
-    mrr: number;
-    ndcg: number;
-    f1: number;
-    precision: number;
-  };
-  latencyMs: {
-    encode: LatencyPercentiles;
-    search: LatencyPercentiles;
-    rerank: LatencyPercentiles;
-    total: LatencyPercentiles;
-  };
-  /** Where the run's manifest (model ids, config_hash, dataset checksums, seed) was written. */
-  manifest: string | null;
-  /**
-   * Per-case values of the gated metrics, so the gates pair candidate − baseline on the same cases.
-   * Absent in reports from before paired gates (those are judged on the means, as they were).
-   */
-  perCase?: PerCaseScores;
-}
-
-/** Compact per-case scores: arrays in case-id order (~80 kB for 5,000 cases). */
-export interface PerCaseScores {
-  /** sha256 of the sorted case ids ('\n'-joined; the manifest's case_ids_sha256): sides pair only if equal. */
-  caseIdsSha256: string;
-  /** 0/1 per case. */
-  hit_rate: number[];
-  /** Rounded to 4 decimals. */
-  f1: number[];
-  /** Rounded to 4 decimals. */
-  precision: number[];
 }
 
 export interface ProbeInput {
@@ -122,7 +67,7 @@ export interface ProbeResult {
 
 export interface DataPlaneActivities {
   lockConfig(input: LockConfigInput): Promise<LockedConfig>;
-  shadowIngest(input: ShadowIngestInput): Promise<IngestReport>;
+  shadowIngest(input: ShadowIngestInput): Promise<ShadowIngestReport>;
   evaluate(input: EvaluateInput): Promise<EvalReport>;
   runProbes(input: ProbeInput): Promise<ProbeResult[]>;
 }

@@ -1,6 +1,6 @@
 // Pure shapes shared by the bakeoff workflow, its activities, the CLI and tests. No runtime imports:
 // this file is safe inside the workflow sandbox and costs nothing in the bundle.
-import type { EvalReport, IngestReport } from '../activities/types';
+import type { EvalReport, ShadowIngestReport } from './report-types';
 
 export type Phase =
   | 'locking'
@@ -192,7 +192,7 @@ export interface BakeoffStatus {
   stage: StageStatus | null;
   stagesTotal: number;
   gates: Gate[];
-  ingest: IngestReport | null;
+  ingest: ShadowIngestReport | null;
   evaluation: { candidate: EvalReport; baseline: EvalReport } | null;
   live: LiveCheckSummary;
   /** The shadow stage (absent: the bakeoff has none). */

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createDataPlaneActivities, DataPlane, type IngestHeartbeat } from '../../src/activities/data-plane';
-import type { IngestReport } from '../../src/activities/types';
+import type { ShadowIngestReport } from '../../src/activities/types';
 import type { Dataset } from '../../src/data/dataset';
 import { openDb, type Db } from '../../src/platform/db';
 import { ChunkStore } from '../../src/rag/chunk-store';
@@ -27,7 +27,7 @@ let plane: DataPlane;
 let activities: ReturnType<typeof createDataPlaneActivities>;
 let locked: LockedConfig;
 let loads = 0;
-let first: IngestReport;
+let first: ShadowIngestReport;
 const beats: IngestHeartbeat[] = [];
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ensurePlatformSchema } from '../../src/activities';
 import { DataPlane } from '../../src/activities/data-plane';
-import type { IngestReport, LockedConfig } from '../../src/activities/types';
+import type { ShadowIngestReport, LockedConfig } from '../../src/activities/types';
 import { openDb, quoteIdent, type Db } from '../../src/platform/db';
 import { defaultCandidate, lockConfig, parseLockedConfig } from '../../src/rag/config';
 import { claimLane, releaseLane } from '../../src/store/lane-lease';
@@ -49,13 +49,13 @@ const candidate = (chunkVersion: string, chunkSize = 450) => lockConfig({ ...def
 
 /** shadowIngest as the bakeoff `workflowId` runs it (an activity), or as a plain caller when null. */
 async function ingestAs(workflowId: string | null, locked: LockedConfig, table = locked.shadow_table, dryRun = false): Promise<Error> {
-  const run: Promise<IngestReport> =
+  const run: Promise<ShadowIngestReport> =
     workflowId === null
       ? plane.shadowIngest({ locked, table, dryRun }, { claimant: 'ingest:test' })
       : (new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-1' } }, { logger: new DefaultLogger('ERROR') }).run(
           (i: { locked: LockedConfig; table: string; dryRun: boolean }) => plane.shadowIngest(i),
           { locked, table, dryRun },
-        ) as Promise<IngestReport>);
+        ) as Promise<ShadowIngestReport>);
   return run.then(
     () => {
       throw new Error('expected the ingest to stop');

@@ -1,0 +1,63 @@
+// What the data-plane steps report (ingest and evaluation), as the bakeoff status and reports carry
+// them. A leaf module: no imports, so workflows/types.ts and activities/types.ts both depend on it
+// and never on each other (issue 13).
+
+/** What the shadowIngest activity reports (src/rag/ingest.ts's IngestReport is the richer in-process one). */
+export interface ShadowIngestReport {
+  table: string;
+  ingestRunId: string;
+  documents: number;
+  chunks: number;
+  duplicatesRemoved: number;
+  /** duplicatesRemoved / (chunks + duplicatesRemoved). */
+  dedupRate: number;
+  /** FAISS index files (flat = truth, IVF = serving), when built. */
+  index: { flat: string; ivf: string } | null;
+  durationMs: number;
+}
+
+export interface LatencyPercentiles {
+  p50: number;
+  p95: number;
+}
+
+/** Values in [0,1] except latencies (milliseconds). */
+export interface EvalReport {
+  side: 'candidate' | 'baseline';
+  table: string;
+  cases: number;
+  k: number;
+  metrics: {
+    hit_rate: number;
+    recall: number;
+    mrr: number;
+    ndcg: number;
+    f1: number;
+    precision: number;
+  };
+  latencyMs: {
+    encode: LatencyPercentiles;
+    search: LatencyPercentiles;
+    rerank: LatencyPercentiles;
+    total: LatencyPercentiles;
+  };
+  /** Where the run's manifest (model ids, config_hash, dataset checksums, seed) was written. */
+  manifest: string | null;
+  /**
+   * Per-case values of the gated metrics, so the gates pair candidate − baseline on the same cases.
+   * Absent in reports from before paired gates (those are judged on the means, as they were).
+   */
+  perCase?: PerCaseScores;
+}
+
+/** Compact per-case scores: arrays in case-id order (~80 kB for 5,000 cases). */
+export interface PerCaseScores {
+  /** sha256 of the sorted case ids ('\n'-joined; the manifest's case_ids_sha256): sides pair only if equal. */
+  caseIdsSha256: string;
+  /** 0/1 per case. */
+  hit_rate: number[];
+  /** Rounded to 4 decimals. */
+  f1: number[];
+  /** Rounded to 4 decimals. */
+  precision: number[];
+}
