@@ -89,7 +89,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
   const sides = new SideCache({
     db: o.db,
     indexDir: o.indexDir ?? path.join(stateDir, 'indexes'),
-    encoderFor: (name) => encoders.encoderFor(name),
+    encoderFor: (name, side) => encoders.encoderFor(name, side),
     retrieval: { passK: 12, ...o.retrieval },
     reranker: { rateLimit: { perSecond: 2000, burst: 4000 }, ...o.reranker },
     rerank: o.rerank,

@@ -1,6 +1,9 @@
 // Query embeddings cached by exact text: a repeated question (live traffic repeats a lot) skips the
-// model. One cache per model, shared by both sides when they use the same embedder. The cached
-// vector is the model's own output for that text (batch of one, as the service always encodes).
+// model. One cache per model AND side (the side's table): a cache shared by both sides would let
+// whichever side repeats a question skip the model on text the other side just embedded, so the
+// two sides of a canary would see different hit rates and latencies. The model itself is loaded
+// once per name and shared. The cached vector is the model's own output for that text (batch of
+// one, as the service always encodes).
 import type { QueryEncoder } from '../rag/retrieve';
 import { LruCache } from './lru-cache';
 
@@ -45,9 +48,14 @@ export class CachingEncoder implements QueryEncoder {
   }
 }
 
-/** One caching encoder per embedding model, loaded on first use and shared by every side. */
+/**
+ * One caching encoder per (embedding model, side): each side gets its own cache of the same
+ * capacity, so both sides of a canary see the same hit rate for the same traffic. Models are loaded
+ * on first use, once per name.
+ */
 export class EncoderPool {
   private readonly encoders = new Map<string, Promise<CachingEncoder>>();
+  private readonly models = new Map<string, Promise<QueryModel>>();
 
   constructor(
     private readonly load: (name: string) => Promise<QueryModel>,
@@ -55,14 +63,26 @@ export class EncoderPool {
     private readonly onLookup?: (hit: boolean) => void,
   ) {}
 
-  encoderFor(name: string): Promise<CachingEncoder> {
-    let p = this.encoders.get(name);
+  /** `side` names whose cache this is (the side's table); one cache per model and side. */
+  encoderFor(name: string, side = ''): Promise<CachingEncoder> {
+    const key = `${name}\u0000${side}`;
+    let p = this.encoders.get(key);
     if (!p) {
-      p = this.load(name).then((model) => new CachingEncoder(model, this.capacity, this.onLookup));
-      p.catch(() => this.encoders.delete(name)); // provisioning the model later must be able to fix it
-      this.encoders.set(name, p);
+      p = this.model(name).then((model) => new CachingEncoder(model, this.capacity, this.onLookup));
+      p.catch(() => this.encoders.delete(key)); // provisioning the model later must be able to fix it
+      this.encoders.set(key, p);
     }
     return p;
+  }
+
+  private model(name: string): Promise<QueryModel> {
+    let m = this.models.get(name);
+    if (!m) {
+      m = this.load(name);
+      m.catch(() => this.models.delete(name));
+      this.models.set(name, m);
+    }
+    return m;
   }
 
   async clear(): Promise<void> {

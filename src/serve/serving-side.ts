@@ -60,7 +60,8 @@ export interface ServingSide {
 export interface SideLoaderDeps {
   db: Db;
   indexDir: string;
-  encoderFor(embedderName: string): Promise<CachingEncoder>;
+  /** `side`: the side's table: query-embedding caches are kept per side (caching-encoder.ts). */
+  encoderFor(embedderName: string, side?: string): Promise<CachingEncoder>;
   retrieval?: RetrievalOptionsInput;
   /** Options of each side's RerankerService (its cache, batching and rate limit). */
   reranker?: RerankerServiceOptions;
@@ -97,7 +98,7 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
   const ingestRunId = fingerprints[0].ingest_run_id;
 
   const recorded = readIndexPointer(deps.indexDir, spec.table);
-  const encoder = await deps.encoderFor(recorded?.embedder ?? DEFAULT_EMBEDDER);
+  const encoder = await deps.encoderFor(recorded?.embedder ?? DEFAULT_EMBEDDER, spec.table);
   if (encoder.model.dims !== dims) {
     throw new SideLoadError(spec, `the table holds ${dims}-dim vectors, embedder ${encoder.model.name} makes ${encoder.model.dims}`);
   }
