@@ -1,0 +1,68 @@
+// Documents from a JSONL file, one JSON object a line: the JSONL source (`id`, `text`, optional
+// `title`, `metadata`) and a BEIR corpus.jsonl (`_id`, `title`, `text`, optional `metadata`) differ
+// only in the id field's name. Every bad line is one problem naming file:line and the field.
+import * as fs from 'node:fs';
+import { z } from 'zod';
+import { docSha256 } from './fingerprint';
+import { fileSize, readLines } from './lines';
+import { report, type ReadOptions, type SourceDoc } from './types';
+
+export const MAX_ID_LENGTH = 500;
+
+function docSchema(idField: 'id' | '_id') {
+  return z.object({
+    [idField]: z.union([z.string(), z.number().int()]).transform(String).pipe(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `longer than ${MAX_ID_LENGTH} characters`)),
+    title: z.string().optional(),
+    text: z.string().refine((t) => t.trim().length > 0, 'must not be empty'),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  });
+}
+
+/** A required top-level field that is absent (zod words it as a type error). */
+export function isMissing(value: unknown, p: readonly PropertyKey[]): boolean {
+  return p.length === 1 && typeof value === 'object' && value !== null && !(p[0] in value);
+}
+
+export async function* jsonlDocs(file: string, idField: 'id' | '_id', options?: ReadOptions): AsyncGenerator<SourceDoc> {
+  if (!fs.existsSync(file)) {
+    report(options, { at: file, field: '(file)', message: 'does not exist' });
+    return;
+  }
+  const schema = docSchema(idField);
+  const totalBytes = fileSize(file);
+  const firstSeen = new Map<string, number>();
+  let docs = 0;
+  for await (const line of readLines(file)) {
+    const at = `${file}:${line.number}`;
+    if (line.text === null) {
+      report(options, { at, field: '(line)', message: 'not valid UTF-8' });
+      continue;
+    }
+    if (line.text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line.text);
+    } catch (e) {
+      report(options, { at, field: '(line)', message: `not valid JSON (${(e as Error).message})` });
+      continue;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: isMissing(value, i.path) ? 'missing' : i.message });
+      continue;
+    }
+    const d = parsed.data as { title?: string; text: string; metadata?: Record<string, unknown> } & Record<string, string>;
+    const id = d[idField];
+    const first = firstSeen.get(id);
+    if (first !== undefined) {
+      report(options, { at, field: idField, message: `duplicate id ${JSON.stringify(id)} (first at line ${first})` });
+      continue;
+    }
+    firstSeen.set(id, line.number);
+    const doc = { id, title: d.title ?? '', text: d.text, metadata: d.metadata ?? {} };
+    docs++;
+    yield { ...doc, at, sha256: docSha256(doc) };
+    options?.onProgress?.({ docs, bytes: line.bytesRead, totalBytes });
+  }
+  if (docs === 0) report(options, { at: file, field: '(file)', message: 'empty corpus: no documents' });
+}
