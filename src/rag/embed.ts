@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { modelsDir as defaultModelsDir } from '../platform/paths';
 import { formatZodIssues } from '../platform/zod-issues';
+import { ModelConfigError, readModelDescriptor, type Pooling } from './model-descriptor';
 
 type Transformers = typeof import('@xenova/transformers');
 type Tokenizer = Awaited<ReturnType<Transformers['AutoTokenizer']['from_pretrained']>>;
@@ -31,13 +32,7 @@ const LoadOptions = z
 const EmbedOptions = z
   .object({ batchSize: z.number().int().min(1).max(1024).default(32), truncate: z.boolean().default(true) })
   .strict();
-const Manifest = z.object({
-  pooling: z.enum(['mean', 'cls']).default('mean'),
-  dims: z.number().int().positive().optional(),
-  maxTokens: z.number().int().positive().optional(),
-});
-
-export type Pooling = 'mean' | 'cls';
+export type { Pooling };
 export type LoadOptions = z.input<typeof LoadOptions>;
 export type EmbedOptions = z.input<typeof EmbedOptions>;
 
@@ -128,12 +123,14 @@ export class Embedder {
           (process.env.BAKEOFF_MODEL_DIR ? ' (or fix BAKEOFF_MODEL_DIR)' : ''),
       );
     }
-    const manifestPath = path.join(dir, 'manifest.json');
-    const manifest = Manifest.parse(fs.existsSync(manifestPath) ? JSON.parse(fs.readFileSync(manifestPath, 'utf8')) : {});
-    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { hidden_size?: number };
-    const tokConfig = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as {
-      model_max_length?: number;
-    };
+    // Pooling, dimensions and input limit from the model's own files (manifest.json, 1_Pooling/config.json, ...).
+    let descriptor;
+    try {
+      descriptor = readModelDescriptor(dir);
+    } catch (err) {
+      if (err instanceof ModelConfigError) throw new ModelConfigError(`embedding model '${name}': ${err.message}`);
+      throw err;
+    }
 
     const t = await loadTransformers();
     // Offline by construction: a missing file is an error, never a download.
@@ -156,18 +153,18 @@ export class Embedder {
       `${name}/${path.basename(onnxFile)}@${modelHash.slice(0, 12)}`,
       modelHash,
       quantized,
-      manifest.dims ?? config.hidden_size ?? 384,
-      Math.min(manifest.maxTokens ?? 512, tokConfig.model_max_length ?? 512),
-      manifest.pooling,
+      descriptor.dims,
+      descriptor.maxTokens,
+      descriptor.pooling,
       name,
       sha256File(path.join(dir, 'tokenizer.json')),
       tokenizer,
       model.session,
       // transformers.js' Tensor wraps onnxruntime's, and its models feed it to session.run as is.
       t.Tensor as unknown as OrtTensorCtor,
-      idOf('[CLS]'),
-      idOf('[SEP]'),
-      idOf('[PAD]'),
+      idOf(descriptor.clsToken),
+      idOf(descriptor.sepToken),
+      idOf(descriptor.padToken),
     );
     return embedder;
   }
