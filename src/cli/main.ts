@@ -12,6 +12,7 @@ import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerStoreCommands } from './commands/store';
+import { registerWorkersCommand } from './commands/workers';
 import type { CliContext, CliIo } from './context';
 import { CliError, describeError } from './errors';
 import { EXIT, type ExitCode } from './exit-codes';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerStoreCommands(program, ctx);
   registerDataCommands(program, ctx);
   registerRuntimeCommands(program, ctx);
+  registerWorkersCommand(program, ctx);
   registerScheduleCommands(program, ctx);
   registerJudgeCommands(program, ctx);
   const applyIo = (cmd: Command) => {
@@ -85,8 +87,18 @@ if (require.main === module) {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that went away (`bakeoff approve … | head -1`) is not an error: stop writing and stop
+  // waiting, keep the command's own exit code, never print the EPIPE stack.
+  let stdoutGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+    controller.abort();
+  });
   const io: CliIo = {
-    out: (s) => process.stdout.write(`${s}\n`),
+    out: (s) => {
+      if (!stdoutGone) process.stdout.write(`${s}\n`);
+    },
     err: (s) => process.stderr.write(`${s}\n`),
     isTTY: Boolean(process.stdout.isTTY),
   };

@@ -4,6 +4,8 @@
 //   BAKEOFF_SERVE_HOST / _PORT   bind address (default 127.0.0.1:8088; loopback unless you say otherwise)
 //   BAKEOFF_LANE                 serving lane (default "default")
 //   BAKEOFF_SERVE_TAU            quality-proxy τ; absent: BAKEOFF_SERVE_TAU_FILE, else calibrated on the train split
+//   BAKEOFF_SERVE_SAMPLE         (or `--sample N`) the lane was ingested from a sample of N cases (`bakeoff
+//                                ingest --baseline --sample N`): τ is calibrated on that sample's train cases
 //   BAKEOFF_SERVE_RATE / _BURST  token bucket for /search (per second / burst)
 //   BAKEOFF_SERVE_MAX_IN_FLIGHT  concurrent searches before 429
 //   BAKEOFF_SERVE_POLL_MS        pointer poll interval (≤ 1000 so a flip is seen within a second)
@@ -14,7 +16,7 @@
 //                                fixed delay / a factor (1.3 = +30 %) so a canary can be seen catching it
 import * as path from 'node:path';
 import { z } from 'zod';
-import { loadDataset } from '../data/dataset';
+import { loadDataset, subsetForTests, type EvalCase } from '../data/dataset';
 import { openDb, type Db } from '../platform/db';
 import { stateDir } from '../platform/paths';
 import { Embedder } from '../rag/embed';
@@ -40,6 +42,7 @@ export const ServeEnvSchema = z.object({
   BAKEOFF_LANE: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, { error: 'BAKEOFF_LANE must be lowercase letters, digits, _ (max 31)' }).default('default'),
   BAKEOFF_SERVE_TAU: z.coerce.number({ error: 'BAKEOFF_SERVE_TAU must be a number' }).min(-1).max(1).optional(),
   BAKEOFF_SERVE_TAU_FILE: z.string().min(1).default(path.join(stateDir, 'serve', 'quality-tau.json')),
+  BAKEOFF_SERVE_SAMPLE: int('BAKEOFF_SERVE_SAMPLE', 1, 10_000_000).optional(),
   BAKEOFF_SERVE_RATE: z.coerce.number({ error: 'BAKEOFF_SERVE_RATE must be a number' }).positive().default(2000),
   BAKEOFF_SERVE_BURST: int('BAKEOFF_SERVE_BURST', 1, 1_000_000).default(4000),
   BAKEOFF_SERVE_MAX_IN_FLIGHT: int('BAKEOFF_SERVE_MAX_IN_FLIGHT', 1, 100_000).default(256),
@@ -51,6 +54,24 @@ export const ServeEnvSchema = z.object({
 });
 export type ServeEnv = z.output<typeof ServeEnvSchema>;
 
+export const SERVE_USAGE =
+  'usage: node dist/serve/main.js [--sample N]   (settings come from the environment: see the header of src/serve/main.ts and docs/serving.md)';
+
+/** The command line: only `--sample N` (the same flag as `bakeoff ingest`/`worker`), which sets BAKEOFF_SERVE_SAMPLE. */
+export function serveArgsToEnv(argv: string[]): NodeJS.ProcessEnv {
+  if (argv.length === 0) return {};
+  if (argv.length === 2 && argv[0] === '--sample') return { BAKEOFF_SERVE_SAMPLE: argv[1] };
+  const m = argv.length === 1 ? /^--sample=(.+)$/.exec(argv[0]) : null;
+  if (m) return { BAKEOFF_SERVE_SAMPLE: m[1] };
+  throw new ServeConfigError(`unexpected argument ${JSON.stringify(argv.join(' '))}; ${SERVE_USAGE}`);
+}
+
+/** The train cases τ is calibrated on: the sample's when the lane was ingested from one, else the whole train split. */
+export async function serveTrainCases(sample: number | undefined): Promise<EvalCase[]> {
+  const cases = sample === undefined ? (await loadDataset(undefined, { split: 'train' })).cases : (await subsetForTests(sample)).cases;
+  return cases.filter((c) => c.split === 'train');
+}
+
 export function loadServeEnv(env: NodeJS.ProcessEnv = process.env): ServeEnv {
   // An empty variable means "not set" (shells export VAR= easily).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -60,7 +81,12 @@ export function loadServeEnv(env: NodeJS.ProcessEnv = process.env): ServeEnv {
 }
 
 async function main(): Promise<void> {
-  const env = loadServeEnv();
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  const env = loadServeEnv({ ...process.env, ...serveArgsToEnv(argv) });
   const log = (line: string) => console.log(`[serve] ${line}`);
   const db: Db = env.DATABASE_URL ? await openDb({ url: env.DATABASE_URL }) : await openDb({ dataDir: env.BAKEOFF_PGLITE_DIR });
   // The pointer poll gets a connection of its own, so it never waits behind searches (see ServeOptions).
@@ -71,7 +97,7 @@ async function main(): Promise<void> {
     (
       await laneTau({
         db, lane: env.BAKEOFF_LANE, indexDir: env.BAKEOFF_INDEX_DIR, file: env.BAKEOFF_SERVE_TAU_FILE, loadEmbedder, log,
-        trainCases: async () => (await loadDataset(undefined, { split: 'train' })).cases,
+        trainCases: () => serveTrainCases(env.BAKEOFF_SERVE_SAMPLE),
       })
     ).tau;
   const running = await startServing({

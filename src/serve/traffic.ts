@@ -179,14 +179,24 @@ function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z]+)$/.exec(argv[i]);
-    if (!m || i + 1 >= argv.length) throw new Error(`unexpected argument ${JSON.stringify(argv[i])}; use --name value`);
+    if (!m || i + 1 >= argv.length) throw new Error(`unexpected argument ${JSON.stringify(argv[i])}; use --name value (see --help)`);
     out[m[1]] = argv[++i];
   }
   return out;
 }
 
+export const TRAFFIC_USAGE = `usage: node dist/serve/traffic.js [--url http://127.0.0.1:8088] [--rate 20] [--duration 60] [--max 100000]
+                                [--split train|dev|all] [--users 1000] [--concurrency 32] [--seed 1]
+Replays the evaluation questions against a running retrieval service (loopback only) at --rate requests/s
+for --duration seconds (at most --max requests), with sticky user keys; prints a JSON report at the end.`;
+
 async function main(): Promise<void> {
-  const parsed = CliSchema.safeParse(parseArgs(process.argv.slice(2)));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(TRAFFIC_USAGE);
+    return;
+  }
+  const parsed = CliSchema.safeParse(parseArgs(argv));
   if (!parsed.success) throw new Error(formatZodIssues(parsed.error, { prefix: '--', root: '', separator: '; ' }));
   const a = parsed.data;
   const dataset = await loadDataset(undefined, a.split === 'all' ? {} : { split: a.split as Split });

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { BakeoffActivities, LiveCheckResult, LockedConfig, ProbeResult } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
+import { dataSteps } from './activity-proxies';
 import { formatDuration } from './duration';
 import { registerActions, safeText, type ActionSpec } from './actions';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimatesOnly, probeGates } from './gates';
@@ -90,12 +91,14 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
   return {
     /** Short database steps: retried until they succeed (the pointer must end up right). */
     quick: proxyActivities<BakeoffActivities>({ startToCloseTimeout: t.step, retry }),
-    /** Data-plane steps: long, and they heartbeat so a dead worker is noticed within the heartbeat timeout. */
-    heavy: proxyActivities<Pick<BakeoffActivities, 'shadowIngest' | 'evaluate' | 'runProbes'>>({
-      startToCloseTimeout: '6h',
-      heartbeatTimeout: t.heartbeat,
-      retry: { ...retry, maximumAttempts: 5 },
-    }),
+    /**
+     * Data-plane steps: long, and they heartbeat so a dead worker is noticed within the heartbeat
+     * timeout. They run on the data workers' queue (./activity-proxies, patch 'data-task-queue').
+     */
+    heavy: dataSteps(
+      { startToCloseTimeout: '6h', heartbeatTimeout: t.heartbeat, retry: { ...retry, maximumAttempts: 5 } },
+      ['shadowIngest', 'evaluate', 'runProbes'],
+    ),
     /**
      * A table copy is one SQL statement, so the activity heartbeats on a timer while it runs: a worker
      * that dies mid-copy is noticed within the heartbeat timeout, not after the 2 h start-to-close.

@@ -35,6 +35,9 @@ test('ingest --baseline, eval, sweep-nprobe and ingest --config on a 3-case samp
   expect(base.stdout).toMatch(/^lane default: created with live table document_chunks_v512_o0_nodedup_[0-9a-f]{8} \(config [0-9a-f]{16}…, pointer v1\)$/m);
   const again = await bakeoffProcess(['ingest', '--baseline', '--sample', '3'], env, 120_000);
   expect(again.stdout).toMatch(/^lane default: already has live table document_chunks_v512_o0_nodedup_[0-9a-f]{8}/m);
+  // reused, not silently: what it found and how to start over (issue 15 item 6)
+  expect(again.stderr).toContain("nothing ingested: lane 'default' already exists (pointer v1, last changed by data-test at ");
+  expect(again.stderr).toContain(`To start over: another lane (--lane NAME, then baseline.lane in the bakeoff input), or stop every bakeoff process (worker, service), then \`rm -rf ${path.join(home, 'pglite')}\``);
   const baseTable = /live table (document_chunks_v512_o0_nodedup_[0-9a-f]{8})/.exec(base.stdout)![1];
   const tIngest = Date.now() - t0;
 

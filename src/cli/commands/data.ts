@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { readPointer } from '../../store/pointer';
+import type { PointerState } from '../../activities/types';
+import { storeOptions } from '../home';
 import { ensureBaselineLane } from '../../activities/lane-bootstrap';
 import { ConfigValidationError, lockConfig } from '../../rag/config';
 import { FaissIndex } from '../../rag/faiss-index';
@@ -29,6 +31,18 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
 /** Activity failures carry the data plane's own words; show those, not the wrapper. */
 function planeError(err: unknown): CliError {
   return err instanceof CliError ? err : new CliError(innermostMessage(err));
+}
+
+/** What `ingest --baseline` found instead of ingesting, and the two ways to start over. */
+export function existingLaneHint(lane: string, p: PointerState, store: { databaseUrl?: string | null; pgliteDir?: string | null }): string {
+  const fresh = store.databaseUrl
+    ? `a fresh database in DATABASE_URL`
+    : `stop every bakeoff process (worker, service), then \`rm -rf ${store.pgliteDir ?? '.bakeoff/pglite'}\` (the embedded store: every lane, backup and audit row in it)`;
+  return (
+    `nothing ingested: lane '${lane}' already exists (pointer v${p.version}, last changed by ${p.updatedBy} at ${p.updatedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}` +
+    `${p.reason ? `: ${p.reason}` : ''}) and is used as it is, whatever --sample says. ` +
+    `To start over: another lane (--lane NAME, then baseline.lane in the bakeoff input), or ${fresh}`
+  );
 }
 
 export function registerDataCommands(program: Command, ctx: CliContext): void {
@@ -56,6 +70,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
             throw planeError(e);
           });
           io.out(`lane ${lane}: ${r.created ? 'created with' : 'already has'} live table ${r.pointer.liveTable} (config ${r.pointer.liveConfigHash?.slice(0, 16) ?? '?'}…, pointer v${r.pointer.version})`);
+          // An existing lane (the demo's, say) is reused as it is: say so, and how to start over.
+          if (!r.created) io.err(existingLaneHint(lane, r.pointer, storeOptions(ctx.env)));
           return EXIT.OK;
         }
         const raw = buildRawInput({ ...opts, by } as never);
