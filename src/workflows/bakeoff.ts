@@ -26,6 +26,7 @@ import { registerActions, safeText, type ActionSpec } from './actions';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimatesOnly, probeGates } from './gates';
 import { emptySide } from './latency-histogram';
 import type { WindowEvidence } from './live-evidence';
+import { logLatencyRule } from './judge-patches';
 import { initialJudgeState, judgeCheck, startStage, type LiveJudgeState } from './live-judge';
 import {
   abortSignal,
@@ -492,7 +493,7 @@ class BakeoffRun {
     const input = s.input!;
     const cfg = input.shadow!;
     // One more "stage" of the judge's error budget: alpha / (gates × (ramp + 1)) per gate here.
-    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState(), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
+    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState({ latencyRule: logLatencyRule() }), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
     const clock = new SoakClock(st.soak);
     if (!st.soak.started) {
       if (s.status.paused) {
@@ -630,7 +631,7 @@ class BakeoffRun {
           await condition(() => !s.status.paused);
         }
         // The judge is chosen at a stage start, so one stage is never judged by both.
-        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState(), i);
+        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState({ latencyRule: logLatencyRule() }), i);
         const soakMs = input.dryRun ? Math.min(stage.soak, input.dryRunSoak) : stage.soak;
         if (input.dryRun) {
           this.event('note', `dry run: stage ${i + 1} would send ${stage.percent}% to ${s.status.shadowTable}; pointer untouched`);

@@ -162,3 +162,28 @@ export function mergeSide(a: SideEvidence, b: SideEvidence): SideEvidence {
     cachedAnswers: a.cachedAnswers + b.cachedAnswers,
   };
 }
+
+/** Mean and variance of ln(ms) over a histogram's observations. */
+export interface LogMoments {
+  n: number;
+  mean: number;
+  variance: number;
+}
+
+/**
+ * Moments of log latency, each observation taken at its bucket's geometric midpoint (the log-uniform
+ * spread quantile() assumes). The variance adds the within-bucket spread ((ln growth)²/12), so a
+ * histogram whose every observation falls in one bucket still has a positive variance. null when empty.
+ */
+export function logMoments(h: LatencyHistogram): LogMoments | null {
+  const n = totalCount(h);
+  if (n === 0) return null;
+  const lg = Math.log(h.layout.growth);
+  const at = (i: number) => Math.log(h.layout.minMs) + (i + 0.5) * lg;
+  let sum = 0;
+  for (let k = 0; k < h.index.length; k++) sum += h.counts[k] * at(h.index[k]);
+  const mean = sum / n;
+  let ss = 0;
+  for (let k = 0; k < h.index.length; k++) ss += h.counts[k] * (at(h.index[k]) - mean) ** 2;
+  return { n, mean, variance: ss / Math.max(1, n - 1) + (lg * lg) / 12 };
+}

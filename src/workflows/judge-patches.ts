@@ -1,0 +1,11 @@
+// The live judge's rule changes, chosen in the workflow under patched() (live-judge.ts itself stays
+// free of Temporal imports: the bench and the backtest CLI run it outside a workflow). A changed rule
+// changes verdicts, hence commands (rollback vs continue): a bakeoff started before a change keeps
+// its rule for its whole life, because the choice is stored in its judge state when that starts.
+import { patched } from '@temporalio/workflow';
+import type { LatencyRule } from './live-judge';
+
+/** The latency gate for a judge starting now: the log-mean test since patch 'log-latency-gate'. */
+export function logLatencyRule(): LatencyRule {
+  return patched('log-latency-gate') ? 'log-mean' : 'p95-share';
+}
