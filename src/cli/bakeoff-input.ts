@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { parseBakeoffInput, BakeoffInputError } from '../client/bakeoff';
+import { defaultShadowFor, isShadowOff, withShadowDefault } from '../client/shadow-defaults';
 import { modelsDir } from '../platform/paths';
 import { DEFAULT_EMBEDDER } from '../rag/embed';
 import { parseDuration } from '../workflows/duration';
@@ -30,6 +31,8 @@ export interface InputFlags {
   checkInterval?: string;
   operatorDeadline?: string;
   dryRunSoak?: string;
+  /** Shadow stage soak, or "off" (default: src/client/shadow-defaults.ts). */
+  shadow?: string;
   webhook?: string;
   by: string;
 }
@@ -153,7 +156,11 @@ export function buildRawInput(flags: InputFlags, extra: { dryRun?: boolean } = {
   // A name is resolved by the worker (BAKEOFF_WEBHOOK_<NAME>); a URL still works but lands in history.
   if (flags.webhook !== undefined) raw[/^[a-z][a-z0-9+.-]*:/i.test(flags.webhook) ? 'notifyWebhookUrl' : 'notifyWebhook'] = flags.webhook;
   if (extra.dryRun !== undefined) raw.dryRun = extra.dryRun;
-  return raw;
+  if (flags.shadow !== undefined) {
+    raw.shadow = isShadowOff(flags.shadow) ? false : { ...(isObject(raw.shadow) ? raw.shadow : defaultShadowFor(raw.dryRun === true)), soak: durationFlag('shadow', flags.shadow) };
+  }
+  // The shadow stage is on unless the file or --shadow off says otherwise (issue 14).
+  return withShadowDefault(raw);
 }
 
 /** Validates with the workflow's schema; the file (if any) is named before the "field: message" lines. */

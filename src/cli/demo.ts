@@ -1,11 +1,14 @@
 // `npm run demo`: a real bakeoff dry run on the embedded defaults. A local Temporal dev server
 // (reused when one is up), PGlite + pgvector in .bakeoff/, the real embedding model, FAISS and the
-// FAQ data; an in-process worker runs every step for real, the pointer is never touched.
+// FAQ data; an in-process worker runs every step for real, the pointer is never touched except for the
+// shadow stage's mirror. By default the real retrieval service runs in-process with the traffic
+// replayer sending the dataset's questions, so the shadow stage judges real mirrored requests.
 // The first run ingests the baseline lane and the candidate (minutes); reruns reuse both.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { startBakeoff } from '../client/bakeoff';
+import { defaultShadowFor, isShadowOff } from '../client/shadow-defaults';
 import { subsetForTests } from '../data/dataset';
 import { createRuntime, runtimeOptionsFromEnv } from '../activities/runtime';
 import { ensureBaselineLane } from '../activities/lane-bootstrap';
@@ -17,6 +20,8 @@ import { statusQuery } from '../workflows/messages';
 import { loadTrafficQueries, startDemoTraffic, type DemoTraffic } from '../serve/demo-traffic';
 import type { QueryModel } from '../serve/caching-encoder';
 import { isTerminal, type BakeoffStatus, type Gate } from '../workflows/types';
+import { parseDuration } from '../workflows/duration';
+import { renderShadow } from './render';
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 
@@ -44,9 +49,12 @@ async function main(): Promise<void> {
     .description('a real bakeoff dry run on the embedded defaults')
     .option('--cases <n>', 'labelled FAQ cases in the demo corpus (their gold docs + proportional distractors)', positiveInt, 40)
     .option('--soak <duration>', 'compressed soak per canary stage', '5s')
-    .option('--traffic <source>', 'drive the real retrieval service in-process during the run: eval-questions or FILE.jsonl')
+    .option('--traffic <source>', 'drive the real retrieval service in-process during the run: eval-questions, FILE.jsonl or none', 'eval-questions')
+    .option('--shadow <duration>', 'shadow stage soak (mirrored requests judged before any split), or off', String(defaultShadowFor(true).soak))
     .parse()
-    .opts<{ cases: number; soak: string; traffic?: string }>();
+    .opts<{ cases: number; soak: string; traffic: string; shadow: string }>();
+  const shadowOff = isShadowOff(opts.shadow);
+  if (!shadowOff && !parseDuration(opts.shadow).ok) throw new ConfigError(`--shadow ${JSON.stringify(opts.shadow)}: give a duration (e.g. 60s) or off`);
 
   const t0 = Date.now();
   // The SDK logs every worker state change at INFO; the demo narrates from the status query instead.
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
 
   // The service shares the worker's store object, so this works on the embedded PGlite too.
-  const traffic: DemoTraffic | null = opts.traffic
+  const traffic: DemoTraffic | null = opts.traffic !== 'none'
     ? await startDemoTraffic({
         db: runtime.db, lane: lane.pointer.lane, indexDir: runtime.plane.indexDir, log: say,
         queries: loadTrafficQueries(opts.traffic, () => dataset.cases.map((c) => c.question)),
@@ -93,6 +101,7 @@ async function main(): Promise<void> {
           dryRun: true,
           dryRunSoak: opts.soak,
           checkInterval: '2s',
+          ...(shadowOff ? {} : { shadow: { ...defaultShadowFor(true), soak: opts.shadow } }),
           requestedBy: 'demo',
         },
         { taskQueue, workflowId: `bakeoff-demo-${candidate.chunk_version}-${Date.now().toString(36)}` },
@@ -132,11 +141,15 @@ async function main(): Promise<void> {
   console.log(gateTable(final.gates));
   // The offline gates' reasons carry the paired interval each verdict was read from.
   for (const g of final.gates.filter((x) => x.source === 'offline')) console.log(`  ${g.name}: ${g.reason}`);
+  if (final.shadow) {
+    console.log(`\nshadow stage: ${renderShadow(final.shadow).join('\n  ')}`);
+    if (final.shadow.live.lastGates.length > 0) console.log(gateTable(final.shadow.live.lastGates));
+  }
   if (final.live.checks > 0) {
     console.log(`\nlive checks: ${final.live.checks} (${final.live.passes} pass, ${final.live.fails} fail, ${final.live.inconclusive} inconclusive)`);
   }
   console.log(`\nconfig ${final.configHash?.slice(0, 12)} (${candidate.chunk_version}), ingest run ${final.ingestRunId}, scratch table ${final.shadowTable}`);
-  console.log(`pointer untouched (dry run). Took ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+  console.log(`pointer untouched (dry run${final.shadow ? '; the shadow stage set and cleared the mirror only' : ''}). Took ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
   if (temporal.uiUrl) console.log(`Temporal Web UI: ${temporal.uiUrl}  (the dev server keeps running; stop it with: npm run stop)`);
 }
 

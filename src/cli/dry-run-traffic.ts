@@ -8,6 +8,24 @@ import { Embedder } from '../rag/embed';
 import { loadTrafficQueries, startDemoTraffic } from '../serve/demo-traffic';
 import { CliError } from './errors';
 
+const NO_PG_HINT =
+  'DATABASE_URL=postgres://… (PostgreSQL with pgvector: bash scripts/provision/postgres.sh installs one, ' +
+  'or docker compose -f docker-compose.temporal.yml up)';
+
+/**
+ * The traffic source of a dry run: --traffic as given ("none": no traffic), else eval-questions when
+ * there is a shadow stage to feed and a store this process can share with the worker (DATABASE_URL);
+ * without one the shadow stage judges only the lane's own traffic, and a line says how to get more.
+ */
+export function dryRunTrafficSource(flag: string | undefined, hasShadow: boolean, env: NodeJS.ProcessEnv, log: (line: string) => void): string | null {
+  if (flag === 'none') return null;
+  if (flag !== undefined) return flag;
+  if (!hasShadow) return null;
+  if (env.DATABASE_URL && /^postgres(ql)?:\/\//.test(env.DATABASE_URL)) return 'eval-questions';
+  log(`shadow stage: no traffic driven from here (the embedded PGlite store is held by the worker), so it judges the lane's own traffic only; for eval-questions traffic set ${NO_PG_HINT}, or run npm run demo`);
+  return null;
+}
+
 export async function startDryRunTraffic(
   source: string,
   lane: string,
@@ -16,7 +34,7 @@ export async function startDryRunTraffic(
 ): Promise<{ stop(): Promise<void> }> {
   const url = env.DATABASE_URL;
   if (!url || !/^postgres(ql)?:\/\//.test(url)) {
-    throw new CliError('--traffic needs DATABASE_URL (postgres://…): the embedded PGlite store is held by the worker; npm run demo -- --traffic eval-questions runs everything in one process');
+    throw new CliError(`--traffic needs a PostgreSQL store shared with the worker: set ${NO_PG_HINT}; the embedded PGlite store is one process only (npm run demo runs worker, service and traffic in one)`);
   }
   let queries: string[];
   const dataset = source === 'eval-questions' ? await loadDataset() : null;

@@ -66,6 +66,40 @@ function stageLine(s: BakeoffStatus, now: number): string {
   return `${st.index + 1} of ${s.stagesTotal} · ${st.percent} % of traffic to the candidate · soak ${formatDuration(st.soakMs)} · ${clock}`;
 }
 
+/** What the shadow stage's outcome means, in a few words. */
+const SHADOW_OUTCOME: Record<NonNullable<NonNullable<BakeoffStatus['shadow']>['outcome']>, string> = {
+  passed: 'PASSED',
+  approved: 'not proven, approved by an operator',
+  failed: 'FAILED',
+  judged: 'not proven (dry run: reported only)',
+  unproven: 'not proven, went on to the canary',
+};
+
+/**
+ * The shadow stage in a few lines: progress, the mirrored/compared/dropped counts and the label-free
+ * comparisons of the two answers to the same request (overlap@10, RBO, top-1 churn), then the shadow
+ * checks' summary. Latency difference and quality-τ share are the live gates' rows (renderGates).
+ */
+export function renderShadow(sh: NonNullable<BakeoffStatus['shadow']>): string[] {
+  const out: string[] = [];
+  const state = sh.outcome
+    ? SHADOW_OUTCOME[sh.outcome]
+    : sh.startedAt === null
+      ? 'setting the mirror'
+      : `running, ${formatDuration(Math.floor(sh.remainingMs / 1000) * 1000)} left`;
+  out.push(`${sh.percent} % of requests mirrored to the candidate (never served) · soak ${formatDuration(sh.soakMs)} · ${state}`);
+  const m = sh.mirror;
+  const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
+  out.push(
+    `compared ${m.n} · dropped ${m.dropped} (${pct(m.droppedShare)} of mirror jobs) · overlap@10 ${formatNumber(m.meanOverlapAt10)} · RBO ${formatNumber(m.meanRbo)} · top-1 changed ${pct(m.top1ChangeRate)}`,
+  );
+  const l = sh.live;
+  if (l.checks > 0) out.push(`${l.checks} checks: ${l.passes} pass, ${l.inconclusive} inconclusive, ${l.fails} fail · last ${l.lastVerdict?.toUpperCase()} at ${formatTime(l.lastAt)}`);
+  const cleared = sh.mirrorClearedAt !== null ? `cleared ${formatTime(sh.mirrorClearedAt)}` : sh.mirrorSetAt !== null ? 'still set' : 'not set';
+  out.push(`mirror set ${formatTime(sh.mirrorSetAt)}, ${cleared}`);
+  return out;
+}
+
 export interface RenderOptions {
   now: number;
   workflowUrl?: string | null;
@@ -96,6 +130,7 @@ export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
   if (s.baseline) field('Baseline', `${s.baseline.table} (config ${s.baseline.configHash?.slice(0, 16) ?? '?'}…, pointer v${s.baseline.pointerVersion})`);
   if (s.backupId) field('Backup', `${s.backupId} (restore: bakeoff backup restore ${s.backupId} --confirm)`);
   const l = s.live;
+  if (s.shadow) renderShadow(s.shadow).forEach((line, i) => field(i === 0 ? 'Shadow' : '', line));
   if (l.checks > 0) field('Live', `${l.checks} checks: ${l.passes} pass, ${l.inconclusive} inconclusive, ${l.fails} fail · last ${l.lastVerdict?.toUpperCase()} at ${formatTime(l.lastAt)}`);
   if (s.awaiting) {
     field('Awaiting', `${s.awaiting.reason}`);
@@ -114,6 +149,7 @@ export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
   if (s.reportId) field('Report', s.reportId);
   if (o.workflowUrl) field('Web UI', o.workflowUrl);
   out.push('', 'Gates', renderGates(s.gates));
+  if (s.shadow && s.shadow.live.lastGates.length > 0) out.push('', `Shadow gates (mirrored requests, last check ${formatTime(s.shadow.live.lastAt)})`, renderGates(s.shadow.live.lastGates));
   if (l.lastGates.length > 0) out.push('', `Live gates (last check, ${formatTime(l.lastAt)})`, renderGates(l.lastGates));
   const n = o.events ?? 8;
   if (n > 0 && s.events.length > 0) {

@@ -94,7 +94,8 @@ export type RampStage = z.output<typeof RampStageSchema>;
 /**
  * The shadow stage (issue 14): after the offline gates and before the first split, `percent` of
  * requests are also answered by the candidate off the response path (never served) for `soak`, and
- * judged by the live gates plus the label-free overlap@10 gate. Optional and off by default for now.
+ * judged by the live gates plus the label-free overlap@10 gate. The CLI and the demo fill in a default
+ * (src/client/shadow-defaults.ts); an input without it (a raw start, a recorded history) has none.
  */
 export const ShadowStageSchema = z.strictObject({
   soak: durationAtLeast(1_000, '1s'),
@@ -103,6 +104,12 @@ export const ShadowStageSchema = z.strictObject({
   checkInterval: durationAtLeast(1_000, '1s').optional(),
   /** Mean overlap@10 of the candidate's and the live answers to the same requests must reach this. */
   minOverlapAt10: z.number().min(0).max(1).default(0.5),
+  /**
+   * A stage that ends without proof (too little mirrored traffic, or a gate still open): 'canary' goes
+   * on to the canary, which judges real traffic with the same gates; 'ask-operator' waits for approve or
+   * abort (operatorDeadline). A fail rolls back either way. Inputs recorded without it: 'ask-operator'.
+   */
+  onInconclusive: z.enum(['canary', 'ask-operator']).default('canary'),
 });
 export type ShadowStage = z.output<typeof ShadowStageSchema>;
 

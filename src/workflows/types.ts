@@ -94,8 +94,11 @@ export interface ShadowStatus {
   live: LiveCheckSummary;
   /** Label-free comparisons pooled over the stage's checks. */
   mirror: { n: number; meanOverlapAt10: number | null; meanRbo: number | null; top1ChangeRate: number | null; dropped: number; droppedShare: number | null };
-  /** How the stage ended ('judged': a dry run's inconclusive end); null while it runs. */
-  outcome: 'passed' | 'approved' | 'failed' | 'judged' | null;
+  /**
+   * How the stage ended ('judged': a dry run's inconclusive end; 'unproven': a real bakeoff's
+   * inconclusive end that went on to the canary, onInconclusive 'canary'); null while it runs.
+   */
+  outcome: 'passed' | 'approved' | 'failed' | 'judged' | 'unproven' | null;
 }
 
 export interface AwaitingOperator {

@@ -138,6 +138,8 @@ export function writeInputFile(dir: string, name: string, lane: string, chunkVer
       { percent: 50, soak: '1h' },
     ],
     checkInterval: '1h',
+    // The CLI adds a shadow stage by default (src/client/shadow-defaults.ts); these tests act on the canary.
+    shadow: false,
     ...over,
   };
   const file = path.join(dir, `${name}.yaml`);

@@ -8,15 +8,15 @@ import type { Command } from 'commander';
 import { bakeoffWorkflowId, startBakeoff, workflowIdProblem } from '../../client/bakeoff';
 import { formatDuration, parseDuration } from '../../workflows/duration';
 import { statusQuery } from '../../workflows/messages';
-import type { BakeoffResult, BakeoffStatus } from '../../workflows/types';
+import type { BakeoffResult } from '../../workflows/types';
 import { buildRawInput, validateInput, type InputFlags } from '../bakeoff-input';
 import { exitWith, onServer, sleep, targetOf, type CliContext } from '../context';
 import { CliError, innermostMessage } from '../errors';
-import { EXIT, type ExitCode } from '../exit-codes';
+import { dryRunExitCode, EXIT, type ExitCode } from '../exit-codes';
 import { homeOf } from '../home';
-import { renderGates } from '../render';
+import { renderGates, renderShadow } from '../render';
 import { defaultActor, workflowUrl } from '../target';
-import { startDryRunTraffic } from '../dry-run-traffic';
+import { dryRunTrafficSource, startDryRunTraffic } from '../dry-run-traffic';
 
 function addInputOptions(cmd: Command): Command {
   return cmd
@@ -33,6 +33,7 @@ function addInputOptions(cmd: Command): Command {
     .option('--k <n>', 'retrieval depth for the offline metrics (default 10)')
     .option('--ramp <plan>', 'canary plan PERCENT:SOAK,... (default 10:16h,50:16h,100:16h)')
     .option('--check-interval <duration>', 'live KPI check interval (default 5m)')
+    .option('--shadow <duration>', 'shadow stage soak before any split (mirrored requests, never served), or off (default 30m; dry run 60s)')
     .option('--operator-deadline <duration>', 'how long an inconclusive verdict waits for approve/abort (default 24h)')
     .option('--webhook <name>', 'notification webhook by name: the worker POSTs to its BAKEOFF_WEBHOOK_<NAME> (an http(s) URL is still accepted, deprecated: it is stored in the workflow history)')
     .option('--by <name>', 'who is asking (default $USER)')
@@ -90,7 +91,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
     .option('--report <file>', 'where to write the JSON report (default .bakeoff/reports/dry-run-<id>.json)')
     .option('--timeout <duration>', 'give up waiting for the verdict after this long (default 30m)', '30m')
     .option('--json', 'print the report JSON instead of the gate table')
-    .option('--traffic <source>', 'drive the real retrieval service (in this process) for the run: eval-questions or FILE.jsonl; needs DATABASE_URL')
+    .option('--traffic <source>', 'drive the real retrieval service (in this process) for the shadow stage: eval-questions, FILE.jsonl or none; needs DATABASE_URL (default: eval-questions when DATABASE_URL is set)')
     .action(exitWith(ctx, async (opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
       const flags = inputFlags(opts, ctx.env);
       const timeout = parseDuration(opts.timeout);
@@ -100,7 +101,8 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
       const workflowId = checkedWorkflowId(opts.workflowId ?? `${bakeoffWorkflowId(input).replace(/^bakeoff-/, 'bakeoff-dryrun-')}-${stamp}`);
       const target = targetOf(cmd, ctx);
       // The service and replayer run here until the verdict (issue 14): mirrored traffic for the shadow stage.
-      const traffic = opts.traffic ? await startDryRunTraffic(opts.traffic, input.baseline.lane, ctx.env, (l) => io.err(l)) : null;
+      const source = dryRunTrafficSource(opts.traffic, input.shadow !== undefined, ctx.env, (l) => io.err(l));
+      const traffic = source ? await startDryRunTraffic(source, input.baseline.lane, ctx.env, (l) => io.err(l)) : null;
       const run = onServer(target, workflowId, async ({ client }) => {
         const handle = await startBakeoff(client, input, { taskQueue: target.taskQueue, workflowId });
         io.err(`dry run ${workflowId} started; web UI: ${workflowUrl(target, workflowId) ?? '(set BAKEOFF_UI_URL)'}`);
@@ -122,6 +124,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
           durationMs: Date.now() - t0,
           gates: status.gates,
           liveGates: status.live.lastGates,
+          shadow: status.shadow ?? null,
           failure: status.failure,
           status,
         };
@@ -131,6 +134,10 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
         if (opts.json) io.out(JSON.stringify(report, null, 2));
         else {
           io.out(renderGates(status.gates));
+          if (status.shadow) {
+            io.out(`\nShadow stage\n${renderShadow(status.shadow).map((l) => `  ${l}`).join('\n')}`);
+            if (status.shadow.live.lastGates.length > 0) io.out(renderGates(status.shadow.live.lastGates));
+          }
           if (status.live.lastGates.length > 0) io.out(`\nLive gates (last check)\n${renderGates(status.live.lastGates)}`);
           io.out(`\nverdict: ${status.verdict?.toUpperCase() ?? 'NONE'} — ${EXIT_MEANING[exitCode]}${status.failure ? `\n${status.failure}` : ''}`);
         }
@@ -142,16 +149,13 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
 }
 
 const EXIT_MEANING: Record<ExitCode, string> = {
-  [EXIT.OK]: 'every gate passed (exit 0)',
-  [EXIT.GATE_FAILED]: 'a gate failed (exit 1)',
+  [EXIT.OK]: 'every offline gate passed and the shadow stage did not fail (exit 0)',
+  [EXIT.GATE_FAILED]: 'a gate failed, offline or in the shadow stage (exit 1)',
   [EXIT.ERROR]: 'inconclusive: a human has to look (exit 2)',
 };
 
-export function dryRunExitCode(s: BakeoffStatus): ExitCode {
-  if (s.verdict === 'fail') return EXIT.GATE_FAILED;
-  if (s.verdict === 'pass' && s.phase === 'done') return EXIT.OK;
-  return EXIT.ERROR;
-}
+/** Kept here for the callers that import it from the command (the rule lives in exit-codes.ts). */
+export { dryRunExitCode };
 
 type Finished = { kind: 'done'; result: BakeoffResult } | { kind: 'failed'; message: string } | { kind: 'timeout' };
 
