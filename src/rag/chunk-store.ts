@@ -1,9 +1,11 @@
 // The shadow chunk table of one chunk version: `document_chunks_<version>`, a pgvector column for
-// dense search and a generated tsvector (GIN) for lexical search. One SQL dialect for PGlite and pg.
+// dense search and a generated tsvector (GIN) for lexical search, ranked by the table's recorded
+// lexical ranker (lexical-index.ts: Okapi BM25 or the legacy ts_rank_cd). One SQL dialect for PGlite and pg.
 // Table names only ever reach SQL through quoteIdent; everything else is a bound parameter.
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
 import { SHADOW_TABLE_PREFIX, shadowTableFor } from './config';
+import { LexicalIndex, type LexicalHit } from './lexical-index';
 import { decodeVector, toVectorLiteral, vectorRead } from './vector-codec';
 
 export interface ChunkRow {
@@ -26,12 +28,7 @@ export interface StoredChunk extends Omit<ChunkRow, 'embedding'> {
   created_at: Date;
 }
 
-export interface SearchHit {
-  chunk_id: string;
-  doc_id: string;
-  chunk_index: number;
-  score: number;
-}
+export type SearchHit = LexicalHit;
 
 const COLUMNS = [
   'chunk_id',
@@ -62,6 +59,8 @@ function indexName(table: string, suffix: string): string {
 
 export class ChunkStore {
   private readonly qt: string;
+  /** The lexical leg: the ranker this table's ingest run chose and its term statistics. */
+  readonly lexical: LexicalIndex;
 
   constructor(
     readonly db: Db,
@@ -69,6 +68,7 @@ export class ChunkStore {
     readonly dims: number,
   ) {
     this.qt = quoteIdent(table); // throws on anything that is not a plain identifier
+    this.lexical = new LexicalIndex(db, table);
     if (!Number.isInteger(dims) || dims < 1 || dims > 16000) throw new Error(`dims must be an integer in [1, 16000], got ${dims}`);
   }
 
@@ -97,6 +97,7 @@ export class ChunkStore {
       CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName(this.table, 'tsv'))} ON ${this.qt} USING gin (tsv);
       CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName(this.table, 'doc'))} ON ${this.qt} (doc_id, chunk_index);
     `);
+    await this.lexical.ensureTables();
   }
 
   async exists(): Promise<boolean> {
@@ -130,6 +131,7 @@ export class ChunkStore {
       await q.query(`INSERT INTO ${this.qt} (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (chunk_id) DO UPDATE SET ${updates}`, params);
       written += batch.length;
     }
+    if (written > 0) await this.lexical.markStale(q); // BM25's df and lengths no longer describe the table
     return written;
   }
 
@@ -154,17 +156,12 @@ export class ChunkStore {
     return ids.flatMap((id) => byId.get(id) ?? []); // caller's order; missing ids are left out
   }
 
-  /** Lexical search: ts_rank_cd over the generated tsvector, web-search query syntax, English stemming. */
-  async bm25Search(query: string, k: number): Promise<SearchHit[]> {
-    const r = await this.db.query<SearchHit>(
-      `SELECT chunk_id, doc_id, chunk_index, ts_rank_cd(tsv, q)::float8 AS score
-         FROM ${this.qt}, websearch_to_tsquery('english', $1) AS q
-        WHERE tsv @@ q
-        ORDER BY score DESC, chunk_id
-        LIMIT $2`,
-      [query, k],
-    );
-    return r.rows.map((h) => ({ ...h, score: Number(h.score) }));
+  /**
+   * Lexical search (web-search query syntax, English stemming), ranked by the table's recorded ranker:
+   * Okapi BM25 for tables of configs that chose it, ts_rank_cd for older ones.
+   */
+  async lexicalSearch(query: string, k: number): Promise<SearchHit[]> {
+    return this.lexical.search(query, k);
   }
 
   /** Exact cosine search (`<=>`); score = cosine similarity. The ANN path is FAISS. */
@@ -181,6 +178,7 @@ export class ChunkStore {
 
   async drop(): Promise<void> {
     await this.db.exec(`DROP TABLE IF EXISTS ${this.qt}`);
+    await this.lexical.drop();
   }
 
   /**
@@ -195,6 +193,14 @@ export class ChunkStore {
       // LIKE … INCLUDING ALL brings the primary key, the GIN index and the generated tsv expression.
       await tx.query(`CREATE TABLE ${target.qt} (LIKE ${this.qt} INCLUDING ALL)`);
       const r = await tx.query(`INSERT INTO ${target.qt} (${cols}) SELECT ${cols} FROM ${this.qt}`);
+      // The copy ranks as the original did; its statistics are rebuilt from its own rows on first search.
+      await target.lexical.ensureTables(tx);
+      await tx.query(`DELETE FROM lexical_settings WHERE table_name = $1`, [dest]);
+      await tx.query(
+        `INSERT INTO lexical_settings (table_name, ranker, k1, b, ingest_run_id)
+         SELECT $1, ranker, k1, b, ingest_run_id FROM lexical_settings WHERE table_name = $2`,
+        [dest, this.table],
+      );
       return r.rowCount;
     });
     return { store: target, rows };

@@ -2,6 +2,7 @@
 // hashed canonically so every chunk, table and run can be traced back to exactly these settings.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { bm25BField, bm25K1Field, lexicalRankerField } from './lexical-ranker';
 
 /** Hard caps (DESIGN §1). A config outside them is a user mistake, never retried. */
 export const GUARDRAILS = {
@@ -99,6 +100,10 @@ export const ConfigCandidateSchema = z.strictObject({
   created_at: z.iso.datetime({ error: (iss) => `created_at ${JSON.stringify(iss.input)} must be an ISO-8601 UTC timestamp` }).optional(),
   baseline_metrics: baselineMetrics.optional(),
   is_production: z.boolean({ error: () => 'is_production must be true or false' }).optional(),
+  // Absent = ts_rank_cd, the ranker every config locked before the field existed was served with.
+  lexical_ranker: lexicalRankerField.optional(),
+  bm25_k1: bm25K1Field.optional(),
+  bm25_b: bm25BField.optional(),
 });
 export type ConfigCandidate = z.input<typeof ConfigCandidateSchema>;
 
@@ -112,6 +117,11 @@ export const SEMANTIC_FIELDS = [
   'tokenizer',
   'tokenizer_hash',
   'chunk_version',
+  // The lexical ranker decides the table's statistics and answers. canonicalJson drops absent fields,
+  // so the hash of every config locked before these existed is unchanged.
+  'lexical_ranker',
+  'bm25_k1',
+  'bm25_b',
 ] as const;
 
 export const LockedConfigSchema = ConfigCandidateSchema.extend({
@@ -207,7 +217,7 @@ export interface TokenizerIdentity {
 
 /** The seeds' candidate (DESIGN §1): 450 tokens, 10 % overlap, near-dup removal at J ≥ 0.8, prefix policy A. */
 export function defaultCandidate(id: TokenizerIdentity, chunk_version = 'v450_o10_j80_a', created_by = 'bakeoff'): ConfigCandidate {
-  return { chunk_size: 450, overlap_ratio: 0.1, jaccard_threshold: 0.8, prefix_policy: 'A', ...id, chunk_version, created_by };
+  return { chunk_size: 450, overlap_ratio: 0.1, jaccard_threshold: 0.8, prefix_policy: 'A', lexical_ranker: 'bm25', ...id, chunk_version, created_by };
 }
 
 /**
@@ -217,5 +227,5 @@ export function defaultCandidate(id: TokenizerIdentity, chunk_version = 'v450_o1
  * verbatim repeat carries no retrieval signal, so this is the closest valid equivalent.
  */
 export function defaultBaseline(id: TokenizerIdentity, chunk_version = 'v512_o0_nodedup', created_by = 'bakeoff'): ConfigCandidate {
-  return { chunk_size: 512, overlap_ratio: 0, jaccard_threshold: 1, prefix_policy: 'none', ...id, chunk_version, created_by };
+  return { chunk_size: 512, overlap_ratio: 0, jaccard_threshold: 1, prefix_policy: 'none', lexical_ranker: 'bm25', ...id, chunk_version, created_by };
 }

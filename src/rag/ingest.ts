@@ -3,12 +3,13 @@
 // with each batch. Everything before the embed/upsert phase is computed over the whole corpus and
 // is deterministic, so a resumed attempt makes exactly the same decisions as an uninterrupted one;
 // only the expensive part (embedding, writing) is skipped up to the cursor.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Db } from '../platform/db';
+import { quoteIdent, type Db } from '../platform/db';
 import { TokenAccurateChunker, overlapTokensFor, type Chunk, type TokenCounter } from './chunk';
 import { ChunkStore, type ChunkRow } from './chunk-store';
+import { fingerprintDocuments } from './corpus-fingerprint';
 import { GUARDRAILS, parseLockedConfig, type LockedConfig } from './config';
+import { lexicalRankerOf } from './lexical-ranker';
 import { dedupNearDuplicates } from './dedup';
 import { advanceIngestCursor, beginIngestRun, ensureIngestRunsTable, failIngestRun, finishIngestRun, getIngestRun } from './ingest-runs';
 import { applyPrefixPolicy } from './prefix';
@@ -46,6 +47,11 @@ export interface ShadowIngestOptions {
   onProgress?: (p: IngestProgress) => void | Promise<void>;
   /** Document index to resume from; default: the stored cursor of an unfinished run with this ingest_run_id, else 0. */
   startCursor?: number;
+  /**
+   * The corpus sequence fingerprint startCursor was taken over (a heartbeat records it). When given and
+   * not this corpus's, the cursor is ignored: a position in another document sequence means nothing here.
+   */
+  startCursorCorpus?: string;
   /** Chunks per embedding call (and roughly per committed batch). */
   batchSize?: number;
   /** Documents larger than this many UTF-8 bytes are skipped as too_large. */
@@ -74,6 +80,14 @@ export interface IngestReport {
   embedding_budget: number;
   /** Chunks whose embedding text is longer than the model's own input limit (it would truncate them). */
   over_model_limit: number;
+  /** Snapshot fingerprint of the input documents (src/rag/corpus-fingerprint.ts). */
+  corpus_fingerprint: string;
+  /** Why a given startCursor was not used (another corpus), else null. */
+  cursor_refused: string | null;
+  /** Rows of this table no longer produced by this corpus (documents removed or changed since the last run), deleted. */
+  stale_chunks_removed: number;
+  /** Documents that had rows in the table and are not in this corpus any more. */
+  docs_removed: number;
   prefix_trimmed: number;
   token_count_mismatches: number;
   oversize_words_split: number;
@@ -226,11 +240,16 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   const runKey = store.table === config.shadow_table ? config.ingest_run_id : `${config.ingest_run_id}@${store.table}`;
   await store.ensureTable();
   await ensureIngestRunsTable(db);
-  const previous = await getIngestRun(db, runKey);
-  const fingerprint = corpusFingerprint(docs);
-  // Resume only an unfinished run over the same corpus; a finished run or a changed corpus starts
-  // over (upserts make the rewrite harmless).
-  const storedCursor = previous && previous.status !== 'done' && previous.corpus_fingerprint === fingerprint ? previous.cursor : 0;
+  let previous = await getIngestRun(db, runKey);
+  const fingerprints = fingerprintDocuments(docs);
+  const fingerprint = fingerprints.sequence;
+  // A changed corpus is a new ingest run: its row starts over (cursor 0, attempts 1, started now).
+  if (previous && previous.corpus_fingerprint !== fingerprint) {
+    await db.query('DELETE FROM ingest_runs WHERE ingest_run_id = $1', [runKey]);
+    previous = null;
+  }
+  // Resume only an unfinished run over the same corpus; a finished run starts over (upserts make the rewrite harmless).
+  const storedCursor = previous && previous.status !== 'done' ? previous.cursor : 0;
   await beginIngestRun(db, {
     ingest_run_id: runKey,
     table_name: store.table,
@@ -239,7 +258,12 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     docs_total: docs.length,
     corpus_fingerprint: fingerprint,
   });
-  const resumedFrom = Math.min(Math.max(0, opts.startCursor ?? storedCursor), docs.length);
+  // A caller's cursor (a heartbeat's) is trusted only for the corpus it was taken over.
+  const cursorRefused =
+    opts.startCursor !== undefined && opts.startCursorCorpus !== undefined && opts.startCursorCorpus !== fingerprint
+      ? `cursor ${opts.startCursor} was taken over corpus ${opts.startCursorCorpus.slice(0, 12)}, this is ${fingerprint.slice(0, 12)}: starting at ${storedCursor}`
+      : null;
+  const resumedFrom = Math.min(Math.max(0, cursorRefused ? storedCursor : (opts.startCursor ?? storedCursor)), docs.length);
   // Chunks already stored by earlier attempts: those of the documents before the cursor.
   let chunksDone = 0;
   for (const [docIndex, list] of prepared) if (docIndex < resumedFrom) chunksDone += list.length;
@@ -248,6 +272,8 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   // 6. Embed and upsert batch by batch; the cursor commits with the rows it covers.
   let embedMs = 0;
   let writtenThisAttempt = 0;
+  let staleRemoved = 0;
+  let docsRemoved = 0;
   const report = (rowsInTable: number): IngestReport => ({
     ingest_run_id: config.ingest_run_id,
     chunk_version: config.chunk_version,
@@ -266,6 +292,10 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     max_embedding_tokens: maxEmbeddingTokens,
     embedding_budget: GUARDRAILS.maxEmbeddingTokens,
     over_model_limit: overModelLimit,
+    corpus_fingerprint: fingerprints.snapshot,
+    cursor_refused: cursorRefused,
+    stale_chunks_removed: staleRemoved,
+    docs_removed: docsRemoved,
     prefix_trimmed: prefixTrimmed,
     token_count_mismatches: chunker.stats.countMismatches,
     oversize_words_split: chunker.stats.oversizeWordsSplit,
@@ -314,6 +344,16 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     if (docs.length === 0 || resumedFrom >= docs.length) {
       await opts.onProgress?.({ docsDone: docs.length, docsTotal: docs.length, chunks: chunksDone, chunksTotal: keptTotal });
     }
+    // The table holds exactly this corpus's chunks: rows of removed or changed documents (and chunks
+    // this run deduplicated away) go, before any statistics over the table are computed.
+    const kept = [...prepared.values()].flatMap((list) => list.map((p) => p.chunk.chunk_id));
+    const stale = await db.query<{ doc_id: string }>(`DELETE FROM ${quoteIdent(store.table)} WHERE chunk_id <> ALL($1::text[]) RETURNING doc_id`, [kept]);
+    staleRemoved = stale.rows.length;
+    const current = new Set(good.map((d) => d.doc_id));
+    docsRemoved = new Set(stale.rows.map((r) => r.doc_id).filter((id) => !current.has(id))).size;
+    // The lexical ranker and its term statistics belong to this table and this run (one pass over it).
+    await store.lexical.setRanker(lexicalRankerOf(config), config.ingest_run_id);
+    await store.lexical.rebuildStats();
     const final = report(await store.count());
     await finishIngestRun(db, runKey, final);
     return final;
@@ -323,17 +363,9 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   }
 }
 
-/** sha256 over every input document in order, so a cursor is never applied to a different corpus. */
+/** The input documents' sequence fingerprint (src/rag/corpus-fingerprint.ts): a cursor is never applied to a different corpus. */
 export function corpusFingerprint(docs: readonly unknown[]): string {
-  const h = createHash('sha256');
-  for (const raw of docs) {
-    const d = (raw ?? {}) as { doc_id?: unknown; title?: unknown; text?: unknown };
-    h.update(String(d.doc_id)).update('\0').update(String(d.title)).update('\0');
-    if (d.text instanceof Uint8Array) h.update(d.text);
-    else h.update(String(d.text));
-    h.update('\u0001');
-  }
-  return h.digest('hex');
+  return fingerprintDocuments(docs).sequence;
 }
 
 function checkEmbeddings(vectors: Float32Array[], expected: number, dims: number): void {

@@ -1,0 +1,206 @@
+// The lexical leg of a chunk table: which ranker its ingest run chose, the term statistics Okapi BM25
+// needs (document frequency per lexeme, length per chunk, N and average length), and the two search
+// queries. Everything is plain SQL over the table's generated english tsvector, so documents and
+// queries go through the same analyzer and PGlite and PostgreSQL rank identically (no extension).
+//
+// Statistics live in side tables of the chunk table they describe (lexical_terms_<table>,
+// lexical_lengths_<table>) and in one row of lexical_settings: a shadow ingest writes its own table's
+// statistics and can never move the live table's scores. Any upsert marks them stale; ingest rebuilds
+// them at its end, and a search that finds them stale rebuilds them first (tables filled before this
+// existed, test fixtures). The side tables deliberately do not start with document_chunks_, so they are
+// never mistaken for shadow tables.
+import { createHash } from 'node:crypto';
+import { quoteIdent, type Db, type Queryable } from '../platform/db';
+import { LEGACY_LEXICAL_RANKER, type LexicalRanker } from './lexical-ranker';
+
+export interface LexicalHit {
+  chunk_id: string;
+  doc_id: string;
+  chunk_index: number;
+  score: number;
+}
+
+export interface LexicalStats {
+  /** Chunks in the table when the statistics were built. */
+  n: number;
+  /** Mean chunk length in lexeme occurrences (stop words are not lexemes). */
+  avgLength: number;
+  /** Distinct lexemes. */
+  terms: number;
+}
+
+/** `<prefix><table>` when it fits PostgreSQL's 63-byte identifiers, else a short stable hash of the table. */
+function sideTableName(prefix: string, table: string): string {
+  const plain = `${prefix}${table}`;
+  return plain.length <= 63 ? plain : `${prefix}${createHash('sha1').update(table).digest('hex').slice(0, 24)}`;
+}
+
+export class LexicalIndex {
+  readonly termsTable: string;
+  readonly lengthsTable: string;
+  private readonly qt: string;
+  private readonly qTerms: string;
+  private readonly qLengths: string;
+
+  constructor(
+    readonly db: Db,
+    readonly table: string,
+  ) {
+    this.qt = quoteIdent(table);
+    this.termsTable = sideTableName('lexical_terms_', table);
+    this.lengthsTable = sideTableName('lexical_lengths_', table);
+    this.qTerms = quoteIdent(this.termsTable);
+    this.qLengths = quoteIdent(this.lengthsTable);
+  }
+
+  async ensureTables(q: Queryable = this.db): Promise<void> {
+    await q.query(`CREATE TABLE IF NOT EXISTS lexical_settings (
+        table_name text PRIMARY KEY,
+        ranker text NOT NULL CHECK (ranker IN ('bm25', 'ts_rank_cd')),
+        k1 float8,
+        b float8,
+        ingest_run_id text,
+        n integer,
+        avg_length float8,
+        stats_built boolean NOT NULL DEFAULT false,
+        built_at timestamptz
+      )`);
+    await q.query(`CREATE TABLE IF NOT EXISTS ${this.qTerms} (lexeme text PRIMARY KEY, df integer NOT NULL)`);
+    await q.query(`CREATE TABLE IF NOT EXISTS ${this.qLengths} (chunk_id text PRIMARY KEY, len integer NOT NULL)`);
+  }
+
+  /** Records the ranker a config chose for this table (ingest does, from its locked config). */
+  async setRanker(ranker: LexicalRanker, ingestRunId: string | null, q: Queryable = this.db): Promise<void> {
+    const [k1, b] = ranker.kind === 'bm25' ? [ranker.k1, ranker.b] : [null, null];
+    await q.query(
+      `INSERT INTO lexical_settings (table_name, ranker, k1, b, ingest_run_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (table_name) DO UPDATE SET ranker = EXCLUDED.ranker, k1 = EXCLUDED.k1, b = EXCLUDED.b, ingest_run_id = EXCLUDED.ingest_run_id`,
+      [this.table, ranker.kind, k1, b, ingestRunId],
+    );
+  }
+
+  /** The recorded ranker; a table without one keeps the ranker that shipped first. */
+  async ranker(q: Queryable = this.db): Promise<{ ranker: LexicalRanker; statsBuilt: boolean }> {
+    const r = await this.settingsRow(q);
+    if (!r) return { ranker: LEGACY_LEXICAL_RANKER, statsBuilt: false };
+    const ranker: LexicalRanker = r.ranker === 'bm25' ? { kind: 'bm25', k1: Number(r.k1), b: Number(r.b) } : { kind: 'ts_rank_cd' };
+    return { ranker, statsBuilt: r.stats_built };
+  }
+
+  /** Called in the transaction of every write to the chunk table: its statistics no longer describe it. */
+  async markStale(q: Queryable = this.db): Promise<void> {
+    await q.query(`UPDATE lexical_settings SET stats_built = false WHERE table_name = $1 AND stats_built`, [this.table]);
+  }
+
+  /**
+   * Recomputes df per lexeme (ts_stat) and the length of every chunk (occurrences in its tsvector)
+   * from the table's current rows, atomically. One pass over the table; ingest runs it once at its end.
+   */
+  async rebuildStats(): Promise<LexicalStats> {
+    return this.db.transaction(async (tx) => {
+      await this.ensureTables(tx);
+      await tx.query(`DELETE FROM ${this.qTerms}`);
+      await tx.query(`INSERT INTO ${this.qTerms} (lexeme, df) SELECT word, ndoc FROM ts_stat($1)`, [`SELECT tsv FROM ${this.qt}`]);
+      await tx.query(`DELETE FROM ${this.qLengths}`);
+      await tx.query(
+        `INSERT INTO ${this.qLengths} (chunk_id, len)
+         SELECT chunk_id, (SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) FROM unnest(tsv) u)::int FROM ${this.qt}`,
+      );
+      const s = await tx.query<{ n: number; avg_length: number | null; terms: number }>(
+        `SELECT (SELECT count(*)::int FROM ${this.qLengths}) AS n, (SELECT avg(len)::float8 FROM ${this.qLengths}) AS avg_length,
+                (SELECT count(*)::int FROM ${this.qTerms}) AS terms`,
+      );
+      const { n, terms } = s.rows[0];
+      const avgLength = Number(s.rows[0].avg_length ?? 0);
+      await tx.query(
+        `INSERT INTO lexical_settings (table_name, ranker, n, avg_length, stats_built, built_at) VALUES ($1, 'ts_rank_cd', $2, $3, true, now())
+         ON CONFLICT (table_name) DO UPDATE SET n = EXCLUDED.n, avg_length = EXCLUDED.avg_length, stats_built = true, built_at = now()`,
+        [this.table, n, avgLength],
+      );
+      return { n, avgLength, terms };
+    });
+  }
+
+  async stats(): Promise<LexicalStats | null> {
+    const r = await this.settingsRow();
+    if (!r?.stats_built) return null;
+    const t = await this.db.query<{ terms: number }>(`SELECT count(*)::int AS terms FROM ${this.qTerms}`);
+    return { n: Number(r.n), avgLength: Number(r.avg_length), terms: t.rows[0].terms };
+  }
+
+  /**
+   * Lexical search with the table's recorded ranker. `query` is websearch_to_tsquery syntax (the
+   * retriever passes an OR of the question's words); it selects the candidate rows through the GIN
+   * index, and BM25 scores them over the query's own english lexemes.
+   */
+  async search(query: string, k: number): Promise<LexicalHit[]> {
+    const { ranker, statsBuilt } = await this.ranker();
+    if (ranker.kind === 'ts_rank_cd') return this.tsRankCdSearch(query, k);
+    if (!statsBuilt) await this.rebuildStats();
+    return this.bm25Search(query, k, ranker.k1, ranker.b);
+  }
+
+  /** PostgreSQL's cover-density rank (no IDF, no length normalisation): the ranker lanes locked before BM25 keep. */
+  async tsRankCdSearch(query: string, k: number): Promise<LexicalHit[]> {
+    const r = await this.db.query<LexicalHit>(
+      `SELECT chunk_id, doc_id, chunk_index, ts_rank_cd(tsv, q)::float8 AS score
+         FROM ${this.qt}, websearch_to_tsquery('english', $1) AS q
+        WHERE tsv @@ q
+        ORDER BY score DESC, chunk_id
+        LIMIT $2`,
+      [query, k],
+    );
+    return r.rows.map((h) => ({ ...h, score: Number(h.score) }));
+  }
+
+  /**
+   * Okapi BM25 over the built statistics: Σ idf·tf·(k1+1) / (tf + k1·(1 − b + b·len/avgLen)) with
+   * idf = ln(1 + (N − df + 0.5)/(df + 0.5)) (Lucene's non-negative form). tf is the number of positions
+   * of the lexeme in the chunk's tsvector; setweight + ts_filter keep only the query's lexemes in C, so
+   * a candidate's whole tsvector is never unnested row by row.
+   */
+  async bm25Search(query: string, k: number, k1: number, b: number): Promise<LexicalHit[]> {
+    const r = await this.db.query<LexicalHit>(
+      `WITH s AS (SELECT n::float8 AS n, greatest(avg_length, 1e-9) AS avg_length FROM lexical_settings WHERE table_name = $3),
+            q AS (SELECT websearch_to_tsquery('english', $1) AS tq, tsvector_to_array(to_tsvector('english', $1)) AS lex),
+            w AS (SELECT t.lexeme, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf FROM ${this.qTerms} t, s, q WHERE t.lexeme = ANY (q.lex))
+       SELECT c.chunk_id, c.doc_id, c.chunk_index,
+              sum(w.idf * tf.n * ($4::float8 + 1) / (tf.n + $4::float8 * (1 - $5::float8 + $5::float8 * d.len / s.avg_length)))::float8 AS score
+         FROM q, s, ${this.qt} c
+         JOIN ${this.qLengths} d ON d.chunk_id = c.chunk_id
+         CROSS JOIN LATERAL (
+           SELECT u.lexeme, coalesce(array_length(u.positions, 1), 1)::float8 AS n
+             FROM unnest(ts_filter(setweight(c.tsv, 'A', q.lex), '{a}')) u
+         ) tf
+         JOIN w ON w.lexeme = tf.lexeme
+        WHERE c.tsv @@ q.tq
+        GROUP BY c.chunk_id, c.doc_id, c.chunk_index
+        ORDER BY score DESC, c.chunk_id
+        LIMIT $2`,
+      [query, k, this.table, k1, b],
+    );
+    return r.rows.map((h) => ({ ...h, score: Number(h.score) }));
+  }
+
+  /** Drops the side tables and the settings row (with the chunk table). */
+  async drop(q: Queryable = this.db): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS ${this.qTerms}`);
+    await q.query(`DROP TABLE IF EXISTS ${this.qLengths}`);
+    const exists = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'lexical_settings'`);
+    if (exists.rows[0].n > 0) await q.query(`DELETE FROM lexical_settings WHERE table_name = $1`, [this.table]);
+  }
+
+  private async settingsRow(q: Queryable = this.db) {
+    try {
+      const r = await q.query<{ ranker: string; k1: number | null; b: number | null; n: number | null; avg_length: number | null; stats_built: boolean }>(
+        `SELECT ranker, k1, b, n, avg_length, stats_built FROM lexical_settings WHERE table_name = $1`,
+        [this.table],
+      );
+      return r.rows[0] ?? null;
+    } catch (err) {
+      // A database that never had a lexical table (tables made before it existed): the legacy ranker.
+      if (/lexical_settings/.test((err as Error).message) && /does not exist/.test((err as Error).message)) return null;
+      throw err;
+    }
+  }
+}
