@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       for (const c of dataset.cases) {
         const qv = await time('encode', () => side.encoder.embedOne(c.question));
         const dense = await time('ann', () => r.vector.search(qv, 50));
-        const lexical = await time('bm25', () => store.bm25Search(orQuery(c.question), 50));
+        const lexical = await time('bm25', () => store.lexicalSearch(orQuery(c.question), 50));
         const ids = reciprocalRankFusion([lexical.map((h) => h.chunk_id), dense.map((h) => h.chunk_id)], 60).slice(0, 60).map((f) => f.id);
         await time('fetch', () => store.fetchByIds(ids));
         await time('fetchTextVector', async () => {

@@ -207,7 +207,7 @@ export class HybridRetriever {
     // 1. Search: BM25 in the database while the (synchronous, in-process) ANN search runs.
     const tSearch = process.hrtime.bigint();
     const lexicalQuery = orQuery(query);
-    const bm25Promise = lexicalQuery ? this.store.bm25Search(lexicalQuery, o.bm25K) : Promise.resolve([]);
+    const bm25Promise = lexicalQuery ? this.store.lexicalSearch(lexicalQuery, o.bm25K) : Promise.resolve([]);
     const [dense, lexical] = await Promise.all([this.vector.search(queryVector, o.vectorK), bm25Promise]);
     const fused = reciprocalRankFusion([lexical.map((h) => h.chunk_id), dense.map((h) => h.chunk_id)], o.rrfK);
     // Fetch a little beyond snapshotK so ids missing from the table (stale index) do not shrink the snapshot.

@@ -89,7 +89,7 @@ describe.each(engines())('ChunkStore on $name', (engine) => {
     expect(after.bm25_text).toBe('replaced text about kittens');
     expect(after.token_count).toBe(99);
     expect(new Date(after.created_at).getTime()).toBe(new Date(before[0].created_at).getTime());
-    expect((await store.bm25Search('kitten', 5)).map((h) => h.chunk_id)).toEqual(['c00003']); // tsv regenerated
+    expect((await store.lexicalSearch('kitten', 5)).map((h) => h.chunk_id)).toEqual(['c00003']); // tsv regenerated
     await store.upsert([data[3]]);
   });
 
@@ -113,15 +113,15 @@ describe.each(engines())('ChunkStore on $name', (engine) => {
 
   test('BM25 search: English stemming, web-search syntax, rank order, no match', async () => {
     const store = ChunkStore.forVersion(db, 'v_store', DIMS);
-    const hits = await store.bm25Search('warranties permitted by law', 10);
+    const hits = await store.lexicalSearch('warranties permitted by law', 10);
     expect(hits.length).toBe(10);
     for (const h of hits) expect(Number(h.chunk_id.slice(1)) % TEXTS.length).toBe(4);
     for (let i = 1; i < hits.length; i++) expect(hits[i].score).toBeLessThanOrEqual(hits[i - 1].score);
-    const phrase = await store.bm25Search('"apache license" -patent', 200);
+    const phrase = await store.lexicalSearch('"apache license" -patent', 200);
     expect(phrase.length).toBe(90);
     for (const h of phrase) expect(Number(h.chunk_id.slice(1)) % TEXTS.length).toBe(2);
-    expect(await store.bm25Search('zebra', 5)).toEqual([]);
-    expect(await store.bm25Search("'; DROP TABLE x; --", 5)).toEqual([]); // a parameter, never SQL
+    expect(await store.lexicalSearch('zebra', 5)).toEqual([]);
+    expect(await store.lexicalSearch("'; DROP TABLE x; --", 5)).toEqual([]); // a parameter, never SQL
   });
 
   test('vector search finds a row from its own vector, with cosine score 1', async () => {
@@ -139,7 +139,7 @@ describe.each(engines())('ChunkStore on $name', (engine) => {
     const { store: backup, rows: copied } = await store.copyTo('document_chunks_v_store_bak');
     expect(copied).toBe(450);
     expect(await backup.ids()).toEqual(await store.ids());
-    expect((await backup.bm25Search('warranty', 3)).length).toBe(3);
+    expect((await backup.lexicalSearch('warranty', 3)).length).toBe(3);
     await backup.upsert(rows(2)); // primary key came along: still an upsert, not duplicates
     expect(await backup.count()).toBe(450);
     const idx = await db.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE tablename = $1`, [backup.table]);

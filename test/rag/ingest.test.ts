@@ -189,8 +189,8 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
     expect(Math.max(...cleanRows.map((r) => embedder.real.embeddingTokens(r.embedding_text)))).toBe(clean.max_embedding_tokens);
 
     // BM25 does not see title words under A; the body still matches.
-    expect(await store.bm25Search('quixotic', 5)).toEqual([]);
-    expect((await store.bm25Search('"Apache License"', 5)).length).toBeGreaterThan(0);
+    expect(await store.lexicalSearch('quixotic', 5)).toEqual([]);
+    expect((await store.lexicalSearch('"Apache License"', 5)).length).toBeGreaterThan(0);
     const [vecTop] = await store.vectorSearch((await embedder.embed([cleanRows[5].embedding_text]))[0], 1);
     expect(vecTop.chunk_id).toBe(cleanRows[5].chunk_id);
 
@@ -279,7 +279,7 @@ describe.each(engines())('shadowIngest on $name', (engine) => {
       expect(r.bm25_text).toBe(r.embedding_text);
       expect(r.bm25_text).toMatch(/^Document: Quixotic Apache part \d\n/);
     }
-    expect((await storeB.bm25Search('quixotic', 50)).length).toBe(rowsB.length);
+    expect((await storeB.lexicalSearch('quixotic', 50)).length).toBe(rowsB.length);
 
     await shadowIngest({ db, config: config('v_it_none', 'none'), docs, embedder });
     const rowsNone = await allRows(new ChunkStore(db, config('v_it_none', 'none').shadow_table, embedder.dims));
