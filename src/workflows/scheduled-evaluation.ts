@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { EvaluationKind, RecordEvaluationResult } from '../store/evaluation-history';
 import type { EvaluationHistoryActivities } from '../activities/record-evaluation';
 import type { BakeoffActivities, EvalReport } from '../activities/types';
+import { dataSteps } from './activity-proxies';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { laneSchema } from './messages';
 import { formatZodIssues } from '../platform/zod-issues';
@@ -48,11 +49,7 @@ const quick = proxyActivities<Pick<BakeoffActivities, 'readPointer'> & Evaluatio
   retry: { ...retry, maximumAttempts: 10 },
 });
 /** The full evaluation takes minutes; it heartbeats per case, so a dead worker is noticed in 5 min. */
-const heavy = proxyActivities<Pick<BakeoffActivities, 'evaluate'>>({
-  startToCloseTimeout: '6h',
-  heartbeatTimeout: '5m',
-  retry: { ...retry, maximumAttempts: 3 },
-});
+const heavy = dataSteps({ startToCloseTimeout: '6h', heartbeatTimeout: '5m', retry: { ...retry, maximumAttempts: 3 } }, ['evaluate']);
 
 export async function scheduledEvaluation(raw: ScheduledEvaluationInputRaw): Promise<ScheduledEvaluationResult> {
   const parsed = ScheduledEvaluationInputSchema.safeParse(raw);

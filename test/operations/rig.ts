@@ -14,7 +14,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { Client as PgClient } from 'pg';
 import YAML from 'yaml';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
@@ -80,7 +81,7 @@ export async function createOpsRig(name: string): Promise<OpsRig> {
     ...(process.env.BAKEOFF_CACHE ? { BAKEOFF_CACHE: process.env.BAKEOFF_CACHE } : {}),
     ...(process.env.BAKEOFF_MODEL_DIR ? { BAKEOFF_MODEL_DIR: process.env.BAKEOFF_MODEL_DIR } : {}),
   };
-  let running: { worker: Worker; done: Promise<void> } | null = null;
+  let running: { worker: BakeoffWorkers; done: Promise<void> } | null = null;
 
   const rig: OpsRig = {
     address: TEMPORAL_ADDRESS,
@@ -93,10 +94,10 @@ export async function createOpsRig(name: string): Promise<OpsRig> {
     async startWorker(script, queue = taskQueue) {
       if (running) throw new Error('worker already running');
       const plane = createFixtureDataPlane(db, script);
-      const worker = await Worker.create({
+      const worker = await createBakeoffWorker({
         connection: nativeConnection,
         taskQueue: queue,
-        workflowBundle: await workflowBundle(),
+        extra: { workflowBundle: await workflowBundle() },
         // Notification log lines (no webhook in tests) are kept out of the test output.
         activities: createActivities({ db, dataPlane: plane, log: () => undefined }),
       });

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { createBakeoffWorker } from '../../src/worker';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
 import { DataPlane } from '../../src/activities/data-plane';
 import { readEvaluationHistory } from '../../src/store/evaluation-history';
@@ -136,10 +137,10 @@ describe('triggered run', () => {
       dataPlane: { shadowIngest: (i) => plane.shadowIngest(i), evaluate: (i) => plane.evaluate(i), runProbes: (i) => plane.runProbes(i) },
     });
     const nativeConnection = await NativeConnection.connect({ address });
-    const worker = await Worker.create({
+    const worker = await createBakeoffWorker({
       connection: nativeConnection,
       taskQueue,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet }),
+      extra: { workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet }) },
       activities,
     });
     const t0 = Date.now();

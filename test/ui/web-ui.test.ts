@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createActivities } from '../../src/activities';
 import { bakeoffStatus, startBakeoff } from '../../src/client/bakeoff';
@@ -47,7 +48,7 @@ suite('Temporal Web UI', () => {
   let connection: Connection;
   let client: Client;
   let nativeConnection: NativeConnection;
-  let worker: Worker;
+  let worker: BakeoffWorkers;
   let workerRun: Promise<void>;
   let db: Db;
   let browser: BrowserContext;
@@ -90,10 +91,10 @@ suite('Temporal Web UI', () => {
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection });
     nativeConnection = await NativeConnection.connect({ address: server.address });
-    worker = await Worker.create({
+    worker = await createBakeoffWorker({
       connection: nativeConnection,
       taskQueue,
-      workflowBundle: bundle,
+      extra: { workflowBundle: bundle },
       activities: createActivities({ db, dataPlane: createFixtureDataPlane(db, HEALTHY), reportsDir: reportsDir(), log: (line) => notifications.push(line) }),
     });
     workerRun = worker.run();

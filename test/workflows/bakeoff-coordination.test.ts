@@ -7,7 +7,7 @@
 //     follows a human's mid-ramp promote is credited to the bakeoff.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { createBakeoffWorker } from '../../src/worker';
 import { createActivities } from '../../src/activities';
 import type { NotifyInput } from '../../src/activities/types';
 import type { Db } from '../../src/platform/db';
@@ -113,7 +113,7 @@ test('a rollback update that arrives while a run ends for continue-as-new rolls 
       return real.notify(input);
     },
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'co-can', workflowBundle: await workflowBundle(), activities });
+  const worker = await createBakeoffWorker({ connection: env.nativeConnection, taskQueue: 'co-can', extra: { workflowBundle: await workflowBundle() }, activities });
   const out = await worker.runUntil(async () => {
     try {
       const h = await start(

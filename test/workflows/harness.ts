@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { createActivities, ensurePlatformSchema } from '../../src/activities';
 import { initLane } from '../../src/store/pointer';
 import { startBakeoff } from '../../src/client/bakeoff';
@@ -96,7 +97,8 @@ export interface Rig {
   plane: FixtureDataPlane;
   logs: string[];
   taskQueue: string;
-  worker: Worker;
+  /** Control and data worker (src/worker.ts, role all): heavy steps run on `<taskQueue>-data`. */
+  worker: BakeoffWorkers;
 }
 
 export async function createRig(
@@ -109,12 +111,11 @@ export async function createRig(
   const plane = createFixtureDataPlane(db, script);
   const logs: string[] = [];
   const activities = createActivities({ db, dataPlane: plane, log: (l) => logs.push(l) });
-  const worker = await Worker.create({
+  const worker = await createBakeoffWorker({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await workflowBundle(),
     activities,
-    ...workerOptions,
+    extra: { workflowBundle: await workflowBundle(), ...workerOptions },
   });
   return { env, db, plane, logs, taskQueue, worker };
 }

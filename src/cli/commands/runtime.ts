@@ -18,13 +18,17 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
     .description('run a bakeoff worker in this process until Ctrl-C / SIGTERM (drains in-flight tasks first)')
     .option('--sample <cases>', 'use only this many labelled cases and their share of the corpus (a quick trial; the default is the whole FAQ dataset)')
     .option('--max-activities <n>', 'activities run at once (ingest and evaluate are CPU-bound)', '3')
+    .option('--role <role>', 'control (workflows, pointer, rollback), data (ingest, evaluate, probes on <task-queue>-data) or all', 'all')
     .option('--lane <lane>', 'with --bootstrap: the lane to create')
     .option('--bootstrap', 'create the lane\'s baseline first if it has none (ingests the baseline config)')
-    .action(exitWith(ctx, async (opts: { sample?: string; maxActivities: string; lane?: string; bootstrap?: boolean }, cmd: Command) => {
+    .action(exitWith(ctx, async (opts: { sample?: string; maxActivities: string; role: string; lane?: string; bootstrap?: boolean }, cmd: Command) => {
       const target = targetOf(cmd, ctx);
       const maxActivities = Number(opts.maxActivities);
       if (!Number.isInteger(maxActivities) || maxActivities < 1) throw new CliError(`--max-activities ${JSON.stringify(opts.maxActivities)}: must be a whole number ≥ 1`);
       const sample = sampleOption(opts.sample);
+      const { WorkerRoleSchema, describeWorkers } = await import('../../worker');
+      const role = WorkerRoleSchema.safeParse(opts.role);
+      if (!role.success) throw new CliError(`--${role.error.issues[0]?.message}`);
       const { NativeConnection } = await import('@temporalio/worker');
       const { createBakeoffWorker } = await import('../../worker');
       let connection;
@@ -45,9 +49,10 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
           namespace: target.namespace,
           taskQueue: target.taskQueue,
           activities: rt.activities,
+          role: role.data,
           maxConcurrentActivityTaskExecutions: maxActivities,
         });
-        io.err(`[worker] polling task queue '${target.taskQueue}' on ${target.address} (namespace ${target.namespace}); store: ${storeDescription(ctx.env)}${sample ? `; dataset sample: ${sample} cases` : ''}`);
+        io.err(`[worker] ${describeWorkers(worker)} on ${target.address} (namespace ${target.namespace}); store: ${storeDescription(ctx.env)}${sample ? `; dataset sample: ${sample} cases` : ''}`);
         await worker.run();
         io.err('[worker] stopped');
       } finally {
