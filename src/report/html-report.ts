@@ -54,6 +54,7 @@ export function renderBakeoffReport(input: BakeoffStatus | BakeoffReportData): s
     outcomeSection(s),
     gatesSection('Gates', s.gates, 'offline-gates', s.verdict),
     metricsSection(s),
+    shadowSection(s),
     canarySection(s, data.canary),
     sweepSection(data.sweep),
     trendSection(data.trends),
@@ -64,7 +65,7 @@ export function renderBakeoffReport(input: BakeoffStatus | BakeoffReportData): s
 
 function outcomeOf(s: BakeoffStatus): string {
   if (s.phase === 'rolled-back') return 'rolled back';
-  if (s.dryRun && s.phase === 'done') return s.verdict === 'pass' ? 'dry run passed' : 'dry run failed';
+  if (s.dryRun && s.phase === 'done') return s.verdict === 'pass' && s.shadow?.outcome !== 'failed' ? 'dry run passed' : 'dry run failed';
   if (s.dryRun && s.phase === 'failed') return 'dry run failed';
   if (s.phase === 'done') return 'promoted';
   if (s.phase === 'failed') return 'failed';
@@ -209,6 +210,42 @@ function kpiSeries(st: StageTimeline, f: (p: KpiWindowPoint) => number | null, u
     color: side === 'baseline' ? BASELINE_COLOR : CANDIDATE_COLOR,
     points: st.windows.filter((w) => w.side === side).map((w) => ({ x: (w.windowEnd - st.startedAt) / unit, y: f(w) })),
   }));
+}
+
+const SHADOW_OUTCOME: Record<string, string> = {
+  passed: 'passed',
+  approved: 'not proven; approved by an operator',
+  failed: 'failed',
+  judged: 'not proven (dry run: reported only)',
+  unproven: 'not proven; went on to the canary (onInconclusive: canary)',
+};
+
+/**
+ * The shadow stage (issue 14): mirrored requests answered by the candidate and never served, with
+ * the label-free comparisons of the two answers to each request, and its gates (the live gates over
+ * mirrored traffic — latency difference, error rate, quality-τ share — plus overlap@10).
+ */
+function shadowSection(s: BakeoffStatus): string {
+  const sh = s.shadow;
+  if (!sh) return '<h2 id="shadow">Shadow stage</h2><p class="muted" id="shadow-none">no shadow stage (the input had none)</p>';
+  const m = sh.mirror;
+  const l = sh.live;
+  const state = sh.outcome ? SHADOW_OUTCOME[sh.outcome] ?? sh.outcome : sh.startedAt === null ? 'setting the mirror' : `running, ${formatDuration(Math.round(sh.remainingMs / 1000) * 1000)} left`;
+  return [
+    '<h2 id="shadow">Shadow stage</h2>',
+    kv([
+      ['Outcome', `<strong data-shadow-outcome="${e(sh.outcome ?? 'running')}">${e(state)}</strong>`],
+      ['Mirrored', `${e(sh.percent)} % of requests for ${e(formatDuration(sh.soakMs))}; never served`],
+      ['Mirror', `set ${e(fmtTime(sh.mirrorSetAt))} · cleared ${e(fmtTime(sh.mirrorClearedAt))}`],
+      ['Compared requests', `<span data-shadow-compared>${e(m.n)}</span>`],
+      ['Dropped mirror jobs', `${e(m.dropped)} (${e(fmtPct(m.droppedShare))} of mirror jobs; over the serving path's bound, never queued)`],
+      ['Mean overlap@10', e(fmtNumber(m.meanOverlapAt10))],
+      ['Mean RBO (p = 0.9)', e(fmtNumber(m.meanRbo))],
+      ['Top-1 changed', e(fmtPct(m.top1ChangeRate))],
+      ['Checks', `${e(l.checks)} (${e(l.passes)} pass, ${e(l.inconclusive)} inconclusive, ${e(l.fails)} fail); last ${verdictBadge(l.lastVerdict)} at ${e(fmtTime(l.lastAt))}`],
+    ]),
+    l.lastGates.length > 0 ? `<h3>Last shadow check</h3>${gatesTable(l.lastGates, 'shadow-gates')}` : '<p class="muted">no shadow check yet</p>',
+  ].join('\n');
 }
 
 function canarySection(s: BakeoffStatus, canary: CanaryTimeline | null | undefined): string {
