@@ -79,13 +79,28 @@ describe('config hash and derived fields', () => {
     const c = lockConfig(defaultCandidate(ID, 'v450_seed', 'alice'), NOW);
     // Written out by hand, keys in code-point order, to check canonicalisation independently.
     const expected =
-      `{"chunk_size":450,"chunk_version":"v450_seed","embedder":"all-MiniLM-L6-v2","jaccard_threshold":0.8,` +
+      `{"chunk_size":450,"chunk_version":"v450_seed","embedder":"all-MiniLM-L6-v2","jaccard_threshold":0.8,"lexical_ranker":"bm25",` +
       `"overlap_ratio":0.1,"prefix_policy":"A","tokenizer":"all-MiniLM-L6-v2","tokenizer_hash":"${ID.tokenizer_hash}"}`;
     expect(c.config_hash).toBe(createHash('sha256').update(expected).digest('hex'));
     expect(c.ingest_run_id).toBe(`v450_seed-${c.config_hash.slice(0, 8)}`);
     expect(c.shadow_table).toBe(`document_chunks_v450_seed_${c.config_hash.slice(0, 8)}`);
     expect(c.created_at).toBe(NOW.toISOString());
     expect(c.is_production).toBe(false);
+  });
+
+  test('a config without lexical_ranker (locked before the field existed) keeps its hash; bm25 parameters are hashed', () => {
+    const { lexical_ranker, ...legacy } = defaultCandidate(ID, 'v450_seed', 'alice');
+    expect(lexical_ranker).toBe('bm25'); // new configs get BM25
+    const expected =
+      `{"chunk_size":450,"chunk_version":"v450_seed","embedder":"all-MiniLM-L6-v2","jaccard_threshold":0.8,` +
+      `"overlap_ratio":0.1,"prefix_policy":"A","tokenizer":"all-MiniLM-L6-v2","tokenizer_hash":"${ID.tokenizer_hash}"}`;
+    const old = lockConfig(legacy, NOW);
+    expect(old.config_hash).toBe(createHash('sha256').update(expected).digest('hex'));
+    expect(parseLockedConfig(JSON.parse(JSON.stringify(old)))).toEqual(old);
+    const tuned = lockConfig({ ...legacy, lexical_ranker: 'bm25', bm25_k1: 0.9, bm25_b: 0.4 }, NOW);
+    expect(new Set([old.config_hash, tuned.config_hash, lockConfig({ ...legacy, lexical_ranker: 'bm25' }, NOW).config_hash]).size).toBe(3);
+    expect(() => lockConfig({ ...legacy, lexical_ranker: 'okapi' }, NOW)).toThrow(/lexical_ranker must be "bm25" or "ts_rank_cd", got "okapi"/);
+    expect(() => lockConfig({ ...legacy, bm25_b: 1.5 }, NOW)).toThrow(/bm25_b 1.5 exceeds the maximum of 1/);
   });
 
   test('hash is independent of key order, author, time and baseline metrics, and sensitive to each semantic field', () => {
