@@ -16,7 +16,7 @@ import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../
 import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
 import { evaluateSide, tableFingerprints } from '../rag/evaluate';
 import { FaissIndex } from '../rag/faiss-index';
-import { shadowIngest as runShadowIngest, type IngestProgress } from '../rag/ingest';
+import { corpusFingerprint, shadowIngest as runShadowIngest, type IngestProgress } from '../rag/ingest';
 import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
 import { LearnedReranker } from '../rag/rerank';
 import { RerankerService, type RerankerStats } from '../rag/rerank-service';
@@ -63,6 +63,8 @@ export interface IngestHeartbeat {
   cursor: number;
   docsTotal: number;
   chunks: number;
+  /** Sequence fingerprint of the corpus the cursor counts into (src/rag/corpus-fingerprint.ts). */
+  corpusFingerprint: string;
 }
 
 const TableName = z.string().regex(SAFE_IDENTIFIER, { error: (iss) => `table ${JSON.stringify(iss.input)} is not a safe SQL identifier (${SAFE_IDENTIFIER})` });
@@ -231,9 +233,13 @@ export class DataPlane {
     const dataset = await this.dataset();
     const ctx = activityContext();
     const previous = ctx?.info.heartbeatDetails as Partial<IngestHeartbeat> | undefined;
+    const corpus = corpusFingerprint(dataset.docs);
+    // A heartbeat cursor is a position in one document sequence: trusted only with that sequence's
+    // fingerprint (a heartbeat without one, or over a changed corpus, falls back to the stored cursor).
     const resumable = previous && previous.ingestRunId === locked.ingest_run_id && previous.table === input.table && typeof previous.cursor === 'number';
     const startCursor = resumable ? previous.cursor : undefined;
-    if (resumable) this.log(`shadowIngest ${input.table}: resuming at document ${startCursor} (${previous.phase}) from the last heartbeat`);
+    const startCursorCorpus = resumable ? (typeof previous.corpusFingerprint === 'string' ? previous.corpusFingerprint : 'unrecorded') : undefined;
+    if (resumable) this.log(`shadowIngest ${input.table}: last heartbeat at document ${startCursor} (${previous.phase}), corpus ${startCursorCorpus === corpus ? 'unchanged: resuming there' : 'changed or unrecorded: not trusted'}`);
 
     const report = await runShadowIngest({
       db: this.deps.db,
@@ -242,14 +248,17 @@ export class DataPlane {
       embedder,
       table: input.table,
       startCursor,
+      startCursorCorpus,
       batchSize: this.deps.ingestBatchSize,
       onProgress: (p) => {
         refreshClaim();
         this.deps.onIngestProgress?.(p);
-        heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks } satisfies IngestHeartbeat);
+        heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks, corpusFingerprint: corpus } satisfies IngestHeartbeat);
       },
     });
-    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: dataset.docs.length, docsTotal: dataset.docs.length, chunks: report.chunks };
+    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: dataset.docs.length, docsTotal: dataset.docs.length, chunks: report.chunks, corpusFingerprint: corpus };
+    if (report.cursor_refused) this.log(`shadowIngest ${input.table}: heartbeat cursor not used: ${report.cursor_refused}`);
+    if (report.stale_chunks_removed > 0) this.log(`shadowIngest ${input.table}: ${report.stale_chunks_removed} chunks no longer produced by the corpus deleted (${report.docs_removed} documents gone from it)`);
     heartbeat(indexing);
 
     // Queries for choosing nprobe: the training questions (the dev split stays unseen by every choice).
