@@ -583,6 +583,13 @@ class BakeoffRun {
       const breached = decision.gates.find((g) => g.verdict === 'fail') ?? decidingGates(decision.gates)[0];
       this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `shadow gate ${breached.name} breached (mirrored ${cfg.percent}%): ${breached.reason}` });
     }
+    if (decision.action === 'ask-operator' && stageEnd && cfg.onInconclusive === 'canary') {
+      // Too little mirrored traffic must not hold a real bakeoff: the canary judges real traffic with
+      // the same gates. Inputs recorded before the field existed lack it and still ask (replay-safe).
+      shadow.outcome = 'unproven';
+      this.event('note', `shadow stage ended without proof (${decision.why}); on to the canary, which judges real traffic (shadow.onInconclusive: canary)`);
+      return 'advance';
+    }
     if (decision.action === 'ask-operator') {
       await this.awaitOperator(`shadow stage: ${decision.why}`, 'canary');
       shadow.outcome = 'approved';
