@@ -6,6 +6,10 @@
 //   recall@k    |relevant ∩ top k| / |relevant|            (0 when nothing is relevant)
 //   MRR@k       1 / rank of the first relevant id in the top k, else 0
 //   nDCG@k      DCG@k / IDCG@k, DCG = Σ_{i=1..k} rel_i / log2(i + 1) (ranx's default "jarvelin" gain)
+//               or, with gain 'exponential', Σ (2^rel_i − 1) / log2(i + 1) (Burges et al.; ranx "burges").
+//               Grades count as given: a document graded 2 gains twice (linear) or three times
+//               (exponential) what a document graded 1 does. IDCG sorts every judged grade.
+// Several relevant documents per query are the general case: recall counts all of them.
 import { seededRandom } from '../platform/seeded-random';
 import { bootstrapMeans, pairedDifferences, percentileInterval } from '../workflows/paired-interval';
 
@@ -58,15 +62,26 @@ export function reciprocalRankAtK(ranked: readonly string[], qrels: Qrels, k: nu
   return i < 0 ? 0 : 1 / (i + 1);
 }
 
-export function ndcgAtK(ranked: readonly string[], qrels: Qrels, k: number): number {
+export type Gain = 'linear' | 'exponential';
+
+function gainOf(rel: number, gain: Gain): number {
+  return gain === 'exponential' ? 2 ** rel - 1 : rel;
+}
+
+export function ndcgAtK(ranked: readonly string[], qrels: Qrels, k: number, gain: Gain = 'linear'): number {
   checkK(k);
-  const dcg = topK(ranked, k).reduce((s, id, i) => s + relOf(qrels, id) / Math.log2(i + 2), 0);
+  const dcg = topK(ranked, k).reduce((s, id, i) => s + gainOf(Math.max(0, relOf(qrels, id)), gain) / Math.log2(i + 2), 0);
   const ideal = (qrels instanceof Map ? [...qrels.values()] : Object.values(qrels))
     .filter((r) => r > 0)
     .sort((a, b) => b - a)
     .slice(0, k)
-    .reduce((s, r, i) => s + r / Math.log2(i + 2), 0);
+    .reduce((s, r, i) => s + gainOf(r, gain) / Math.log2(i + 2), 0);
   return ideal === 0 ? 0 : dcg / ideal;
+}
+
+/** The four retrieval metrics of one ranked document list against graded judgements. */
+export function judgedMetricsAtK(ranked: readonly string[], qrels: Qrels, k: number, ndcgK = 10, gain: Gain = 'linear'): { hit: number; reciprocal_rank: number; recall: number; ndcg: number } {
+  return { hit: hitAtK(ranked, qrels, k), reciprocal_rank: reciprocalRankAtK(ranked, qrels, k), recall: recallAtK(ranked, qrels, k), ndcg: ndcgAtK(ranked, qrels, ndcgK, gain) };
 }
 
 export function mean(xs: readonly number[]): number {

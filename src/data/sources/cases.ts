@@ -70,7 +70,7 @@ export async function readExtractiveCases(file: string, options?: ReadOptions): 
     }
     const parsed = ExtractiveCase.safeParse(value);
     if (!parsed.success) {
-      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: isMissing(value, i.path) ? 'missing' : i.message });
+      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: i.code === 'invalid_type' && isMissing(value, i.path) ? 'missing' : i.message });
       continue;
     }
     const c = parsed.data;
@@ -132,7 +132,7 @@ export async function readBeirCases(dir: string, options?: ReadOptions): Promise
       }
       const q = Query.safeParse(value);
       if (!q.success) {
-        for (const i of q.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: isMissing(value, i.path) ? 'missing' : i.message });
+        for (const i of q.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: i.code === 'invalid_type' && isMissing(value, i.path) ? 'missing' : i.message });
         continue;
       }
       if (queries.has(q.data._id)) report(options, { at, field: '_id', message: `duplicate query id ${JSON.stringify(q.data._id)} (first at ${queries.get(q.data._id)!.at})` });

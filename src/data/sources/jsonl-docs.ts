@@ -48,7 +48,7 @@ export async function* jsonlDocs(file: string, idField: 'id' | '_id', options?: 
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
-      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: isMissing(value, i.path) ? 'missing' : i.message });
+      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: i.code === 'invalid_type' && isMissing(value, i.path) ? 'missing' : i.message });
       continue;
     }
     const d = parsed.data as { title?: string; text: string; metadata?: Record<string, unknown> } & Record<string, string>;
