@@ -204,7 +204,9 @@ export class SearchService {
         diversityTop5: answer.diversityTop5,
         cached,
       });
-      if (sideName === 'baseline' && fallback === null) this.maybeMirror(state, req, answer);
+      // At 100 % the candidate serves everyone: its mirror (the bakeoff's concurrent baseline, issue 11) runs off its answers.
+      const fullStage = p.canaryPercent >= 100 && p.mirrorTable === p.candidateTable;
+      if ((sideName === 'baseline' || fullStage) && fallback === null) this.maybeMirror(state, req, answer);
     }
     return {
       lane: this.o.lane,

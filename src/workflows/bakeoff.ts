@@ -26,6 +26,7 @@ import { registerActions, safeText, type ActionSpec } from './actions';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimatesOnly, probeGates } from './gates';
 import { emptySide } from './latency-histogram';
 import type { WindowEvidence } from './live-evidence';
+import { checkTraffic, mirrorsFullStage, setFullStageMirror } from './full-stage-mirror';
 import { logLatencyRule } from './judge-patches';
 import { initialJudgeState, judgeCheck, startStage, type LiveJudgeState } from './live-judge';
 import {
@@ -601,7 +602,9 @@ class BakeoffRun {
 
   /** Stops mirroring (idempotent, non-cancellable); a no-op unless this bakeoff set a mirror. */
   private async clearMirrorIfSet(reason: string): Promise<void> {
-    const st = this.s.shadow;
+    // The shadow stage's mirror, else the 100 % stage's (full-stage-mirror.ts): at most one is set.
+    const shadowSet = !!this.s.shadow?.mirrorSet && !this.s.shadow.cleared;
+    const st = shadowSet ? this.s.shadow : this.s.judge?.fullStageMirror;
     if (!st?.mirrorSet || st.cleared) return;
     try {
       await CancellationScope.nonCancellable(() =>
@@ -610,11 +613,11 @@ class BakeoffRun {
           workflowId: this.s.status.workflowId,
           by: `bakeoff:${this.s.status.workflowId}`,
           reason,
-          idempotencyKey: this.key('shadow-mirror-clear'),
+          idempotencyKey: this.key(shadowSet ? 'shadow-mirror-clear' : 'full-stage-mirror-clear'),
         }),
       );
       st.cleared = true;
-      if (this.s.status.shadow) this.s.status.shadow.mirrorClearedAt = Date.now();
+      if (shadowSet && this.s.status.shadow) this.s.status.shadow.mirrorClearedAt = Date.now();
       this.event('note', `mirror cleared: ${reason}`);
     } catch (err) {
       this.event('note', `mirror not cleared (${reason}): ${errorMessage(err)}`);
@@ -659,12 +662,18 @@ class BakeoffRun {
             workflowId: s.status.workflowId,
             idempotencyKey: this.key(`split-${i}`),
           });
+          if (mirrorsFullStage(s.judge, stage.percent, input.dryRun)) {
+            const m = { lane: input.baseline.lane, workflowId: s.status.workflowId, table: s.status.shadowTable!, index: s.status.ingest?.index?.ivf ?? null, configHash: s.locked!.config_hash };
+            const by = `bakeoff:${s.status.workflowId}`;
+            await setFullStageMirror(s.judge, (x) => this.steps.mirror.setMirror(x), { ...m, percent: 100, by, reason: `stage ${i + 1}: concurrent baseline`, idempotencyKey: this.key(`full-stage-mirror-${i}`) }, (x) => this.event('note', x));
+          }
         }
         clock.start(Date.now(), soakMs);
         this.setPhase('canary', `stage ${i + 1}/${ramp.length}: ${stage.percent}% for ${formatDuration(soakMs)}`);
       }
 
       if ((await this.soak(i)) === 'continue-as-new') return 'continue-as-new';
+      await this.clearMirrorIfSet(`stage ${i + 1} ended`); // a no-op unless the 100 % stage mirrors
       clock.advance();
       if (s.promote.full) break;
       // A stage boundary is a natural, cheap point to start a fresh history.
@@ -725,7 +734,7 @@ class BakeoffRun {
     const now = Date.now();
     let w: WindowEvidence = { fromMs: clock.p.lastCheckAt, toMs: now, baseline: emptySide(), candidate: emptySide() };
     if (now > clock.p.lastCheckAt) {
-      const r = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
+      const r = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live, traffic: checkTraffic(s.judge!) });
       w = r.evidence ?? w; // a worker from before the poolable evidence reports none: nothing to pool
       clock.checked(now);
     }

@@ -35,6 +35,24 @@ export interface LiveJudgeState {
    * 'log-latency-gate'); absent: 'p95-share', the rule of bakeoffs started before the log-mean gate.
    */
   latencyRule?: LatencyRule;
+  /**
+   * The 100 % stage's mirror (full-stage-mirror.ts, patch 'full-stage-mirror'): while `judging` and not
+   * `cleared`, checks read mirrored requests (both sides answer the same request off the response
+   * path) and are judged as paired evidence, never against the baseline pooled over the bakeoff.
+   */
+  fullStageMirror?: FullStageMirror;
+}
+
+/** mirrorSet: setMirror was asked for (so it must be cleared); judging: it was acknowledged. */
+export interface FullStageMirror {
+  mirrorSet: boolean;
+  judging: boolean;
+  cleared: boolean;
+}
+
+/** This judge reads the 100 % stage's mirrored pairs now. */
+export function judgesMirroredPairs(s: LiveJudgeState): boolean {
+  return !!s.fullStageMirror?.judging && !s.fullStageMirror.cleared;
 }
 
 /**
@@ -365,12 +383,16 @@ export function judgePools(
 export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions): { state: LiveJudgeState; decision: LiveDecision } {
   const stage = { baseline: mergeSide(s.stage.baseline, w.baseline), candidate: mergeSide(s.stage.candidate, w.candidate) };
   const bakeoff = { baseline: mergeSide(s.bakeoff.baseline, w.baseline), candidate: mergeSide(s.bakeoff.candidate, w.candidate) };
-  const gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, o.percent, s.latencyRule);
+  // Mirrored pairs: both sides saw the same requests, as at 50 % — never the bakeoff-wide baseline.
+  const mirrored = judgesMirroredPairs(s);
+  const gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, mirrored ? 50 : o.percent, s.latencyRule);
+  if (mirrored) for (const g of gates) g.reason += '; mirrored requests (both sides answered off the response path, concurrent baseline)';
   const verdict = overallVerdict(gates);
   const failed = gates.filter((g) => g.verdict === 'fail');
   const failStreak = failed.length > 0 ? (s.failStreak ?? 0) + 1 : 0;
   const state: LiveJudgeState = { stageIndex: s.stageIndex, stage, bakeoff, checks: s.checks + 1, failStreak };
   if (s.latencyRule) state.latencyRule = s.latencyRule;
+  if (s.fullStageMirror) state.fullStageMirror = s.fullStageMirror;
   const label = (g: Gate) => `${g.name}: ${g.reason}`;
   let decision: LiveDecision;
   if (failed.length > 0 && failStreak >= (o.thresholds.failureLimit ?? 1)) {

@@ -170,12 +170,12 @@ test.each([
   expect(await mirrorColumns(lane)).toMatchObject({ mirror_table: null, mirror_percent: 0, mirror_owner: null });
 });
 
-test('too little mirrored traffic to prove non-breach: the shadow stage asks an operator; approve starts the canary', async () => {
+test('too little mirrored traffic, onInconclusive ask-operator: the shadow stage asks an operator; approve starts the canary', async () => {
   const lane = 'shadow_ask';
   await createLane(db, lane);
   const rig = await createRig(env, db, HEALTHY, 'shadow-ask');
   const r = await rig.worker.runUntil(async () => {
-    const h = await start(rig, bakeoffInput(lane, 'v463_ask', { shadow: SHADOW, ramp: [{ percent: 50, soak: '1h' }] }), 'bakeoff-shadow-ask');
+    const h = await start(rig, bakeoffInput(lane, 'v463_ask', { shadow: { ...SHADOW, onInconclusive: 'ask-operator' }, ramp: [{ percent: 50, soak: '1h' }] }), 'bakeoff-shadow-ask');
     const s0 = await waitForStatus(h, (s) => s.phase === 'shadow');
     const t0 = s0.shadow!.startedAt!;
     const quiet = { ...MIRROR_HEALTHY, samples: 100 };
@@ -196,4 +196,28 @@ test('too little mirrored traffic to prove non-breach: the shadow stage asks an 
   expect(r.status.shadow).toMatchObject({ outcome: 'approved', mirror: { n: 600, meanOverlapAt10: expect.closeTo(0.8, 9) } });
   expect(r.status.approvals).toMatchObject([{ by: 'carol' }]);
   expect(await pointerActions(db, lane)).toEqual(['init', 'mirror', 'mirror-clear', 'split:50', 'promote']);
+});
+
+test('too little mirrored traffic, default onInconclusive (canary): the stage ends unproven and the canary judges real traffic, no operator', async () => {
+  const lane = 'shadow_quiet';
+  await createLane(db, lane);
+  const rig = await createRig(env, db, HEALTHY, 'shadow-quiet');
+  const r = await rig.worker.runUntil(async () => {
+    const h = await start(rig, bakeoffInput(lane, 'v464_qui', { shadow: SHADOW, ramp: [{ percent: 50, soak: '1h' }] }), 'bakeoff-shadow-quiet');
+    const s0 = await waitForStatus(h, (s) => s.phase === 'shadow');
+    const t0 = s0.shadow!.startedAt!;
+    const quiet = { ...MIRROR_HEALTHY, samples: 100 };
+    await writeMirrorTraffic(lane, 'baseline', t0 - H, t0 + 2 * H, quiet);
+    await writeMirrorTraffic(lane, 'candidate', t0 - H, t0 + 2 * H, quiet);
+    await writeComparisons(lane, t0 - WINDOW, t0 + 2 * H, 100, 0.8);
+    await writeTraffic(db, lane, 'baseline', t0 - H, t0 + 4 * H, MIRROR_HEALTHY);
+    await writeTraffic(db, lane, 'candidate', t0 - H, t0 + 4 * H, MIRROR_HEALTHY);
+    return h.result();
+  });
+  expect(r.outcome).toBe('promoted');
+  expect(r.status.approvals).toEqual([]); // nobody was asked
+  expect(r.status.shadow).toMatchObject({ outcome: 'unproven', mirror: { n: 600 } });
+  expect(r.status.events.some((e) => /^shadow stage ended without proof \(stage ended without proof of non-breach: .*\); on to the canary/.test(e.message))).toBe(true);
+  expect(await pointerActions(db, lane)).toEqual(['init', 'mirror', 'mirror-clear', 'split:50', 'promote']);
+  expect(await mirrorColumns(lane)).toMatchObject({ mirror_table: null, mirror_percent: 0, mirror_owner: null });
 });
