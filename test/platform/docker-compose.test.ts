@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 
 interface Service {
   image?: string;
+  command?: string[];
   ports?: string[];
   depends_on?: Record<string, unknown> | string[];
   environment?: Record<string, string>;
@@ -14,9 +15,9 @@ interface Service {
 const file = path.join(__dirname, '..', '..', 'docker-compose.temporal.yml');
 const compose = parse(fs.readFileSync(file, 'utf8')) as { services: Record<string, Service> };
 
-test('has the Temporal server, its PostgreSQL, UI, admin tools and a pgvector chunk store', () => {
+test('has the Temporal server, its PostgreSQL, UI, admin tools, a pgvector chunk store and both worker roles', () => {
   expect(Object.keys(compose.services).sort()).toEqual(
-    ['chunk-store', 'temporal', 'temporal-admin-tools', 'temporal-db', 'temporal-ui'].sort(),
+    ['bakeoff-control', 'bakeoff-data', 'chunk-store', 'temporal', 'temporal-admin-tools', 'temporal-db', 'temporal-ui'].sort(),
   );
   expect(compose.services['chunk-store'].image).toMatch(/^pgvector\/pgvector:/);
   expect(compose.services.temporal.environment?.DB).toMatch(/^postgres/);
@@ -41,5 +42,21 @@ test('every depends_on names a defined service', () => {
   for (const svc of Object.values(compose.services)) {
     const deps = Array.isArray(svc.depends_on) ? svc.depends_on : Object.keys(svc.depends_on ?? {});
     for (const d of deps) expect(compose.services[d]).toBeDefined();
+  }
+});
+
+test('the worker services run `bakeoff worker` in the control and data roles against the compose servers', () => {
+  const roleOf = (name: string) => {
+    const cmd = compose.services[name].command ?? [];
+    expect(cmd.slice(0, 3)).toEqual(['node', 'dist/cli/main.js', 'worker']);
+    return cmd[cmd.indexOf('--role') + 1];
+  };
+  expect(roleOf('bakeoff-control')).toBe('control');
+  expect(roleOf('bakeoff-data')).toBe('data');
+  for (const name of ['bakeoff-control', 'bakeoff-data']) {
+    const env = compose.services[name].environment ?? {};
+    expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(new URL(env.DATABASE_URL!).host).toBe('chunk-store:5432');
+    expect(compose.services[name].ports ?? []).toEqual([]);
   }
 });
