@@ -2,7 +2,7 @@
 // of their input (and `now`), so the layout is tested without a server. No colours: the output is
 // read in CI logs and pasted into incident channels as often as it is read on a terminal.
 import { formatDuration } from '../workflows/duration';
-import type { BakeoffStatus, Gate } from '../workflows/types';
+import { isTerminal, type BakeoffStatus, type Gate } from '../workflows/types';
 import type { StatusAnswer } from './status-source';
 
 export function renderTable(headers: string[], rows: string[][]): string {
@@ -54,8 +54,29 @@ export function soakLeft(status: BakeoffStatus, now: number): { ms: number; runn
   return { ms: st.remainingMs, running: false };
 }
 
+/** Milliseconds shown: when a signal was recorded vs applied, seconds are too coarse. */
+export function formatTimeMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? '—' : `${d.toISOString().slice(0, 23).replace('T', ' ')} UTC`;
+}
+
+/** After a rollback or promotion the stage is history: where the ramp got to, no clock. */
+function endedStageLine(s: BakeoffStatus): string | null {
+  const st = s.stage;
+  const ended = s.rollback
+    ? s.rollback.completedAt || isTerminal(s.phase) ? 'rolled back' : 'rolling back'
+    : s.promotion ? 'promoted' : s.phase === 'promoting' ? 'promoting' : isTerminal(s.phase) ? s.phase : null;
+  if (!ended) return null;
+  if (!st) return `— (${ended})`;
+  const now = ended === 'promoted' ? 'the candidate is live' : ended === 'promoting' ? 'the candidate is going live' : 'no traffic to the candidate now';
+  return `reached ${st.index + 1} of ${s.stagesTotal} (${st.percent} % of traffic to the candidate), soak clock stopped · ${ended}: ${now}`;
+}
+
 function stageLine(s: BakeoffStatus, now: number): string {
   const st = s.stage;
+  const ended = endedStageLine(s);
+  if (ended) return ended;
   if (!st) return s.phase === 'canary' ? 'between stages' : '—';
   const left = soakLeft(s, now)!;
   // Whole seconds: milliseconds of a countdown are noise on a terminal.
@@ -111,7 +132,12 @@ export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
   const e = a.execution;
   const out: string[] = [];
   const field = (name: string, value: string) => out.push(`${name.padEnd(9)} ${value}`);
-  field('Bakeoff', `${e.workflowId} (${e.executionStatus.toLowerCase()}, run ${e.runId.slice(0, 8)}…, started ${formatTime(e.startTime)})`);
+  // After continue-as-new the server's execution is the latest run: the bakeoff started with its first.
+  const laterRun = e.firstRunId && e.firstRunId !== e.runId;
+  const started = !laterRun
+    ? `started ${formatTime(e.startTime)}`
+    : `${a.status ? `run ${a.status.runs}, ` : ''}this run since ${formatTime(e.startTime)}; bakeoff started ${e.bakeoffStartTime ? formatTime(e.bakeoffStartTime) : '(first run no longer retained)'}`;
+  field('Bakeoff', `${e.workflowId} (${e.executionStatus.toLowerCase()}, run ${e.runId.slice(0, 8)}…, ${started})`);
   const s = a.status;
   if (!s) {
     field('Phase', `${e.phase ?? 'unknown'} (from the BakeoffPhase search attribute)`);
@@ -138,7 +164,12 @@ export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
   }
   if (s.rollback) {
     const r = s.rollback;
-    const parts = [`${r.automatic ? 'automatic' : 'requested'} by ${r.by} at ${formatTime(r.requestedAt)}: ${r.reason}`];
+    // The workflow's requestedAt is when it applied the signal; the server recorded it earlier when no worker ran.
+    const when =
+      !r.automatic && a.rollbackSignaledAt
+        ? `: signal sent ${formatTimeMs(a.rollbackSignaledAt)}, applied ${formatTimeMs(r.requestedAt)} (${((r.requestedAt - a.rollbackSignaledAt) / 1000).toFixed(1)} s later)`
+        : ` at ${formatTime(r.requestedAt)}`;
+    const parts = [`${r.automatic ? 'automatic' : 'requested'} by ${r.by}${when}: ${r.reason}`];
     if (r.pointerRestoredAt) parts.push(`pointer back on the baseline (v${r.pointerVersion}) at ${formatTime(r.pointerRestoredAt)}`);
     if (r.smoke) parts.push(`smoke eval ${r.smoke.ok ? 'ok' : 'NOT OK'}${r.smoke.hitRate !== undefined ? ` (hit rate ${formatNumber(r.smoke.hitRate)} on ${r.smoke.cases} cases)` : r.smoke.error ? ` (${r.smoke.error})` : ''}`);
     parts.push(r.completedAt ? `completed ${formatTime(r.completedAt)}` : 'in progress');

@@ -4,7 +4,7 @@
 // BakeoffPhase search attribute, pending activities) still say a good deal, so we show those.
 import { WorkflowFailedError, type Client, type Connection, type WorkflowExecutionDescription } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
+import { rollbackSignal, SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
 import type { BakeoffResult, BakeoffStatus } from '../workflows/types';
 import { CliError, innermostMessage } from './errors';
 
@@ -25,6 +25,10 @@ export interface ExecutionSummary {
   phase: string | null;
   configHash: string | null;
   pendingActivities: Array<{ type: string; attempt: number; lastFailure: string | null }>;
+  /** The bakeoff's first run (continue-as-new starts new runs of the same bakeoff); absent: unknown. */
+  firstRunId?: string | null;
+  /** When the bakeoff (its first run) started; startTime is this run's. Absent or null: not known. */
+  bakeoffStartTime?: string | null;
 }
 
 export interface StatusAnswer {
@@ -34,6 +38,11 @@ export interface StatusAnswer {
   source: 'query' | 'result' | 'server-records';
   /** Why the status is missing or partial, for the operator. */
   note: string | null;
+  /**
+   * When the server recorded the operator's rollback signal (epoch ms; history event time). The
+   * status's rollback.requestedAt is when the workflow applied it, which is later when no worker ran.
+   */
+  rollbackSignaledAt?: number | null;
 }
 
 export function summarize(d: WorkflowExecutionDescription): ExecutionSummary {
@@ -49,6 +58,7 @@ export function summarize(d: WorkflowExecutionDescription): ExecutionSummary {
     historyLength: d.historyLength,
     phase: d.typedSearchAttributes.get(PHASE_KEY) ?? null,
     configHash: d.typedSearchAttributes.get(HASH_KEY) ?? null,
+    firstRunId: d.raw.workflowExecutionInfo?.firstRunId || null,
     pendingActivities: pending.map((a) => ({
       type: a.activityType?.name ?? '?',
       attempt: a.attempt ?? 1,
@@ -64,17 +74,44 @@ export async function describeBakeoff(client: Client, workflowId: string): Promi
   return d;
 }
 
+/**
+ * When the bakeoff started: its first run's start. After continue-as-new the execution the server
+ * describes is the latest run; null when the first run is no longer retained.
+ */
+export async function bakeoffStartTime(client: Client, workflowId: string, run: { runId: string; startTime: string; firstRunId?: string | null }): Promise<string | null> {
+  if (!run.firstRunId || run.firstRunId === run.runId) return run.startTime;
+  try {
+    return (await client.workflow.getHandle(workflowId, run.firstRunId).describe()).startTime.toISOString();
+  } catch {
+    return null; // past the namespace's retention
+  }
+}
+
+/** The server's time of the first `rollback` signal in this run's history (null: none, e.g. an automatic rollback). */
+export async function rollbackSignalTime(client: Client, workflowId: string, runId: string): Promise<number | null> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  for (const e of history.events ?? []) {
+    if (e.workflowExecutionSignaledEventAttributes?.signalName === rollbackSignal.name && e.eventTime) {
+      return Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6);
+    }
+  }
+  return null;
+}
+
 export async function fetchStatus(client: Client, connection: Connection, workflowId: string, queryTimeoutMs = 10_000): Promise<StatusAnswer> {
   const d = await describeBakeoff(client, workflowId);
   const execution = summarize(d);
+  execution.bakeoffStartTime = await bakeoffStartTime(client, workflowId, execution);
   const handle = client.workflow.getHandle(workflowId);
+  const withSignalTime = async (a: StatusAnswer): Promise<StatusAnswer> =>
+    a.status?.rollback && !a.status.rollback.automatic ? { ...a, rollbackSignaledAt: await rollbackSignalTime(client, workflowId, execution.runId).catch(() => null) } : a;
   if (execution.executionStatus === 'COMPLETED') {
     const result = (await handle.result()) as BakeoffResult;
-    return { execution, status: result.status, source: 'result', note: null };
+    return withSignalTime({ execution, status: result.status, source: 'result', note: null });
   }
   try {
     const status = await connection.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(statusQuery));
-    return { execution, status, source: 'query', note: null };
+    return await withSignalTime({ execution, status, source: 'query', note: null });
   } catch (err) {
     let note: string;
     if (execution.executionStatus === 'RUNNING') {

@@ -8,7 +8,7 @@ import { exitWith, onServer, sleep, targetOf, type CliContext } from '../context
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { formatTime, renderStatus, renderTable } from '../render';
-import { fetchStatus, type StatusAnswer } from '../status-source';
+import { bakeoffStartTime, fetchStatus, type StatusAnswer } from '../status-source';
 import { workflowUrl } from '../target';
 
 export const PHASES: readonly Phase[] = [
@@ -125,15 +125,22 @@ export function registerInspectCommands(program: Command, ctx: CliContext): void
       const limit = Math.floor(positiveNumber('limit', opts.limit));
       if (opts.showQuery) io.err(`query: ${query}`);
       return onServer(target, undefined, async ({ client }) => {
-        const rows: Array<{ workflowId: string; runId: string; status: string; phase: string | null; configHash: string | null; startTime: string; closeTime: string | null }> = [];
+        const rows: Array<{ workflowId: string; runId: string; status: string; phase: string | null; configHash: string | null; startTime: string | null; runStartTime: string; closeTime: string | null }> = [];
         for await (const w of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+          const runStartTime = w.startTime.toISOString();
+          // startTime is the bakeoff's (its first run's): after continue-as-new the listed run started later.
+          // (The dev server's visibility store leaves firstRunId empty: describe the run to learn it.)
+          const firstRunId =
+            w.raw.firstRunId ||
+            (await client.workflow.getHandle(w.workflowId, w.runId).describe().then((d) => d.raw.workflowExecutionInfo?.firstRunId || null, () => null));
           rows.push({
             workflowId: w.workflowId,
             runId: w.runId,
             status: w.status.name,
             phase: w.typedSearchAttributes.get(PHASE_KEY) ?? null,
             configHash: w.typedSearchAttributes.get(HASH_KEY) ?? null,
-            startTime: w.startTime.toISOString(),
+            startTime: await bakeoffStartTime(client, w.workflowId, { runId: w.runId, startTime: runStartTime, firstRunId }),
+            runStartTime,
             closeTime: w.closeTime ? w.closeTime.toISOString() : null,
           });
           if (rows.length >= limit) break;
@@ -145,7 +152,7 @@ export function registerInspectCommands(program: Command, ctx: CliContext): void
           io.out(
             renderTable(
               ['WORKFLOW ID', 'STATUS', 'PHASE', 'CONFIG', 'STARTED'],
-              rows.map((r) => [r.workflowId, r.status.toLowerCase(), r.phase ?? '—', r.configHash ? `${r.configHash.slice(0, 12)}…` : '—', formatTime(r.startTime)]),
+              rows.map((r) => [r.workflowId, r.status.toLowerCase(), r.phase ?? '—', r.configHash ? `${r.configHash.slice(0, 12)}…` : '—', r.startTime ? formatTime(r.startTime) : `${formatTime(r.runStartTime)} (this run)`]),
             ),
           );
         }
