@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerControlCommands } from './commands/control';
 import { registerDataCommands } from './commands/data';
+import { registerLaneCommands } from './commands/lane';
 import { registerDatasetCommands } from './commands/dataset';
 import { registerInspectCommands } from './commands/inspect';
 import { registerJudgeCommands } from './commands/judge';
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerControlCommands(program, ctx);
   registerStoreCommands(program, ctx);
   registerDataCommands(program, ctx);
+  registerLaneCommands(program, ctx);
   registerDatasetCommands(program, ctx);
   registerRuntimeCommands(program, ctx);
   registerWorkersCommand(program, ctx);
