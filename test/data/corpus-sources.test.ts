@@ -208,3 +208,30 @@ test('HTML extractor: title falls back to the first h1; comments and unknown ent
   expect(htmlToText('<h1>Top <b>title</b></h1><!-- <p>gone</p> --><p>x &bogus; &#65;</p>')).toEqual({ title: 'Top title', text: 'Top title\nx &bogus; A' });
   expect(htmlToText('<p>no title</p>').title).toBeNull();
 });
+
+test('registry resolution: NAME:split gives its cases; the corpus streams in batches and fails when it changed since registration', async () => {
+  const { addDataset } = await import('../../src/data/registry');
+  const { registeredCorpusBatches, resolveRegisteredCaseSet } = await import('../../src/data/registry-resolve');
+  const home = path.join(dir, 'home');
+  const docs = syntheticDocs(150, 3);
+  const file = write('reg/docs.jsonl', docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  const casesFile = write('reg/cases.jsonl', docs.slice(0, 9).map((d, i) => JSON.stringify({ case_id: `k${i}`, question: `q${i}`, gold_doc_id: d.id, split: i < 6 ? 'train' : 'test' })).join('\n') + '\n');
+  await addDataset(home, 'reg', { kind: 'jsonl', file, cases: casesFile });
+
+  expect(resolveRegisteredCaseSet(home, 'reg:test').map((c) => c.case_id)).toEqual(['k6', 'k7', 'k8']);
+  expect(resolveRegisteredCaseSet(home, 'reg:all')).toHaveLength(9);
+  expect(() => resolveRegisteredCaseSet(home, 'reg:dev')).toThrow('case set reg:dev: dataset reg has no split dev (its splits: test, train, or all)');
+  expect(() => resolveRegisteredCaseSet(home, 'reg')).toThrow('case set "reg" must be NAME:split (e.g. faq:dev, mydocs:test, mydocs:all)');
+
+  const sizes: number[] = [];
+  for await (const b of registeredCorpusBatches(home, 'reg', 64)) sizes.push(b.length);
+  expect(sizes).toEqual([64, 64, 22]);
+
+  fs.writeFileSync(file, docs.slice(0, 149).map((d) => JSON.stringify(d)).join('\n') + '\n');
+  const seen: number[] = [];
+  const drain = async () => {
+    for await (const b of registeredCorpusBatches(home, 'reg', 64)) seen.push(b.length);
+  };
+  await expect(drain()).rejects.toThrow(/^dataset reg: the corpus changed since registration \(snapshot sha256 [0-9a-f]{64}, 149 documents; registered [0-9a-f]{64}, 150\)/);
+  expect(seen).toEqual([64, 64]); // the last batch is held back until the snapshot matched
+});
