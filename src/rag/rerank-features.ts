@@ -3,6 +3,11 @@
 // model call: cosine and its margin to the best candidate, lexical and dense ranks, the fused score,
 // same-document context (does the candidate's document keep coming up?), diversity (is it more than a
 // near-copy of a better candidate?) and query-term overlap.
+// The lexical features (bm25_*) are the rank and score of the table's lexical leg: Okapi BM25 for
+// configs that chose it (every new config), ts_rank_cd for tables locked before (lexical-index.ts).
+// The names stay so stored models keep loading; the score is max-normalised per snapshot, so both
+// rankers' scales fit, but a model should be trained on the ranker it serves with (each table's run
+// trains its own).
 import type { Candidate } from './retrieve';
 import { contentTerms, termPrefixMatcher } from './terms';
 
