@@ -11,7 +11,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SnapshotFingerprint } from '../src/data/sources/fingerprint';
 import { JsonlSource } from '../src/data/sources/jsonl-source';
-import { repoRoot } from '../src/platform/paths';
 import { seededRandom } from '../src/platform/seeded-random';
 import { Embedder } from '../src/rag/embed';
 
@@ -22,6 +21,8 @@ function arg(name: string, fallback: string): string {
 const DOCS = Number(arg('docs', '100000'));
 const EMBED_SAMPLE = Number(arg('embed-sample', '256'));
 const BATCH = 64;
+/** Compiled to .bakeoff/bench-build/bench/: the repository is three levels up. */
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const RSS_LIMIT = 1.5e9;
 
 const WORDS = 'the a retrieval index vector query shard replica token chunk cursor lease rollout baseline canary pointer latency recall ranking document corpus table embedding model worker activity workflow signal operator threshold'.split(' ');
