@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataPlane } from '../../src/activities/data-plane';
 import { openDb, type Db } from '../../src/platform/db';
+import { modelsDir } from '../../src/platform/paths';
 import { ChunkStore } from '../../src/rag/chunk-store';
 import { defaultBaseline, lockConfig, type LockedConfig } from '../../src/rag/config';
 import { readIndexPointer } from '../../src/rag/serving-index';
@@ -157,6 +158,43 @@ test('--force replaces the baseline (restore + cache epoch), and is refused whil
   expect(refused.code).toBe(2);
   expect(refused.stderr).toBe(`bakeoff: nothing adopted: lane 'team' has a bakeoff in flight (candidate document_chunks_vcand at 10 %, mirror none): abort it first, even with --force`);
   expect(await tableExists(third.locked.shadow_table)).toBe(false);
+}, 180_000);
+
+test('the config may name any embedder in BAKEOFF_MODEL_DIR (a sentence-transformers copy of MiniLM); a model dir without pooling is one line', async () => {
+  const models = path.join(home, 'models');
+  const copy = (name: string, withPooling: boolean) => {
+    const dir = path.join(models, name);
+    fs.cpSync(path.join(modelsDir, 'all-MiniLM-L6-v2'), dir, { recursive: true });
+    fs.rmSync(path.join(dir, 'manifest.json'));
+    if (withPooling) {
+      fs.mkdirSync(path.join(dir, '1_Pooling'));
+      fs.writeFileSync(path.join(dir, '1_Pooling', 'config.json'), JSON.stringify({ word_embedding_dimension: 384, pooling_mode_mean_tokens: true }));
+    }
+  };
+  copy('team-minilm', true);
+  copy('team-nopool', false);
+  const own = (name: string, chunkVersion: string) => {
+    const candidate = defaultBaseline({ embedder: name, tokenizer: name, tokenizer_hash: embedder.tokenizerHash }, chunkVersion, 'team');
+    const file = path.join(home, `${chunkVersion}.json`);
+    fs.writeFileSync(file, JSON.stringify(candidate));
+    return { file, locked: lockConfig(candidate) };
+  };
+  const withModels = { ...env, BAKEOFF_MODEL_DIR: models };
+  const good = own('team-minilm', 'v512_own');
+  const res = await run('bakeoff', ['lane', 'adopt', '--lane', 'own', '--table', 'team_chunks', '--config', good.file], { env: withModels, timeoutMs: 120_000 });
+  expect(res.stderr).not.toMatch(/bakeoff:/);
+  expect(res.code).toBe(0);
+  expect(readIndexPointer(path.join(home, 'indexes'), good.locked.shadow_table)).toMatchObject({ embedder: 'team-minilm', rows: rows.length });
+  expect(await readPointer(db, 'own')).toMatchObject({ liveTable: good.locked.shadow_table });
+
+  const bad = own('team-nopool', 'v512_nopool');
+  const refused = await run('bakeoff', ['lane', 'adopt', '--lane', 'nopool', '--table', 'team_chunks', '--config', bad.file], { env: withModels, timeoutMs: 120_000 });
+  expect(refused.code).toBe(2);
+  expect(refused.stderr.trim()).toBe(
+    `bakeoff: embedding model 'team-nopool': ${path.join(models, 'team-nopool', '1_Pooling', 'config.json')}: missing, and no manifest.json names the pooling: add it (sentence-transformers layout) with pooling_mode_mean_tokens or pooling_mode_cls_token true`,
+  );
+  expect(await readPointer(db, 'nopool')).toBeNull();
+  expect(await tableExists(bad.locked.shadow_table)).toBe(false);
 }, 180_000);
 
 describe('tables that cannot be adopted: every problem one line, nothing written', () => {
