@@ -145,7 +145,7 @@ async function main(): Promise<void> {
 }
 
 /** Mistakes a user can fix (settings, a lane never created, a missing model or dataset): one line, no stack. */
-const USER_ERRORS = new Set(['ServeConfigError', 'ApplicationFailure', 'SideLoadError', 'DatasetError', 'ModelNotFoundError']);
+const USER_ERRORS = new Set(['ServeConfigError', 'ApplicationFailure', 'SideLoadError', 'DatasetError', 'ModelNotFoundError', 'ModelConfigError']);
 
 if (require.main === module) {
   main().catch((err: unknown) => {
