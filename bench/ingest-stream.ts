@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SnapshotFingerprint } from '../src/data/sources/fingerprint';
 import { JsonlSource } from '../src/data/sources/jsonl-source';
+import { CorpusFingerprinter } from '../src/rag/corpus-fingerprint';
 import { seededRandom } from '../src/platform/seeded-random';
 import { Embedder } from '../src/rag/embed';
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
-    const snapshot = new SnapshotFingerprint();
+    const snapshot = new CorpusFingerprinter();
     let batch: { id: string; text: string }[] = [];
     let batches = 0;
     let docs = 0;
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       }
       if (++docs % 1000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
-    const digest = snapshot.digest();
+    const digest = snapshot.digest().snapshot;
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const cpu = process.cpuUsage(cpu0);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

@@ -2,11 +2,11 @@
 // ({doc_id, title, text}), streamed in batches, with the snapshot fingerprint checked against the
 // registered one once the last document has been read (a corpus changed since registration fails
 // instead of silently being judged as the registered one); and NAME:split → its labelled cases.
+import { CorpusFingerprinter } from '../rag/corpus-fingerprint';
 import { readManifest, readRegisteredCases, RegistryError } from './registry';
 import { parseCaseSetRef } from './registry-ref';
 import { sourceFor } from './registry-validate';
 import type { LabelledCase } from './sources/cases';
-import { SnapshotFingerprint } from './sources/fingerprint';
 import type { SourceProgress } from './sources/types';
 
 export interface IngestDoc {
@@ -22,7 +22,7 @@ export interface IngestDoc {
  */
 export async function* registeredCorpusBatches(home: string, name: string, batchSize = 64, onProgress?: (p: SourceProgress) => void): AsyncGenerator<IngestDoc[]> {
   const manifest = readManifest(home, name);
-  const snapshot = new SnapshotFingerprint();
+  const snapshot = new CorpusFingerprinter();
   let batch: IngestDoc[] = [];
   for await (const d of sourceFor(manifest.spec).docs({ onProgress })) {
     snapshot.add(d.id, d.sha256);
@@ -32,9 +32,9 @@ export async function* registeredCorpusBatches(home: string, name: string, batch
       batch = batch.slice(batchSize);
     }
   }
-  const digest = snapshot.digest();
+  const { snapshot: digest, documents } = snapshot.digest();
   if (digest !== manifest.corpus.snapshot_sha256) {
-    throw new RegistryError(`dataset ${name}: the corpus changed since registration (snapshot sha256 ${digest}, ${snapshot.count} documents; registered ${manifest.corpus.snapshot_sha256}, ${manifest.corpus.docs}); check it with: bakeoff dataset verify ${name}`);
+    throw new RegistryError(`dataset ${name}: the corpus changed since registration (snapshot sha256 ${digest}, ${documents} documents; registered ${manifest.corpus.snapshot_sha256}, ${manifest.corpus.docs}); check it with: bakeoff dataset verify ${name}`);
   }
   if (batch.length > 0) yield batch;
 }

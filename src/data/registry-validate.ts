@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SPLIT_RULE } from './dataset';
 import type { CasesSummary, DatasetSpec, FileChecksum } from './registry-manifest';
+import { CorpusFingerprinter } from '../rag/corpus-fingerprint';
 import { BeirSource } from './sources/beir-source';
 import { caseSetSupport, qrelsFiles, readExtractiveCases, supportedMetricNames, type LabelledCase } from './sources/cases';
-import { SnapshotFingerprint } from './sources/fingerprint';
 import { JsonlSource } from './sources/jsonl-source';
 import { PgSource } from './sources/pg-source';
 import { TreeSource } from './sources/tree-source';
@@ -78,7 +78,7 @@ export async function validateDataset(spec: DatasetSpec, onProgress?: (p: Source
   const answerDocs = new Set((cases ?? []).flatMap((c) => (c.answer ? [c.answer.doc_id] : [])));
   const answerTexts = new Map<string, string>();
   const ids = new Set<string>();
-  const snapshot = new SnapshotFingerprint();
+  const snapshot = new CorpusFingerprinter();
   let bytes = 0;
   for await (const d of source.docs({ onProblem, onProgress })) {
     ids.add(d.id);
@@ -123,5 +123,5 @@ export async function validateDataset(spec: DatasetSpec, onProgress?: (p: Source
       metrics: supportedMetricNames(support),
     };
   }
-  return { problems, docs: ids.size, bytes, snapshotSha256: snapshot.digest(), files, cases, casesSummary };
+  return { problems, docs: ids.size, bytes, snapshotSha256: snapshot.digest().snapshot, files, cases, casesSummary };
 }

@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { seededRandom } from '../../src/platform/seeded-random';
 import { readBeirCases, readExtractiveCases, caseSetSupport, supportedMetricNames } from '../../src/data/sources/cases';
 import { BeirSource } from '../../src/data/sources/beir-source';
-import { SnapshotFingerprint, docSha256 } from '../../src/data/sources/fingerprint';
 import { htmlToText } from '../../src/data/sources/html-text';
 import { JsonlSource } from '../../src/data/sources/jsonl-source';
 import { TreeSource } from '../../src/data/sources/tree-source';
 import { problemLine, SourceError, type CorpusSource, type SourceProblem } from '../../src/data/sources/types';
 import { splitFor } from '../../src/data/dataset';
+import { CorpusFingerprinter, documentContentHash, fingerprintDocuments } from '../../src/rag/corpus-fingerprint';
 
 let dir: string;
 beforeAll(() => {
@@ -35,12 +35,12 @@ function syntheticDocs(n: number, seed: number): { id: string; title: string; te
 async function collect(source: CorpusSource): Promise<{ docs: { id: string; at: string; sha256: string; title: string; text: string }[]; problems: string[]; snapshot: string }> {
   const problems: SourceProblem[] = [];
   const docs = [];
-  const snap = new SnapshotFingerprint();
+  const snap = new CorpusFingerprinter();
   for await (const d of source.docs({ onProblem: (p) => problems.push(p) })) {
     docs.push(d);
     snap.add(d.id, d.sha256);
   }
-  return { docs, problems: problems.map(problemLine), snapshot: snap.digest() };
+  return { docs, problems: problems.map(problemLine), snapshot: snap.digest().snapshot };
 }
 
 function write(name: string, text: string | Buffer): string {
@@ -50,14 +50,16 @@ function write(name: string, text: string | Buffer): string {
   return file;
 }
 
-test('JSONL: every document in order with file:line; the snapshot ignores order and metadata key order, and changes with an edit', async () => {
+test('JSONL: every document in order with file:line; the snapshot is the ingest\'s, ignores order, and changes with an edit', async () => {
   const docs = syntheticDocs(500, 11);
   const file = write('a/docs.jsonl', docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
   const a = await collect(new JsonlSource(file));
   expect(a.problems).toEqual([]);
   expect(a.docs.map((d) => d.id)).toEqual(docs.map((d) => d.id));
   expect(a.docs[41].at).toBe(`${file}:42`);
-  expect(a.docs[0].sha256).toBe(docSha256(docs[0]));
+  expect(a.docs[0].sha256).toBe(documentContentHash(docs[0].title, docs[0].text));
+  // The same fingerprint ingest computes over its input documents (src/rag/corpus-fingerprint.ts).
+  expect(a.snapshot).toBe(fingerprintDocuments(docs.map((d) => ({ doc_id: d.id, title: d.title, text: d.text }))).snapshot);
 
   const reordered = [...docs].reverse().map((d) => JSON.stringify({ metadata: { lang: 'en', n: d.metadata.n }, text: d.text, title: d.title, id: d.id }));
   const b = await collect(new JsonlSource(write('a/reordered.jsonl', reordered.join('\n'))));

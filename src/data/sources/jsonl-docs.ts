@@ -3,7 +3,7 @@
 // only in the id field's name. Every bad line is one problem naming file:line and the field.
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { docSha256 } from './fingerprint';
+import { documentContentHash } from '../../rag/corpus-fingerprint';
 import { fileSize, readLines } from './lines';
 import { report, type ReadOptions, type SourceDoc } from './types';
 
@@ -61,7 +61,7 @@ export async function* jsonlDocs(file: string, idField: 'id' | '_id', options?: 
     firstSeen.set(id, line.number);
     const doc = { id, title: d.title ?? '', text: d.text, metadata: d.metadata ?? {} };
     docs++;
-    yield { ...doc, at, sha256: docSha256(doc) };
+    yield { ...doc, at, sha256: documentContentHash(doc.title, doc.text) };
     options?.onProgress?.({ docs, bytes: line.bytesRead, totalBytes });
   }
   if (docs === 0) report(options, { at: file, field: '(file)', message: 'empty corpus: no documents' });

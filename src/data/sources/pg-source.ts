@@ -4,7 +4,7 @@
 // The query must name columns `id` and `text`; `title` is optional; every other column goes into
 // metadata. The DSN's password is never stored: libpq's PGPASSWORD or ~/.pgpass supply it.
 import { Client } from 'pg';
-import { docSha256 } from './fingerprint';
+import { documentContentHash } from '../../rag/corpus-fingerprint';
 import { report, type CorpusSource, type ReadOptions, type SourceDoc } from './types';
 
 export const PG_FETCH_BATCH = 500;
@@ -84,7 +84,7 @@ export class PgSource implements CorpusSource {
           const doc = { id, title: title === null || title === undefined ? '' : String(title), text, metadata: JSON.parse(JSON.stringify(metadata)) as Record<string, unknown> };
           docs++;
           bytes += Buffer.byteLength(text);
-          yield { ...doc, at, sha256: docSha256(doc) };
+          yield { ...doc, at, sha256: documentContentHash(doc.title, doc.text) };
           options?.onProgress?.({ docs, bytes, totalBytes: null });
         }
         if (r.rows.length < this.batch) break;

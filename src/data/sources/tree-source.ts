@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sectionText } from '../doc-section';
 import { parseRst } from '../rst-to-text';
-import { docSha256 } from './fingerprint';
+import { documentContentHash } from '../../rag/corpus-fingerprint';
 import { htmlToText } from './html-text';
 import { report, type CorpusSource, type ReadOptions, type SourceDoc } from './types';
 
@@ -85,7 +85,7 @@ export class TreeSource implements CorpusSource {
       }
       const doc = { id: rel, title, text, metadata: { path: rel } };
       docs++;
-      yield { ...doc, at, sha256: docSha256(doc) };
+      yield { ...doc, at, sha256: documentContentHash(doc.title, doc.text) };
       options?.onProgress?.({ docs, bytes, totalBytes: null });
     }
     if (docs === 0 && files.length === 0) report(options, { at: this.location, field: '(dir)', message: `empty corpus: no ${TREE_EXTENSIONS.join(' ')} files` });

@@ -10,7 +10,7 @@ export interface SourceDoc {
   metadata: Record<string, unknown>;
   /** file:line (JSONL, BEIR), relative path (tree) or "query row N" (PostgreSQL). */
   at: string;
-  /** sha256 of the document's content (see fingerprint.ts). */
+  /** sha256 of the document's title and text (src/rag/corpus-fingerprint.ts, the hash ingest uses too). */
   sha256: string;
 }
 
