@@ -14,6 +14,7 @@ import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerRuntimeCommands } from './commands/runtime';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerStoreCommands } from './commands/store';
+import { registerScreenshotCommand } from './commands/screenshot';
 import { registerWorkersCommand } from './commands/workers';
 import type { CliContext, CliIo } from './context';
 import { CliError, describeError } from './errors';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDatasetCommands(program, ctx);
   registerRuntimeCommands(program, ctx);
   registerWorkersCommand(program, ctx);
+  registerScreenshotCommand(program, ctx);
   registerScheduleCommands(program, ctx);
   registerJudgeCommands(program, ctx);
   const applyIo = (cmd: Command) => {

@@ -87,7 +87,9 @@ test('the walkthrough of docs/operations.md runs as written: start, watch, appro
   expect(r.stdout).toContain('"phase":"canary"'); // tctl's query output
   expect(r.stdout).toContain(`rollback signal sent to ${id} (by oncall-test: walkthrough: trying the rollback)`);
   expect(r.stdout).toMatch(/^Phase\s+rolled-back$/m);
-  expect(r.stdout).toMatch(/^Rollback\s+requested by oncall-test at .*: walkthrough: trying the rollback · pointer back on the baseline/m);
+  // the signal's two times: recorded by the server, applied by the workflow (issue 15 item 3)
+  expect(r.stdout).toMatch(/^Rollback\s+requested by oncall-test: signal sent \S+ \S+ UTC, applied \S+ \S+ UTC \(\d+\.\d s later\): walkthrough: trying the rollback · pointer back on the baseline/m);
+  expect(r.stdout).toMatch(/^Stage\s+reached 1 of 3 \(10 % of traffic to the candidate\), soak clock stopped · rolled back: no traffic to the candidate now$/m);
   expect(r.stdout).toMatch(/^v\d+\s+restore\s+document_chunks_v512_o0_nodedup\s+—\s+0\s+oncall-test \(rollback\)/m);
 
   // and the store agrees: the canary ran at 10 %, then the pointer went back to the baseline

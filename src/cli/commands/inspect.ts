@@ -12,7 +12,7 @@ import { bakeoffStartTime, fetchStatus, type StatusAnswer } from '../status-sour
 import { workflowUrl } from '../target';
 
 export const PHASES: readonly Phase[] = [
-  'locking', 'backing-up', 'ingesting', 'evaluating', 'probing', 'gating', 'canary', 'awaiting-operator',
+  'locking', 'backing-up', 'ingesting', 'evaluating', 'probing', 'gating', 'shadow', 'canary', 'awaiting-operator',
   'promoting', 'rolling-back', ...TERMINAL_PHASES,
 ];
 
