@@ -1,5 +1,7 @@
 // Retrieval metrics with several relevant documents and graded relevance, against values computed by
-// hand (the arithmetic is written out next to each figure).
+// hand (the arithmetic is written out next to each figure), and the per-case scores of any dataset's
+// labelled cases (reader F1 only where gold answers exist).
+import { scoreJudgedCase, summariseJudged } from '../../src/rag/judged-scores';
 import { hitAtK, judgedMetricsAtK, ndcgAtK, recallAtK, reciprocalRankAtK } from '../../src/rag/metrics';
 
 // Judgements: d1 grade 3, d2 grade 2, d4 grade 1, d3 judged not relevant (0). d5 unjudged.
@@ -38,4 +40,33 @@ test('recall counts every relevant document; MRR and hit use the first one', () 
 test('a query with only grade-0 judgements scores 0 everywhere (nothing to find), not NaN', () => {
   const none = { d1: 0, d2: 0 };
   expect([ndcgAtK(ranked, none, 5), recallAtK(ranked, none, 5), reciprocalRankAtK(ranked, none, 5), hitAtK(ranked, none, 5)]).toEqual([0, 0, 0, 0]);
+});
+
+describe('judged case scores (any dataset\'s cases)', () => {
+  const graded = { case_id: 'g', question: 'q', split: 'test', relevant: qrels, at: 'x:1' };
+  const extractive = { case_id: 'e', question: 'q', split: 'test', relevant: { d9: 1 }, answer: { doc_id: 'd9', text: 'the lease expires', start: 0, end: 17 }, at: 'x:2' };
+
+  test('a graded multi-relevant case scores on the document ranking; no answer, no F1', () => {
+    const s = scoreJudgedCase(graded, ranked, 4, 'ignored');
+    expect(s).toEqual({ case_id: 'g', split: 'test', hit: 1, reciprocal_rank: 0.5, recall: 2 / 3, ndcg: ndcgAtK(ranked, qrels, 10), f1: null, precision: null });
+  });
+
+  test('reader F1 only when every case has a gold answer; the summary says why it is left out', () => {
+    // Answer "lease expires" vs gold "the lease expires": SQuAD normalisation drops "the", so F1 = 1.
+    const e = scoreJudgedCase(extractive, ['d1', 'd9'], 10, 'lease expires soon');
+    expect(e.reciprocal_rank).toBe(0.5);
+    expect(e.f1).toBeCloseTo((2 * (2 / 3) * 1) / (2 / 3 + 1), 10); // precision 2/3, recall 1
+    const mixed = summariseJudged([graded, extractive], [scoreJudgedCase(graded, ranked, 4), e]);
+    expect(mixed.supported).toEqual(['hit_rate', 'mrr', 'recall', 'ndcg']);
+    expect(mixed.unsupported).toEqual([
+      { metric: 'f1', reason: 'only 1 of 2 cases have a gold answer' },
+      { metric: 'precision', reason: 'only 1 of 2 cases have a gold answer' },
+    ]);
+    expect(mixed.metrics.f1).toBeUndefined();
+    expect(mixed.metrics.mrr).toBe(0.5);
+    expect(mixed.graded).toBe(true);
+    const onlyExtractive = summariseJudged([extractive], [e]);
+    expect(onlyExtractive.metrics.f1).toBeCloseTo(0.8, 10);
+    expect(onlyExtractive.supported).toContain('f1');
+  });
 });
