@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   // so a lease left by a terminated bakeoff does not block its lane forever.
   const clientConnection = await Connection.connect({ address: settings.address, ...settings.connection });
   const client = new Client({ connection: clientConnection, namespace: settings.namespace });
-  const { activities, close } = await buildActivities({ workflowClosed: workflowClosedVia(client) });
+  const { activities, close } = await buildActivities({ workflowClosed: workflowClosedVia(client), embedInThread: true });
   const connection = await NativeConnection.connect({ address: settings.address, ...settings.connection });
   const role = WorkerRoleSchema.safeParse(process.env.BAKEOFF_WORKER_ROLE ?? 'all');
   if (!role.success) throw new ConfigError(`BAKEOFF_WORKER_ROLE: ${role.error.issues[0]?.message}`);

@@ -8,6 +8,7 @@ import { stateDir } from '../platform/paths';
 import { ConfigError, describeIssues } from '../platform/temporal-config';
 import { createActivities, ensurePlatformSchema, type WorkerActivities } from './index';
 import { DataPlane, type DataPlaneDeps } from './data-plane';
+import { ThreadedEmbedder } from '../rag/threaded-embedder';
 
 const RuntimeEnv = z.object({
   DATABASE_URL: z
@@ -34,6 +35,11 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Lets claimLane take over a lease whose owner workflow is closed (a worker passes workflowClosedVia(client)). */
   workflowClosed?: (workflowId: string) => Promise<boolean>;
+  /**
+   * Run the embedding model on a worker thread (src/rag/threaded-embedder.ts), so a worker's event
+   * loop keeps heartbeating and polling during ingest and evaluation. Workers and the demo set it.
+   */
+  embedInThread?: boolean;
 }
 
 export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
@@ -49,7 +55,8 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Run
 export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv()): Promise<Runtime> {
   const db = await openDb({ url: opts.databaseUrl, dataDir: opts.databaseUrl ? undefined : (opts.pgliteDir ?? undefined) });
   await ensurePlatformSchema(db);
-  const plane = new DataPlane({ db, log: opts.log, ...opts.dataPlane });
+  const loadEmbedder = opts.embedInThread ? (name: string) => ThreadedEmbedder.load(name) : undefined;
+  const plane = new DataPlane({ db, log: opts.log, ...(loadEmbedder ? { loadEmbedder } : {}), ...opts.dataPlane });
   const activities = createActivities({
     db,
     reportsDir: opts.reportsDir,
@@ -74,7 +81,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
 
 /** For src/worker.ts: the activities plus how to release what they hold. */
 export async function buildActivities(
-  extra: Pick<RuntimeOptions, 'workflowClosed'> = {},
+  extra: Pick<RuntimeOptions, 'workflowClosed' | 'embedInThread'> = {},
 ): Promise<{ activities: WorkerActivities; close: () => Promise<void> }> {
   const rt = await createRuntime({ ...runtimeOptionsFromEnv(), ...extra });
   return { activities: rt.activities, close: () => rt.close() };

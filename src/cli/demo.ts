@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   say(`dataset: ${dataset.cases.length} FAQ cases, ${dataset.docs.length} documents (FAQ-derived, Debian perl-doc + python3.11-doc)`);
   // Notifications ("[bakeoff] …" lines) repeat what the status events already show.
   const log = (line: string) => (line.startsWith('[bakeoff]') ? undefined : say(line));
-  const runtime = await createRuntime({ ...runtimeOptionsFromEnv(), dataPlane: { dataset }, log });
+  const runtime = await createRuntime({ ...runtimeOptionsFromEnv(), dataPlane: { dataset }, log, embedInThread: true });
   say(`store: ${runtime.db.kind === 'pglite' ? 'PGlite + pgvector in .bakeoff/pglite' : 'PostgreSQL (DATABASE_URL)'}`);
 
   const lane = await ensureBaselineLane({ db: runtime.db, plane: runtime.plane, by: 'demo', log: say });

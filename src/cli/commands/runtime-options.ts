@@ -36,7 +36,8 @@ export async function runtimeFor(ctx: CliContext, sample: number | undefined, co
   try {
     const home = homeOf(ctx.env);
     const dataPlane = { indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), ...(dataset ? { dataset } : {}) };
-    const rt = await createRuntime({ ...options, dataPlane, log: (l) => ctx.io.err(l) });
+    // A worker embeds on a thread: its event loop must keep heartbeating and polling (issue 17).
+    const rt = await createRuntime({ ...options, dataPlane, log: (l) => ctx.io.err(l), embedInThread: command === 'worker' });
     return {
       ...rt,
       async close() {
