@@ -103,6 +103,8 @@ duplicate ids, per-document sha256) and the snapshot fingerprint, consumed in ba
 
 What stays in memory is one batch of documents plus one line per document for the snapshot fingerprint and
 the duplicate-id check (id + sha256), never the texts.
+The embedding figure is one forward pass per document text (cut to the model's input limit), taken at
+the load above, like the source figure: the ratio of the two, not either absolute time, is the result.
 <!-- ingest-stream:end -->
 `;
       const md = path.join(repoRoot, 'docs', 'benchmarks.md');
