@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     .option('--cases <n>', 'labelled FAQ cases in the demo corpus (their gold docs + proportional distractors)', positiveInt, 40)
     .option('--soak <duration>', 'compressed soak per canary stage', '5s')
     .option('--traffic <source>', 'drive the real retrieval service in-process during the run: eval-questions, FILE.jsonl or none', 'eval-questions')
-    .option('--shadow <duration>', 'shadow stage soak (mirrored requests judged before any split), or off', String(defaultShadowFor(true).soak))
+    // 90 s, not the dry-run default's 60 s: the demo's one process also runs the service and the replayer.
+    .option('--shadow <duration>', 'shadow stage soak (mirrored requests judged before any split), or off', '90s')
     .parse()
     .opts<{ cases: number; soak: string; traffic: string; shadow: string }>();
   const shadowOff = isShadowOff(opts.shadow);
@@ -81,15 +82,18 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
 
-  // The service shares the worker's store object, so this works on the embedded PGlite too.
-  const traffic: DemoTraffic | null = opts.traffic !== 'none'
-    ? await startDemoTraffic({
-        db: runtime.db, lane: lane.pointer.lane, indexDir: runtime.plane.indexDir, log: say,
-        queries: loadTrafficQueries(opts.traffic, () => dataset.cases.map((c) => c.question)),
-        loadEmbedder: (name) => runtime.plane.embedder(name) as Promise<QueryModel>,
-        trainCases: async () => dataset.cases,
-      })
-    : null;
+  // The service shares the worker's store object, so this works on the embedded PGlite too. It starts
+  // when the shadow stage (or the canary) does: during ingest and evaluation it would only compete with
+  // them for the CPU (one process), and nothing judges the lane's traffic before the mirror is set.
+  const queries = opts.traffic !== 'none' ? loadTrafficQueries(opts.traffic, () => dataset.cases.map((c) => c.question)) : null;
+  let traffic: DemoTraffic | null = null;
+  const startTraffic = async () => {
+    traffic = await startDemoTraffic({
+      db: runtime.db, lane: lane.pointer.lane, indexDir: runtime.plane.indexDir, log: say, queries: queries!,
+      loadEmbedder: (name) => runtime.plane.embedder(name) as Promise<QueryModel>,
+      trainCases: async () => dataset.cases,
+    });
+  };
   let final: BakeoffStatus | undefined;
   try {
     await worker.runUntil(async () => {
@@ -121,14 +125,16 @@ async function main(): Promise<void> {
           say(`  ${e.kind.padEnd(10)} ${e.message}`);
         }
         final = st;
+        if (queries && !traffic && (st.phase === 'shadow' || st.phase === 'canary')) await startTraffic();
         if (isTerminal(st.phase) && done) break;
       }
       await result;
       final = await handle.query(statusQuery);
     });
   } finally {
-    if (traffic) {
-      const t = await traffic.stop();
+    const running = traffic as DemoTraffic | null; // set inside the loop's closure
+    if (running) {
+      const t = await running.stop();
       say(`traffic: ${t.sent} requests sent, ${t.ok} answered, ${t.failed} failed`);
     }
     await connection.close();
