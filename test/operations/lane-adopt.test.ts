@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataPlane } from '../../src/activities/data-plane';
+import { AdoptRefused, adoptLane } from '../../src/activities/lane-adopt';
 import { openDb, type Db } from '../../src/platform/db';
 import { modelsDir } from '../../src/platform/paths';
 import { ChunkStore } from '../../src/rag/chunk-store';
@@ -195,6 +196,46 @@ test('the config may name any embedder in BAKEOFF_MODEL_DIR (a sentence-transfor
   );
   expect(await readPointer(db, 'nopool')).toBeNull();
   expect(await tableExists(bad.locked.shadow_table)).toBe(false);
+}, 180_000);
+
+test('the same on PGlite (the demo\'s embedded store): adopted in-process, and a non-unit table refused', async () => {
+  const lite = await openDb();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-adopt-lite-'));
+  const plane = new DataPlane({ db: lite, dataset: { ...(await faqSubset(8)), cases: [] }, indexDir: path.join(tmp, 'indexes'), manifestDir: path.join(tmp, 'eval'), loadEmbedder: async () => embedder, rerankAudit: false });
+  try {
+    const some = rows.slice(0, 12);
+    await lite.exec(SEEDS_DDL('team_lite'));
+    for (const r of some) {
+      await lite.query(
+        `INSERT INTO team_lite (doc_id, chunk_index, embedding_text, bm25_text, embedding_token_count, chunk_version, ingest_run_id, embedding)
+         VALUES ($1, $2, $3, $3, $4, 'team_v3', 'team-run-7', $5::vector)`,
+        [r.doc_id, r.chunk_index, r.text, embedder.embeddingTokens(r.text), toVectorLiteral(Array.from(r.vector))],
+      );
+    }
+    const report = await adoptLane({ db: lite, plane, lane: 'default', table: 'team_lite', locked, by: 'erin' });
+    expect(report).toMatchObject({ liveTable: locked.shadow_table, rows: some.length, dims: 384, replaced: null });
+    expect(await readPointer(lite, 'default')).toMatchObject({ liveTable: locked.shadow_table, liveIndex: report.index.ivf });
+    const side = await plane.side(locked.shadow_table, report.index.ivf);
+    expect((await side.retriever.retrieve(some[4].text)).snapshot[0].doc_id).toBe(some[4].doc_id);
+
+    await lite.exec(SEEDS_DDL('team_lite_bad'));
+    await lite.query(
+      `INSERT INTO team_lite_bad (doc_id, chunk_index, embedding_text, bm25_text, embedding_token_count, chunk_version, ingest_run_id, embedding)
+       VALUES ('d', 0, 'x', 'x', 3, 'v', 'r', $1::vector)`,
+      [toVectorLiteral(Array.from(some[0].vector, (x) => x * 0.5))],
+    );
+    const other = writeConfig('v512_lite_bad');
+    const err = await adoptLane({ db: lite, plane, lane: 'other', table: 'team_lite_bad', locked: other.locked, by: 'erin' }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AdoptRefused);
+    expect((err as AdoptRefused).problems).toEqual([
+      `team_lite_bad.embedding: 1 of 1 vectors are not unit length (|‖v‖−1| ≥ 0.001; id "1" has norm 0.5000): the inner-product indexes rank by cosine only on unit-normalised vectors; normalise them (v / ‖v‖) first`,
+    ]);
+    expect(await readPointer(lite, 'other')).toBeNull();
+  } finally {
+    await plane.close();
+    await lite.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }, 180_000);
 
 describe('tables that cannot be adopted: every problem one line, nothing written', () => {
