@@ -9,6 +9,7 @@ import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { formatTime, renderStatus, renderTable } from '../render';
 import { bakeoffStartTime, fetchStatus, type StatusAnswer } from '../status-source';
+import { waitUntilPhase } from '../status-until';
 import { workflowUrl } from '../target';
 
 export const PHASES: readonly Phase[] = [
@@ -76,35 +77,23 @@ export function registerInspectCommands(program: Command, ctx: CliContext): void
         else io.out(redraw && !first ? `\n${'─'.repeat(72)}\n${text}` : text);
       };
       return onServer(target, workflowId, async ({ client, connection }) => {
-        let lastPhase: string | null = null;
+        if (until) {
+          // Quiet progress: one line per phase change (from the history), the full view once at the end.
+          const pollMs = (every ?? 5) * 1000;
+          return waitUntilPhase({
+            client, connection, workflowId, until, pollMs, deadline, timeoutText: opts.timeout, queryTimeoutMs, io, signal: ctx.signal,
+            show: (a) => show(a, false, true),
+            quietMs: Math.max(10_000, 6 * pollMs),
+          });
+        }
         for (let first = true; ; first = false) {
           const answer = await fetchStatus(client, connection, workflowId, queryTimeoutMs);
-          const phase = answer.status?.phase ?? null;
-          if (until) {
-            // Quiet progress: one line per phase change, the full view once at the end.
-            if (phase && phase !== lastPhase) {
-              const waiting = phase === 'awaiting-operator' && answer.status?.awaiting ? ` — ${answer.status.awaiting.reason} (bakeoff approve ${workflowId} | bakeoff abort ${workflowId} --reason "…")` : '';
-              io.err(`[${new Date().toISOString().slice(11, 19)}] ${workflowId}: ${phase}${waiting}`);
-            }
-            lastPhase = phase ?? lastPhase;
-            if (phase && until.includes(phase)) {
-              show(answer, false, true);
-              return EXIT.OK;
-            }
-            if (finished(answer)) {
-              show(answer, false, true);
-              throw new CliError(`bakeoff ${workflowId} ended in phase ${phase ?? answer.execution.executionStatus.toLowerCase()}, not ${until.join(' or ')}`);
-            }
-            if (Date.now() > deadline) throw new CliError(`bakeoff ${workflowId} did not reach phase ${until.join(' or ')} within ${opts.timeout} s (it is ${phase ?? 'unknown'})`);
-          } else {
-            show(answer, every !== null, first);
-            if (!every || finished(answer)) break;
-          }
+          show(answer, every !== null, first);
+          if (!every || finished(answer)) break;
           if (ctx.signal.aborted) break;
           await sleep((every ?? 5) * 1000, ctx.signal);
           if (ctx.signal.aborted) break;
         }
-        if (until) throw new CliError(`interrupted before bakeoff ${workflowId} reached phase ${until.join(' or ')}`);
         return EXIT.OK;
       });
     }));
