@@ -162,7 +162,7 @@ export class LexicalIndex {
   async bm25Search(query: string, k: number, k1: number, b: number): Promise<LexicalHit[]> {
     const r = await this.db.query<LexicalHit>(
       `WITH s AS (SELECT n::float8 AS n, greatest(avg_length, 1e-9) AS avg_length FROM lexical_settings WHERE table_name = $3),
-            q AS (SELECT websearch_to_tsquery('english', $1) AS tq, tsvector_to_array(to_tsvector('english', $1)) AS lex),
+            q AS (SELECT tsvector_to_array(to_tsvector('english', $1)) AS lex),
             w AS (SELECT t.lexeme, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf FROM ${this.qTerms} t, s, q WHERE t.lexeme = ANY (q.lex))
        SELECT c.chunk_id, c.doc_id, c.chunk_index,
               sum(w.idf * tf.n * ($4::float8 + 1) / (tf.n + $4::float8 * (1 - $5::float8 + $5::float8 * d.len / s.avg_length)))::float8 AS score
@@ -173,7 +173,7 @@ export class LexicalIndex {
              FROM unnest(ts_filter(setweight(c.tsv, 'A', q.lex), '{a}')) u
          ) tf
          JOIN w ON w.lexeme = tf.lexeme
-        WHERE c.tsv @@ q.tq
+        WHERE c.tsv @@ websearch_to_tsquery('english', $1) -- inline, not from a CTE: the planner can use the GIN index
         GROUP BY c.chunk_id, c.doc_id, c.chunk_index
         ORDER BY score DESC, c.chunk_id
         LIMIT $2`,
