@@ -128,9 +128,11 @@ export async function createBakeoffWorker(opts: BakeoffWorkerOptions): Promise<B
   return new BakeoffWorkers(made);
 }
 
-/** "role control polling 'q'; role data polling 'q-data'": the startup line of every worker command. */
-export function describeWorkers(w: BakeoffWorkers): string {
-  return w.workers.map((x) => `role ${x.role} polling task queue '${x.taskQueue}'`).join('; ');
+/** How a worker command says what it polls: the queue first (scripts and tests read it), then the role. */
+export function describeWorkers(w: BakeoffWorkers, where: string): string {
+  const [first, ...more] = w.workers;
+  const role = more.length > 0 ? 'all' : (first?.role ?? 'none');
+  return `polling task queue '${first?.taskQueue}' on ${where}; role ${role}${more.map((x) => `, ${x.role} steps on '${x.taskQueue}'`).join('')}`;
 }
 
 async function main(): Promise<void> {
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     role: role.data,
     activities,
   });
-  console.log(`[worker] ${describeWorkers(worker)} on ${settings.address} (namespace ${settings.namespace})`);
+  console.log(`[worker] ${describeWorkers(worker, `${settings.address} (namespace ${settings.namespace})`)}`);
   try {
     await worker.run();
   } finally {

@@ -52,7 +52,7 @@ export function registerRuntimeCommands(program: Command, ctx: CliContext): void
           role: role.data,
           maxConcurrentActivityTaskExecutions: maxActivities,
         });
-        io.err(`[worker] ${describeWorkers(worker)} on ${target.address} (namespace ${target.namespace}); store: ${storeDescription(ctx.env)}${sample ? `; dataset sample: ${sample} cases` : ''}`);
+        io.err(`[worker] ${describeWorkers(worker, `${target.address} (namespace ${target.namespace}); store: ${storeDescription(ctx.env)}${sample ? `; dataset sample: ${sample} cases` : ''}`)}`);
         await worker.run();
         io.err('[worker] stopped');
       } finally {
