@@ -1,5 +1,5 @@
 // `bakeoff dataset add|list|show|verify` as real processes on datasets the test writes out: a seeded
-// synthetic corpus as a BEIR directory, a JSONL file with extractive cases, a file tree, and a
+// synthetic corpus and a slice of the bundled FAQ as BEIR directories, a JSONL file with extractive cases, a file tree, and a
 // PostgreSQL table (the suite's real server). Each kind registers with its counts, checksums and
 // supported metrics; a bad input of each kind gives one line naming file:line (or the query row)
 // and field, exit 2, and nothing under the registry.
@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { subsetForTests } from '../../src/data/dataset';
 import { seededRandom } from '../../src/platform/seeded-random';
 import { bakeoffProcess } from '../support/cli';
 import { freshPgDatabase } from '../support/serve-fixture';
@@ -68,6 +69,23 @@ test('BEIR directory: registers with graded, multi-relevant cases; a qrel naming
   write('beir-bad/queries.jsonl', fs.readFileSync(path.join(root, 'queries.jsonl')));
   const bad = write('beir-bad/qrels/test.tsv', 'query-id\tcorpus-id\tscore\nq3\tnope\t1\nq4\td4\t1\n');
   await expectRejected('irbad', ['--beir', path.join(dir, 'beir-bad')], [`${bad}:2: corpus-id: unknown document "nope" (not in the corpus)`]);
+}, 120_000);
+
+test('the FAQ written out as BEIR (40 cases, their gold documents and distractors) registers with its splits and document count', async () => {
+  const faq = await subsetForTests(40);
+  const root = path.join(dir, 'faq-beir');
+  write('faq-beir/corpus.jsonl', faq.docs.map((d) => JSON.stringify({ _id: d.doc_id, title: d.title, text: d.text, metadata: { source: d.source } })).join('\n') + '\n');
+  write('faq-beir/queries.jsonl', faq.cases.map((c) => JSON.stringify({ _id: c.case_id, text: c.question })).join('\n') + '\n');
+  for (const split of ['train', 'dev'] as const) {
+    write(`faq-beir/qrels/${split}.tsv`, ['query-id\tcorpus-id\tscore', ...faq.cases.filter((c) => c.split === split).map((c) => `${c.case_id}\t${c.gold_doc_id}\t1`)].join('\n') + '\n');
+  }
+  const r = await bakeoffProcess(['dataset', 'add', 'faqbeir', '--beir', root], env, 60_000);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.code).toBe(0);
+  const m = JSON.parse(fs.readFileSync(path.join(home, 'datasets/faqbeir/manifest.json'), 'utf8'));
+  const count = (split: string) => faq.cases.filter((c) => c.split === split).length;
+  expect(m.corpus.docs).toBe(faq.docs.length);
+  expect(m.cases).toMatchObject({ total: faq.cases.length, splits: { train: count('train'), dev: count('dev') }, default_split: 'dev', graded: false, multi_relevant: false, metrics: ['hit_rate', 'mrr', 'ndcg', 'recall'] });
 }, 120_000);
 
 test('JSONL + extractive cases: registers with reader metrics; verify catches an edit; bad documents and cases are one line each', async () => {
