@@ -23,6 +23,9 @@ import { Embedder } from '../rag/embed';
 import { startServing } from './app';
 import { laneTau } from './calibrate-lane';
 import { formatZodIssues } from '../platform/zod-issues';
+import { lockPglite, type PgliteLock } from '../cli/pglite-lock';
+import { ensurePlatformSchema } from '../store';
+import { readPointer } from '../store/pointer';
 
 export class ServeConfigError extends Error {
   override name = 'ServeConfigError';
@@ -66,6 +69,12 @@ export function serveArgsToEnv(argv: string[]): NodeJS.ProcessEnv {
   throw new ServeConfigError(`unexpected argument ${JSON.stringify(argv.join(' '))}; ${SERVE_USAGE}`);
 }
 
+/** Takes the embedded store's lock (.bakeoff/pglite.lock), released when the process exits. */
+export function lockServeStore(env: Pick<ServeEnv, 'BAKEOFF_PGLITE_DIR'>): PgliteLock {
+  return lockPglite(env.BAKEOFF_PGLITE_DIR, 'serve', SERVE_LABEL);
+}
+const SERVE_LABEL = 'npm run serve (node dist/serve/main.js)';
+
 /** The train cases τ is calibrated on: the sample's when the lane was ingested from one, else the whole train split. */
 export async function serveTrainCases(sample: number | undefined): Promise<EvalCase[]> {
   const cases = sample === undefined ? (await loadDataset(undefined, { split: 'train' })).cases : (await subsetForTests(sample)).cases;
@@ -88,8 +97,15 @@ async function main(): Promise<void> {
   }
   const env = loadServeEnv({ ...process.env, ...serveArgsToEnv(argv) });
   const log = (line: string) => console.log(`[serve] ${line}`);
+  // The embedded store is one process's: refuse, in the CLI's words, while a worker or command holds it.
+  if (!env.DATABASE_URL) lockServeStore(env);
   const db: Db = env.DATABASE_URL ? await openDb({ url: env.DATABASE_URL }) : await openDb({ dataDir: env.BAKEOFF_PGLITE_DIR });
   // The pointer poll gets a connection of its own, so it never waits behind searches (see ServeOptions).
+  // A fresh store has no tables yet: create them, so a missing lane is one line, not a SQL stack.
+  await ensurePlatformSchema(db);
+  if (!(await readPointer(db, env.BAKEOFF_LANE))) {
+    throw new ServeConfigError(`lane '${env.BAKEOFF_LANE}' has no live baseline in ${env.DATABASE_URL ? 'DATABASE_URL' : env.BAKEOFF_PGLITE_DIR}: create it with \`bakeoff ingest --baseline --lane ${env.BAKEOFF_LANE}\` (or set BAKEOFF_LANE)`);
+  }
   const pointerDb: Db | null = env.DATABASE_URL ? await openDb({ url: env.DATABASE_URL, poolSize: 1 }) : null;
   const loadEmbedder = (name: string) => Embedder.load(name);
   const tau =
@@ -145,7 +161,7 @@ async function main(): Promise<void> {
 }
 
 /** Mistakes a user can fix (settings, a lane never created, a missing model or dataset): one line, no stack. */
-const USER_ERRORS = new Set(['ServeConfigError', 'ApplicationFailure', 'SideLoadError', 'DatasetError', 'ModelNotFoundError', 'ModelConfigError']);
+const USER_ERRORS = new Set(['ServeConfigError', 'CliError', 'ApplicationFailure', 'SideLoadError', 'DatasetError', 'ModelNotFoundError', 'ModelConfigError']);
 
 if (require.main === module) {
   main().catch((err: unknown) => {
