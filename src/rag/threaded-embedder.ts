@@ -59,6 +59,7 @@ export class ThreadedEmbedder {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
+      if (this.pending.size === 0) thread.unref();
       if (m.error !== undefined || !m.vectors) p.reject(new Error(`embedding thread: ${m.error ?? 'no vectors'}`));
       else p.resolve(m.vectors);
     });
@@ -69,7 +70,7 @@ export class ThreadedEmbedder {
     };
     thread.on('error', (err) => fail(new Error(`embedding thread failed: ${err.message}`)));
     thread.on('exit', (code) => fail(new Error(`embedding thread exited (code ${code})`)));
-    // An idle thread must not keep a finished process alive.
+    // An idle thread must not keep a finished process alive; one with work in flight must (embed refs it).
     thread.unref();
   }
 
@@ -120,6 +121,7 @@ export class ThreadedEmbedder {
     const id = this.nextId++;
     return new Promise<Float32Array[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.thread.ref();
       this.thread.postMessage({ id, texts: [...texts], options });
     });
   }
