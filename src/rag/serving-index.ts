@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { quoteIdent, type Queryable } from '../platform/db';
+import type { ArtifactStore } from '../store/artifacts';
 import { defaultNlist, FaissIndex } from './faiss-index';
 import { runNprobeSweep, type SweepResult } from './nprobe-sweep';
 import { binaryVectorDims, decodeVectorInto, vectorRead } from './vector-codec';
@@ -26,6 +27,9 @@ export const IndexPointerSchema = z.strictObject({
   nlist: z.number().int().positive(),
   nprobe: z.number().int().positive(),
   overlap_at_10: z.number().nullable(),
+  // Artifact-store hashes of the flat and IVF directories (absent in builds before the store).
+  flat_sha256: z.string().optional(),
+  ivf_sha256: z.string().optional(),
 });
 export type IndexPointer = z.infer<typeof IndexPointerSchema>;
 
@@ -93,6 +97,8 @@ export async function buildTableIndexes(o: {
    */
   minOverlap?: number;
   onProgress?: (what: string) => void | Promise<void>;
+  /** When given, both index directories and the pointer are published there (any machine loads them by hash). */
+  artifacts?: ArtifactStore;
 }): Promise<BuiltIndexes> {
   const { ids, vectors, dim } = await readTableVectors(o.db, o.table, (n) => o.onProgress?.(`read ${n} vectors`));
   if (ids.length === 0) throw new Error(`${o.table} has no rows to index`);
@@ -127,6 +133,13 @@ export async function buildTableIndexes(o: {
     nprobe,
     overlap_at_10: sweep?.points.find((p) => p.nprobe === nprobe)?.overlapAtK ?? null,
   };
+  if (o.artifacts) {
+    pointer.flat_sha256 = await o.artifacts.putDir(flatDir, 'faiss-flat');
+    pointer.ivf_sha256 = await o.artifacts.putDir(ivfDir, 'faiss-ivf');
+    const published = await o.artifacts.putBytes(JSON.stringify(pointer), 'index-pointer');
+    await o.artifacts.setRef(indexRefName(o.table), published.hash);
+    await o.onProgress?.(`published indexes: ivf sha256:${pointer.ivf_sha256.slice(0, 12)}`);
+  }
   const current = path.join(o.indexDir, o.table, CURRENT_FILE);
   fs.writeFileSync(`${current}.tmp`, JSON.stringify(pointer, null, 2) + '\n');
   fs.renameSync(`${current}.tmp`, current);
@@ -143,4 +156,19 @@ export function readIndexPointer(indexDir: string, table: string): IndexPointer 
   } catch {
     return null;
   }
+}
+
+/** The artifact-store name under which a table's latest index pointer is published. */
+export function indexRefName(table: string): string {
+  return `index:${table}`;
+}
+
+/** The latest build published to the artifact store for a table, or null when none was published. */
+export async function readPublishedIndexPointer(artifacts: ArtifactStore, table: string): Promise<IndexPointer | null> {
+  const hash = await artifacts.getRef(indexRefName(table));
+  if (!hash) return null;
+  const raw = (await artifacts.readBytes(hash)).toString('utf8');
+  const parsed = IndexPointerSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new Error(`published index pointer sha256:${hash} of ${table} does not parse: ${parsed.error.issues[0].path.join('.')}`);
+  return parsed.data;
 }

@@ -13,7 +13,8 @@ import { FaissIndex } from '../rag/faiss-index';
 import { LearnedReranker } from '../rag/rerank';
 import { RerankerService, type RerankerServiceOptions } from '../rag/rerank-service';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type VectorSource } from '../rag/retrieve';
-import { readIndexPointer } from '../rag/serving-index';
+import { readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
+import type { ArtifactStore } from '../store/artifacts';
 import type { CachingEncoder } from './caching-encoder';
 import { FallbackReranker } from './rerank-outcome';
 import { RowCachingChunkStore } from './row-caching-store';
@@ -74,6 +75,11 @@ export interface SideLoaderDeps {
    * tests and game days) and instrumentation. Absent in normal operation.
    */
   decorate?: (side: ServingSide) => ServingSide;
+  /**
+   * The shared artifact store: a table's published build (by hash) is preferred to the local
+   * current.json and fetched through the local cache, so a replica with no shared disk loads it.
+   */
+  artifacts?: ArtifactStore;
 }
 
 /** How many index labels are checked against the table: enough to catch an index of another table. */
@@ -97,13 +103,18 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
   const dims = dimRow.rows[0].d;
   const ingestRunId = fingerprints[0].ingest_run_id;
 
-  const recorded = readIndexPointer(deps.indexDir, spec.table);
+  // The published build wins when it is of the table's current ingest run; else the local record.
+  const published = deps.artifacts ? await readPublishedIndexPointer(deps.artifacts, spec.table) : null;
+  const recorded = published && published.ingest_run_id === ingestRunId ? published : (readIndexPointer(deps.indexDir, spec.table) ?? published);
   const encoder = await deps.encoderFor(recorded?.embedder ?? DEFAULT_EMBEDDER, spec.table);
   if (encoder.model.dims !== dims) {
     throw new SideLoadError(spec, `the table holds ${dims}-dim vectors, embedder ${encoder.model.name} makes ${encoder.model.dims}`);
   }
 
-  const indexDir = spec.index ?? (recorded && recorded.ingest_run_id === ingestRunId ? recorded.ivf : null);
+  const build = recorded && recorded.ingest_run_id === ingestRunId ? recorded : null;
+  let indexDir = spec.index ?? build?.ivf ?? null;
+  // By hash when the build was published: a missing or corrupt artifact fails the load (never a rebuild).
+  if (!spec.index && build?.ivf_sha256 && deps.artifacts) indexDir = await deps.artifacts.fetchDir(build.ivf_sha256);
   let ivf: FaissIndex | null = null;
   if (indexDir) {
     try {
