@@ -139,7 +139,8 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
             if (status.shadow.live.lastGates.length > 0) io.out(renderGates(status.shadow.live.lastGates));
           }
           if (status.live.lastGates.length > 0) io.out(`\nLive gates (last check)\n${renderGates(status.live.lastGates)}`);
-          io.out(`\nverdict: ${status.verdict?.toUpperCase() ?? 'NONE'} — ${EXIT_MEANING[exitCode]}${status.failure ? `\n${status.failure}` : ''}`);
+          const shadowWord = status.shadow ? `, shadow stage ${status.shadow.outcome === 'failed' ? 'FAILED' : status.shadow.outcome === 'passed' ? 'PASSED' : 'not proven'}` : '';
+          io.out(`\nverdict: ${status.verdict?.toUpperCase() ?? 'NONE'}${shadowWord} — ${EXIT_MEANING[exitCode]}${status.failure ? `\n${status.failure}` : ''}`);
         }
         io.out(`report: ${file}`);
         return exitCode;
@@ -149,8 +150,8 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
 }
 
 const EXIT_MEANING: Record<ExitCode, string> = {
-  [EXIT.OK]: 'every offline gate passed and the shadow stage did not fail (exit 0)',
-  [EXIT.GATE_FAILED]: 'a gate failed, offline or in the shadow stage (exit 1)',
+  [EXIT.OK]: 'every gate passed (exit 0)',
+  [EXIT.GATE_FAILED]: 'a gate failed (exit 1)',
   [EXIT.ERROR]: 'inconclusive: a human has to look (exit 2)',
 };
 
