@@ -9,6 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DatasetError, loadDataset, type CorpusDoc, type Dataset, type EvalCase } from '../data/dataset';
+import { corpusSnapshotMismatch, registeredDatasetOf } from '../data/locked-corpus';
+import { RegistryError } from '../data/registry';
+import { parseCaseSetRef, CaseSetRefSchema } from '../data/registry-ref';
+import { registeredCorpusBatches, registeredSnapshot, resolveRegisteredCaseSet, type IngestDoc } from '../data/registry-resolve';
+import type { LabelledCase } from '../data/sources/cases';
+import { evaluateJudged } from '../rag/evaluate-judged';
 import { quoteIdent, SAFE_IDENTIFIER, type Db } from '../platform/db';
 import { stateDir } from '../platform/paths';
 import { ChunkStore } from '../rag/chunk-store';
@@ -39,6 +45,8 @@ export interface DataPlaneDeps {
   /** A dataset already loaded (tests pass subsetForTests(n)); else it is loaded from datasetDir. */
   dataset?: Dataset;
   datasetDir?: string;
+  /** The bakeoff home whose datasets/ holds the registered datasets (NAME:split). Default stateDir. */
+  home?: string;
   /** FAISS indexes and trained rerankers: <indexDir>/<table>/... Default <stateDir>/indexes. */
   indexDir?: string;
   /** Evaluation manifests and per-case results. Default <stateDir>/eval. */
@@ -74,7 +82,8 @@ const EvaluateInputSchema = z.strictObject({
   side: z.enum(['candidate', 'baseline']),
   table: TableName,
   index: z.string().min(1).nullable(),
-  caseSetRef: z.string().regex(/^faq:(train|dev|all)$/, { error: (iss) => `caseSetRef ${JSON.stringify(iss.input)} must be faq:train, faq:dev or faq:all` }),
+  // NAME:split; `faq` is the bundled dataset (train, dev, all), any other NAME a registered one.
+  caseSetRef: CaseSetRefSchema.refine((r) => !parseCaseSetRef(r).bundled || /^faq:(train|dev|all)$/.test(r), { error: (iss) => `caseSetRef ${JSON.stringify(iss.input)}: the bundled dataset has faq:train, faq:dev and faq:all` }),
   k: z.number().int().min(1).max(100),
   maxCases: z.number().int().min(1).optional(),
   runLabel: z.string().min(1).max(500),
@@ -230,10 +239,12 @@ export class DataPlane {
         message: `tokenizer_hash ${locked.tokenizer_hash} of the locked config is not the loaded ${locked.embedder} tokenizer's (${embedder.tokenizerHash}): chunk sizes would be counted in other tokens`,
       });
     }
-    const dataset = await this.dataset();
+    const registered = registeredDatasetOf(locked);
+    const dataset = registered === null ? await this.dataset() : null;
+    const docs: readonly (CorpusDoc | IngestDoc)[] = dataset ? dataset.docs : await this.registeredCorpus(locked, registered!);
     const ctx = activityContext();
     const previous = ctx?.info.heartbeatDetails as Partial<IngestHeartbeat> | undefined;
-    const corpus = corpusFingerprint(dataset.docs);
+    const corpus = corpusFingerprint(docs);
     // A heartbeat cursor is a position in one document sequence: trusted only with that sequence's
     // fingerprint (a heartbeat without one, or over a changed corpus, falls back to the stored cursor).
     const resumable = previous && previous.ingestRunId === locked.ingest_run_id && previous.table === input.table && typeof previous.cursor === 'number';
@@ -244,7 +255,7 @@ export class DataPlane {
     const report = await runShadowIngest({
       db: this.deps.db,
       config: locked,
-      docs: dataset.docs,
+      docs,
       embedder,
       table: input.table,
       startCursor,
@@ -256,13 +267,13 @@ export class DataPlane {
         heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks, corpusFingerprint: corpus } satisfies IngestHeartbeat);
       },
     });
-    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: dataset.docs.length, docsTotal: dataset.docs.length, chunks: report.chunks, corpusFingerprint: corpus };
+    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: docs.length, docsTotal: docs.length, chunks: report.chunks, corpusFingerprint: corpus };
     if (report.cursor_refused) this.log(`shadowIngest ${input.table}: heartbeat cursor not used: ${report.cursor_refused}`);
     if (report.stale_chunks_removed > 0) this.log(`shadowIngest ${input.table}: ${report.stale_chunks_removed} chunks no longer produced by the corpus deleted (${report.docs_removed} documents gone from it)`);
     heartbeat(indexing);
 
     // Queries for choosing nprobe: the training questions (the dev split stays unseen by every choice).
-    const train = dataset.cases.filter((c) => c.split === 'train').slice(0, 200);
+    const train = (dataset ? dataset.cases : this.registeredCases(`${registered}:all`)).filter((c) => c.split === 'train').slice(0, 200);
     const sweepQueries = train.length > 0 ? await embedder.embed(train.map((c) => c.question)) : [];
     const built = await buildTableIndexes({
       db: this.deps.db,
@@ -298,6 +309,7 @@ export class DataPlane {
 
   async evaluate(raw: EvaluateInput): Promise<EvalReport> {
     const input = parseInput(EvaluateInputSchema, raw, 'evaluate');
+    if (!parseCaseSetRef(input.caseSetRef).bundled) return this.evaluateRegistered(input);
     const dataset = await this.dataset();
     const split = input.caseSetRef.slice('faq:'.length);
     let cases: EvalCase[] = split === 'all' ? dataset.cases : dataset.cases.filter((c) => c.split === split);
@@ -327,15 +339,79 @@ export class DataPlane {
     return result.report;
   }
 
+  /** A registered dataset's NAME:split, scored with several relevant documents and graded relevance. */
+  private async evaluateRegistered(input: z.output<typeof EvaluateInputSchema>): Promise<EvalReport> {
+    const name = parseCaseSetRef(input.caseSetRef).dataset;
+    let cases = this.registeredCases(input.caseSetRef);
+    if (input.maxCases !== undefined) cases = cases.slice(0, input.maxCases);
+    const snapshot = this.registry(() => registeredSnapshot(this.home, name));
+    const side = await this.side(input.table, input.index);
+    heartbeat({ phase: 'evaluate', done: 0, total: cases.length });
+    const report = await evaluateJudged({
+      side: input.side,
+      table: input.table,
+      db: this.deps.db,
+      retriever: side.retriever,
+      encoder: side.embedder,
+      cases,
+      k: input.k,
+      runLabel: input.runLabel,
+      caseSet: input.caseSetRef + (input.maxCases !== undefined ? `[:${input.maxCases}]` : ''),
+      corpusSnapshot: snapshot,
+      manifestDir: this.manifestDir,
+      onCase: (done, total) => heartbeat({ phase: 'evaluate', done, total }),
+    });
+    const na = report.caseSupport?.unsupported.map((u) => u.metric).join('/') ?? '';
+    this.log(`evaluate ${input.side} ${input.table}: hit@${input.k} ${report.metrics.hit_rate.toFixed(3)}, nDCG@10 ${report.metrics.ndcg.toFixed(3)}${na ? `, ${na} n/a` : `, F1 ${report.metrics.f1.toFixed(3)}`} on ${cases.length} cases of ${input.caseSetRef}`);
+    return report;
+  }
+
+  get home(): string {
+    return this.deps.home ?? stateDir;
+  }
+
+  /** A registry call whose RegistryError (a user's dataset problem) fails without retries, in one line. */
+  private registry<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof RegistryError) throw ApplicationFailure.create({ type: 'DatasetUnavailable', nonRetryable: true, message: err.message });
+      throw err;
+    }
+  }
+
+  private registeredCases(ref: string): LabelledCase[] {
+    return this.registry(() => resolveRegisteredCaseSet(this.home, ref));
+  }
+
+  /**
+   * A registered corpus, refused when its registered snapshot is not the one the config locked, and
+   * re-checked against the registration while it is read (registeredCorpusBatches).
+   */
+  private async registeredCorpus(locked: LockedConfig, name: string): Promise<IngestDoc[]> {
+    const mismatch = corpusSnapshotMismatch(locked, this.registry(() => registeredSnapshot(this.home, name)));
+    if (mismatch) throw ApplicationFailure.create({ type: 'CorpusChanged', nonRetryable: true, message: mismatch });
+    const docs: IngestDoc[] = [];
+    try {
+      for await (const batch of registeredCorpusBatches(this.home, name)) docs.push(...batch);
+    } catch (err) {
+      if (err instanceof RegistryError) throw ApplicationFailure.create({ type: 'CorpusChanged', nonRetryable: true, message: err.message });
+      throw err;
+    }
+    return docs;
+  }
+
   // ---- runProbes ---------------------------------------------------------------------------------
 
   async runProbes(raw: ProbeInput): Promise<ProbeResult[]> {
     const input = parseInput(ProbeInputSchema, raw, 'runProbes');
     const locked = lockedOrFail(input.locked);
-    const dataset = await this.dataset();
+    const registered = registeredDatasetOf(locked);
     const side = await this.side(input.table, input.index);
     const n = this.deps.probeQueries ?? 50;
-    const questions = [...dataset.cases.filter((c) => c.split === 'dev'), ...dataset.cases.filter((c) => c.split === 'train')].slice(0, n).map((c) => c.question);
+    // A registered dataset's probes ask its own questions (its splits may be named anything).
+    const pool = registered !== null ? this.registeredCases(`${registered}:all`) : await this.dataset().then((d) => [...d.cases.filter((c) => c.split === 'dev'), ...d.cases.filter((c) => c.split === 'train')]);
+    const questions = pool.slice(0, n).map((c) => c.question);
     const results: RetrievalResult[] = [];
     for (const q of questions) {
       results.push(await side.retriever.retrieve(q));

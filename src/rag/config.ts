@@ -104,6 +104,12 @@ export const ConfigCandidateSchema = z.strictObject({
   lexical_ranker: lexicalRankerField.optional(),
   bm25_k1: bm25K1Field.optional(),
   bm25_b: bm25BField.optional(),
+  // The corpus the chunks come from: a registered dataset (src/data/registry.ts). Absent = the bundled
+  // FAQ, which every config locked before the field existed was ingested from.
+  dataset: z
+    .string({ error: (iss) => `dataset must be a string, got ${JSON.stringify(iss.input)}` })
+    .regex(/^[a-z][a-z0-9_-]{0,39}$/, { error: (iss) => `dataset ${JSON.stringify(iss.input)} must be a registered dataset name (see: bakeoff dataset list)` })
+    .optional(),
 });
 export type ConfigCandidate = z.input<typeof ConfigCandidateSchema>;
 
@@ -122,6 +128,8 @@ export const SEMANTIC_FIELDS = [
   'lexical_ranker',
   'bm25_k1',
   'bm25_b',
+  // Absent (the FAQ) drops out of the hash like the fields above.
+  'dataset',
 ] as const;
 
 export const LockedConfigSchema = ConfigCandidateSchema.extend({
@@ -131,6 +139,9 @@ export const LockedConfigSchema = ConfigCandidateSchema.extend({
   config_hash: z.string().regex(/^[0-9a-f]{64}$/, { error: () => 'config_hash must be 64 hex characters (sha256)' }),
   ingest_run_id: z.string(),
   shadow_table: z.string(),
+  // The registered corpus snapshot (sha256) at lock time; not hashed: it records what the config
+  // was judged on, and ingest refuses a corpus that differs. Absent: locked before it existed, or the FAQ.
+  corpus_snapshot: z.string().regex(/^[0-9a-f]{64}$/, { error: () => 'corpus_snapshot must be 64 hex characters (sha256)' }).optional(),
 })
   .strict()
   .superRefine((c, ctx) => {

@@ -13,7 +13,9 @@ const EPS = 1e-9;
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 const pts = (x: number): string => `${round(x * 100)} pts`;
 
-export function overallVerdict(gates: readonly Gate[]): Verdict {
+export function overallVerdict(all: readonly Gate[]): Verdict {
+  // A gate the case set cannot measure neither passes nor fails the bakeoff.
+  const gates = all.filter((g) => g.applicable !== false);
   if (gates.length === 0) return 'inconclusive';
   if (gates.some((g) => g.verdict === 'fail')) return 'fail';
   if (gates.some((g) => g.verdict === 'inconclusive')) return 'inconclusive';
@@ -23,11 +25,11 @@ export function overallVerdict(gates: readonly Gate[]): Verdict {
 /** The gates that decided a verdict: the failed ones for 'fail', the inconclusive ones otherwise. */
 export function decidingGates(gates: readonly Gate[]): Gate[] {
   const v = overallVerdict(gates);
-  return v === 'pass' ? [] : gates.filter((g) => g.verdict === v);
+  return v === 'pass' ? [] : gates.filter((g) => g.verdict === v && g.applicable !== false);
 }
 
 export function describeGate(g: Gate): string {
-  return `${g.name} ${g.verdict}: ${g.reason}`;
+  return `${g.name} ${g.applicable === false ? 'n/a' : g.verdict}: ${g.reason}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -122,8 +122,26 @@ export interface PairedQuality {
   n: number;
 }
 
+/**
+ * Why a metric cannot be judged on this case set (a registered dataset without gold answers cannot
+ * measure reader F1 / precision), or null. Reports without caseSupport (the FAQ, older histories)
+ * support every metric, so their gates are exactly as before.
+ */
+function notApplicable(metric: Metric, candidate: EvalReport, baseline: EvalReport): string | null {
+  const u = [candidate, baseline].flatMap((r) => r.caseSupport?.unsupported ?? []).find((x) => x.metric === metric);
+  return u ? `n/a: the case set has no gold answers for ${metric} (${u.reason}); this gate neither passes nor fails the bakeoff` : null;
+}
+
 export function judgePairedQuality(candidate: EvalReport, baseline: EvalReport, c: PerCaseScores, b: PerCaseScores, t: OfflineThresholds): PairedQuality {
-  const all = specs(t);
+  const na = specs(t).map((s) => ({ s, why: notApplicable(s.metric, candidate, baseline) }));
+  const naGates: Gate[] = na.filter((x) => x.why !== null).map(({ s, why }) => ({ ...gateShape(s, candidate, baseline), value: null, verdict: 'inconclusive', applicable: false, reason: why! }));
+  const quality = judgeApplicable(candidate, baseline, c, b, t, na.filter((x) => x.why === null).map((x) => x.s));
+  // The specs' order (hit rate, F1, precision) is kept.
+  const order = specs(t).map((s) => s.metric as string);
+  return { gates: [...quality.gates, ...naGates].sort((x, y) => order.indexOf(x.name) - order.indexOf(y.name)), n: quality.n };
+}
+
+function judgeApplicable(candidate: EvalReport, baseline: EvalReport, c: PerCaseScores, b: PerCaseScores, t: OfflineThresholds, all: GateSpec[]): PairedQuality {
   if (!pairable(c, b)) {
     const reason = `candidate and baseline were scored on different cases (case-id fingerprints ${c.caseIdsSha256.slice(0, 12)} vs ${b.caseIdsSha256.slice(0, 12)}): they cannot be paired`;
     return {

@@ -48,6 +48,11 @@ export interface EvalReport {
    * Absent in reports from before paired gates (those are judged on the means, as they were).
    */
   perCase?: PerCaseScores;
+  /**
+   * Which metrics the case set supports (a registered dataset's cases; absent: the FAQ, every metric).
+   * A metric listed as unsupported holds 0 and its gate is not applicable (src/workflows/paired-gates.ts).
+   */
+  caseSupport?: { caseSet: string; graded: boolean; unsupported: { metric: string; reason: string }[] };
 }
 
 /** Compact per-case scores: arrays in case-id order (~80 kB for 5,000 cases). */

@@ -51,6 +51,11 @@ export interface Gate {
   verdict: Verdict;
   /** One sentence on why: what was compared with what. */
   reason: string;
+  /**
+   * false: the case set cannot measure this KPI (no gold answers for F1): shown as n/a, its verdict
+   * (inconclusive) counts neither for nor against the bakeoff. Absent: applicable (every older gate).
+   */
+  applicable?: false;
 }
 
 export interface StageStatus {

@@ -1,0 +1,99 @@
+// Offline evaluation of one side on a registered dataset's labelled cases (src/data/sources/cases.ts):
+// several relevant documents per query, graded relevance, and a gold answer only on some cases.
+// Retrieval metrics are judged on the document ranking (first occurrence in the reranked snapshot, as
+// evaluate.ts does for the FAQ) by scoreJudgedCase; the reader runs only on cases with a gold answer,
+// and the report says which metrics the case set does not support (their gates are not applicable).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EvalReport } from '../activities/types';
+import type { LabelledCase } from '../data/sources/cases';
+import { percentile } from './metrics';
+import { readAnswer, type SentenceEncoder } from './reader';
+import { scoreJudgedCase, summariseJudged, JUDGED_NDCG_K, type JudgedCaseScores } from './judged-scores';
+import { safeFileLabel, tableFingerprints } from './evaluate';
+import type { Queryable } from '../platform/db';
+import type { HybridRetriever, StageTimings } from './retrieve';
+import { createHash } from 'node:crypto';
+
+export interface EvaluateJudgedOptions {
+  side: 'candidate' | 'baseline';
+  table: string;
+  db: Queryable;
+  retriever: HybridRetriever;
+  encoder: SentenceEncoder | null;
+  cases: readonly LabelledCase[];
+  k: number;
+  runLabel: string;
+  caseSet: string;
+  /** The registered snapshot the cases belong to (written into the manifest). */
+  corpusSnapshot: string;
+  manifestDir: string | null;
+  onCase?: (done: number, total: number) => void | Promise<void>;
+}
+
+const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+export async function evaluateJudged(o: EvaluateJudgedOptions): Promise<EvalReport> {
+  if (o.cases.length === 0) throw new Error(`no cases to evaluate in ${o.caseSet}`);
+  const scores: JudgedCaseScores[] = [];
+  const timings: StageTimings[] = [];
+  for (const [i, c] of o.cases.entries()) {
+    const r = await o.retriever.retrieve(c.question);
+    const docRanking: string[] = [];
+    for (const cand of r.snapshot) if (!docRanking.includes(cand.doc_id)) docRanking.push(cand.doc_id);
+    let answer: string | undefined;
+    if (c.answer) {
+      const passages = r.passed.map((p) => ({ chunk_id: p.chunk_id, doc_id: p.doc_id, text: p.text }));
+      answer = passages.length > 0 ? (await readAnswer(c.question, passages, o.encoder ? { encoder: o.encoder, queryVector: r.queryVector } : null)).answer : '';
+    }
+    scores.push(scoreJudgedCase(c, docRanking, o.k, answer));
+    timings.push(r.timings);
+    await o.onCase?.(i + 1, o.cases.length);
+  }
+  const summary = summariseJudged(o.cases, scores);
+  const lat = (f: (t: StageTimings) => number) => ({ p50: percentile(timings.map(f), 0.5), p95: percentile(timings.map(f), 0.95) });
+  const readerOk = summary.metrics.f1 !== undefined;
+  const metrics = {
+    hit_rate: summary.metrics.hit_rate,
+    recall: summary.metrics.recall,
+    mrr: summary.metrics.mrr,
+    ndcg: summary.metrics.ndcg,
+    // Not applicable when unsupported (caseSupport says so); 0 keeps the report's shape.
+    f1: summary.metrics.f1 ?? 0,
+    precision: summary.metrics.precision ?? 0,
+  };
+  const sorted = [...scores].sort((a, b) => (a.case_id < b.case_id ? -1 : a.case_id > b.case_id ? 1 : 0));
+  const caseIdsSha256 = createHash('sha256').update(sorted.map((s) => s.case_id).join('\n')).digest('hex');
+  const caseSupport = { caseSet: o.caseSet, graded: summary.graded, unsupported: summary.unsupported };
+  let manifest: string | null = null;
+  if (o.manifestDir) {
+    const label = safeFileLabel(o.runLabel);
+    fs.mkdirSync(o.manifestDir, { recursive: true });
+    const casesFile = path.join(o.manifestDir, `${label}.cases.jsonl`);
+    fs.writeFileSync(casesFile, scores.map((s) => JSON.stringify(s)).join('\n') + '\n');
+    manifest = path.join(o.manifestDir, `${label}.manifest.json`);
+    const fingerprints = await tableFingerprints(o.db, o.table);
+    const body = {
+      format: 'bakeoff-eval-judged/1', run_label: o.runLabel, side: o.side, table: o.table, case_set: o.caseSet, cases: scores.length,
+      case_ids_sha256: caseIdsSha256, k: o.k, ndcg_k: JUDGED_NDCG_K, corpus_snapshot: o.corpusSnapshot, table_fingerprints: fingerprints,
+      metrics: summary.metrics, supported: summary.supported, unsupported: summary.unsupported, graded: summary.graded, per_case_file: path.basename(casesFile),
+    };
+    fs.writeFileSync(manifest, JSON.stringify(body, null, 2) + '\n');
+  }
+  return {
+    side: o.side,
+    table: o.table,
+    cases: scores.length,
+    k: o.k,
+    metrics,
+    latencyMs: { encode: lat((t) => t.encodeMs), search: lat((t) => t.searchMs), rerank: lat((t) => t.rerankMs), total: lat((t) => t.totalMs) },
+    manifest,
+    perCase: {
+      caseIdsSha256,
+      hit_rate: sorted.map((s) => s.hit),
+      f1: sorted.map((s) => (readerOk ? round4(s.f1 ?? 0) : 0)),
+      precision: sorted.map((s) => (readerOk ? round4(s.precision ?? 0) : 0)),
+    },
+    caseSupport,
+  };
+}
