@@ -6,7 +6,7 @@
 // loopback targets only — this is a test and demo tool, not a load weapon.
 import * as http from 'node:http';
 import { z } from 'zod';
-import { loadDataset, type Split } from '../data/dataset';
+import { loadDataset, subsetForTests, type Split } from '../data/dataset';
 import { percentile, seededRandom } from '../rag/metrics';
 import type { SearchResponse } from './search-service';
 import { formatZodIssues } from '../platform/zod-issues';
@@ -162,7 +162,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // CLI: node dist/serve/traffic.js --url http://127.0.0.1:8088 --rate 20 --duration 60 [--max 1000]
-//        [--split train|dev|all] [--users 1000] [--concurrency 32] [--seed 1]
+//        [--split train|dev|all] [--sample N] [--users 1000] [--concurrency 32] [--seed 1]
 
 const CliSchema = z.strictObject({
   url: z.string().default('http://127.0.0.1:8088'),
@@ -173,6 +173,8 @@ const CliSchema = z.strictObject({
   users: z.coerce.number().int().positive().default(1000),
   concurrency: z.coerce.number().int().positive().default(32),
   seed: z.coerce.number().int().default(1),
+  /** The --sample N the lane was ingested from: replay that sample's questions, not the whole split's. */
+  sample: z.coerce.number().int().positive().optional(),
 });
 
 function parseArgs(argv: string[]): Record<string, string> {
@@ -186,7 +188,8 @@ function parseArgs(argv: string[]): Record<string, string> {
 }
 
 export const TRAFFIC_USAGE = `usage: node dist/serve/traffic.js [--url http://127.0.0.1:8088] [--rate 20] [--duration 60] [--max 100000]
-                                [--split train|dev|all] [--users 1000] [--concurrency 32] [--seed 1]
+                                [--split train|dev|all] [--sample N] [--users 1000] [--concurrency 32] [--seed 1]
+--sample N: the questions of the same N-case sample the lane was ingested from (bakeoff ingest --sample N).
 Replays the evaluation questions against a running retrieval service (loopback only) at --rate requests/s
 for --duration seconds (at most --max requests), with sticky user keys; prints a JSON report at the end.`;
 
@@ -199,7 +202,11 @@ async function main(): Promise<void> {
   const parsed = CliSchema.safeParse(parseArgs(argv));
   if (!parsed.success) throw new Error(formatZodIssues(parsed.error, { prefix: '--', root: '', separator: '; ' }));
   const a = parsed.data;
-  const dataset = await loadDataset(undefined, a.split === 'all' ? {} : { split: a.split as Split });
+  const dataset =
+    a.sample === undefined
+      ? await loadDataset(undefined, a.split === 'all' ? {} : { split: a.split as Split })
+      : await subsetForTests(a.sample).then((d) => ({ ...d, cases: d.cases.filter((c) => a.split === 'all' || c.split === a.split) }));
+  if (dataset.cases.length === 0) throw new Error(`no ${a.split} questions${a.sample ? ` in a sample of ${a.sample}` : ''}: use --split all or a larger --sample`);
   const report = await replayTraffic({
     url: a.url, questions: dataset.cases.map((c) => c.question), ratePerSecond: a.rate, maxRequests: a.max,
     maxDurationMs: Math.round(a.duration * 1000), users: a.users, concurrency: a.concurrency, seed: a.seed,

@@ -43,6 +43,12 @@ test('node dist/serve/traffic.js --help prints its usage; an unknown argument po
   const bad = await tsNode('src/serve/traffic.ts', ['--nope']);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toBe('bakeoff traffic: unexpected argument "--nope"; use --name value (see --help)\n');
+  // --sample N replays the questions of the lane's sample (here against a port nobody listens on)
+  const sampled = await tsNode('src/serve/traffic.ts', ['--url', 'http://127.0.0.1:1', '--sample', '40', '--split', 'all', '--rate', '5', '--duration', '1', '--concurrency', '2']);
+  expect(sampled.stderr).toBe('');
+  const report = JSON.parse(sampled.stdout) as { sent: number; failed: number };
+  expect(report.sent).toBeGreaterThan(0);
+  expect(report.failed).toBe(report.sent);
   const serve = await tsNode('src/serve/main.ts', ['--help']);
   expect(serve.code).toBe(0);
   expect(serve.stdout).toMatch(/^usage: node dist\/serve\/main\.js \[--sample N\]/);
