@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BakeoffActivities, LiveCheckResult, LockedConfig, ProbeResult } from '../activities/types';
+import type { BakeoffActivities, EvalReport, LiveCheckResult, LockedConfig, PointerState, ProbeResult } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { dataSteps } from './activity-proxies';
 import { formatDuration } from './duration';
@@ -56,6 +56,7 @@ import {
   statusQuery,
   type BakeoffInput,
   type BakeoffInputRaw,
+  type ShadowStage,
 } from './messages';
 import { canTransition, IllegalPhaseTransition } from './phases';
 import { initialSoak, SoakClock, type SoakProgress } from './soak-clock';
@@ -69,6 +70,7 @@ import {
   type BakeoffStatus,
   type Gate,
   type Phase,
+  type RollbackRecord,
   type ShadowStatus,
   type Verdict,
 } from './types';
@@ -195,6 +197,39 @@ interface ShadowProgress {
   done: boolean;
 }
 
+/**
+ * What the prepare phase establishes (input validated, config locked, candidate ingested). Every
+ * phase after it takes this value, so none of them reads a nullable field of the state.
+ */
+interface Prepared {
+  input: BakeoffInput;
+  locked: LockedConfig;
+  /** The candidate as the pointer names it: the shadow (a dry run's scratch) table and its serving index. */
+  candidate: { table: string; index: string | null; configHash: string };
+}
+
+/** The Prepared value of a state whose prepare phase is done (e.g. one carried across continue-as-new). */
+function preparedOf(s: BakeoffState): Prepared {
+  if (!s.input || !s.locked || !s.status.shadowTable) throw new Error('bakeoff state is not prepared (a code bug)');
+  const candidate = { table: s.status.shadowTable, index: s.status.ingest?.index?.ivf ?? null, configHash: s.locked.config_hash };
+  return { input: s.input, locked: s.locked, candidate };
+}
+
+/** The shadow stage's status as the mirror is set (its clock not started yet). */
+function shadowStatusOf(cfg: ShadowStage, st: ShadowProgress): ShadowStatus {
+  return {
+    percent: cfg.percent,
+    soakMs: cfg.soak,
+    remainingMs: cfg.soak,
+    startedAt: null,
+    mirrorSetAt: Date.now(),
+    mirrorClearedAt: null,
+    live: { checks: 0, passes: 0, fails: 0, inconclusive: 0, failStreak: 0, inconclusiveStreak: 0, lastAt: null, lastVerdict: null, lastGates: [] },
+    mirror: mirrorSummary(st.pool),
+    outcome: null,
+  };
+}
+
 function initialState(raw: BakeoffInputRaw): BakeoffState {
   return {
     raw,
@@ -297,8 +332,9 @@ class BakeoffRun {
   /** The one way out of rollback: after the main scope, whichever way it was left. */
   private async rollbackIfRequested(): Promise<void> {
     const s = this.s;
-    if (s.status.rollback && !isTerminal(s.status.phase)) {
-      await CancellationScope.nonCancellable(() => this.rollback());
+    const rb = s.status.rollback;
+    if (rb && !isTerminal(s.status.phase)) {
+      await CancellationScope.nonCancellable(() => this.rollback(rb));
     }
   }
 
@@ -354,33 +390,37 @@ class BakeoffRun {
     return 'failed';
   }
 
+  /**
+   * The phase diagram of docs/workflow.md, top to bottom: lock → backup → shadow ingest → evaluate →
+   * probes (prepare) → gate → [shadow stage] → canary stages → promote. One method per phase; every
+   * phase change goes through setPhase and the table of phases.ts. Any phase leaves for rollback the
+   * one way, requestRollback (which cancels this scope); execute() rolls back once the scope is left.
+   */
   private async proceed(): Promise<Next> {
     const s = this.s;
-    if (!s.input) await this.prepare();
-    if (s.status.verdict === null) {
-      const verdict = await this.judge();
-      if (verdict === 'fail' && !s.input!.dryRun) {
-        const why = decidingGates(s.status.gates).map(describeGate).join('; ');
-        s.status.failure = `gate failed: ${why}`;
-        this.setPhase('failed', `gates failed: ${why}`);
-        await this.writeReport();
-        return 'finished';
-      }
-      if (verdict === 'inconclusive' && !s.input!.dryRun) {
-        const why = decidingGates(s.status.gates).map(describeGate).join('; ');
-        await this.awaitOperator(`offline gates inconclusive: ${why}`, 'canary');
-      }
-    }
+    const p = s.input ? preparedOf(s) : await this.prepare();
+    if (s.status.verdict === null && !(await this.gate(p))) return 'finished';
     // Absent `shadow`: no patched() call, so the command sequence is exactly as before (replay test).
-    if (s.input!.shadow && !s.shadow?.done && patched('shadow-stage')) await this.shadowStage();
-    if ((await this.canary()) === 'continue-as-new') return 'continue-as-new';
-    await this.promote();
+    if (p.input.shadow && !s.shadow?.done && patched('shadow-stage')) await this.shadowStage(p, p.input.shadow);
+    if ((await this.canary(p)) === 'continue-as-new') return 'continue-as-new';
+    await this.promote(p);
     return 'finished';
   }
 
   // ---- locking → backing-up → ingesting → evaluating → probing ---------------------------------
 
-  private async prepare(): Promise<void> {
+  /** The offline half of the diagram; returns what every later phase works on. */
+  private async prepare(): Promise<Prepared> {
+    const { input, locked, pointer } = await this.lock();
+    await this.backup(input, pointer);
+    const p = await this.shadowIngest(input, locked);
+    const evaluation = await this.evaluate(p, pointer);
+    await this.probe(p, evaluation);
+    return p;
+  }
+
+  /** locking: validates the input, takes the lane lease, locks the candidate config, reads the baseline. */
+  private async lock(): Promise<{ input: BakeoffInput; locked: LockedConfig; pointer: PointerState }> {
     const s = this.s;
     this.setPhase('locking', `validating input and locking the candidate config (requested by ${s.status.requestedBy})`);
     const input = await this.steps.quick.validateInput(s.raw);
@@ -417,63 +457,101 @@ class BakeoffRun {
       configHash: pointer.liveConfigHash,
       pointerVersion: pointer.version,
     };
+    return { input, locked, pointer };
+  }
 
+  /** backing-up: snapshots the live table and the pointer row (a dry run changes nothing: no backup). */
+  private async backup(input: BakeoffInput, pointer: PointerState): Promise<void> {
+    const s = this.s;
     if (input.dryRun) {
       this.event('note', 'dry run: no backup (nothing will change), shadow ingest into a scratch table');
-    } else {
-      this.setPhase('backing-up', `snapshotting ${pointer.liveTable} and the pointer row of lane ${pointer.lane}`);
-      const ref = await this.steps.backup.backupLive({ lane: pointer.lane, workflowId: s.status.workflowId, by: input.requestedBy, idempotencyKey: this.key('backup') });
-      s.status.backupId = ref.backupId;
-      this.event('note', `backup ${ref.backupId}: ${ref.rows} rows of ${ref.sourceTable}, pointer v${ref.pointer.version}`);
+      return;
     }
+    this.setPhase('backing-up', `snapshotting ${pointer.liveTable} and the pointer row of lane ${pointer.lane}`);
+    const ref = await this.steps.backup.backupLive({ lane: pointer.lane, workflowId: s.status.workflowId, by: input.requestedBy, idempotencyKey: this.key('backup') });
+    s.status.backupId = ref.backupId;
+    this.event('note', `backup ${ref.backupId}: ${ref.rows} rows of ${ref.sourceTable}, pointer v${ref.pointer.version}`);
+  }
 
+  /** ingesting: fills the candidate's shadow table (a dry run's scratch table); from here on it is Prepared. */
+  private async shadowIngest(input: BakeoffInput, locked: LockedConfig): Promise<Prepared> {
+    const s = this.s;
     const table = input.dryRun ? scratchTableFor(locked) : locked.shadow_table;
     s.status.shadowTable = table;
     this.setPhase('ingesting', `shadow ingest of ${locked.ingest_run_id} into ${table}`);
-    s.status.ingest = await this.steps.heavy.shadowIngest({ locked, table, dryRun: input.dryRun });
+    const ingest = await this.steps.heavy.shadowIngest({ locked, table, dryRun: input.dryRun });
+    s.status.ingest = ingest;
+    return { input, locked, candidate: { table, index: ingest.index?.ivf ?? null, configHash: locked.config_hash } };
+  }
 
-    this.setPhase('evaluating', `evaluating candidate ${table} and baseline ${pointer.liveTable} on ${input.evalCases.ref}`);
+  /** evaluating: candidate and baseline on the same cases, side by side. */
+  private async evaluate(p: Prepared, pointer: PointerState): Promise<{ candidate: EvalReport; baseline: EvalReport }> {
+    const s = this.s;
+    const { input, candidate: c } = p;
+    this.setPhase('evaluating', `evaluating candidate ${c.table} and baseline ${pointer.liveTable} on ${input.evalCases.ref}`);
     const evalBase = { caseSetRef: input.evalCases.ref, k: input.evalCases.k };
-    const candidateIndex = s.status.ingest.index?.ivf ?? null;
     const [candidate, baseline] = await Promise.all([
-      this.steps.heavy.evaluate({ ...evalBase, side: 'candidate', table, index: candidateIndex, runLabel: `${s.status.workflowId}/candidate` }),
+      this.steps.heavy.evaluate({ ...evalBase, side: 'candidate', table: c.table, index: c.index, runLabel: `${s.status.workflowId}/candidate` }),
       this.steps.heavy.evaluate({ ...evalBase, side: 'baseline', table: pointer.liveTable, index: pointer.liveIndex, runLabel: `${s.status.workflowId}/baseline` }),
     ]);
     s.status.evaluation = { candidate, baseline };
-
-    this.setPhase('probing', `probing ${table}`);
-    const probes: ProbeResult[] = await this.steps.heavy.runProbes({ locked, table, index: candidateIndex });
-    // Paired per-case intervals (patch 'paired-offline-gates'); a run judged before replays on point estimates.
-    const [c, b] = patched('paired-offline-gates') ? [candidate, baseline] : [pointEstimatesOnly(candidate), pointEstimatesOnly(baseline)];
-    s.status.gates = [...judgeOffline(c, b, input.thresholds.offline), ...probeGates(probes)];
+    return s.status.evaluation;
   }
 
-  private async judge(): Promise<Verdict> {
+  /** probing: absolute checks of the candidate; then the offline and probe gates are set for gate(). */
+  private async probe(p: Prepared, evaluation: { candidate: EvalReport; baseline: EvalReport }): Promise<void> {
+    const s = this.s;
+    this.setPhase('probing', `probing ${p.candidate.table}`);
+    const probes: ProbeResult[] = await this.steps.heavy.runProbes({ locked: p.locked, table: p.candidate.table, index: p.candidate.index });
+    const { candidate, baseline } = evaluation;
+    // Paired per-case intervals (patch 'paired-offline-gates'); a run judged before replays on point estimates.
+    const [c, b] = patched('paired-offline-gates') ? [candidate, baseline] : [pointEstimatesOnly(candidate), pointEstimatesOnly(baseline)];
+    s.status.gates = [...judgeOffline(c, b, p.input.thresholds.offline), ...probeGates(probes)];
+  }
+
+  // ---- gating ------------------------------------------------------------------------------------
+
+  /**
+   * gating: the overall verdict of the offline gates. Fail ends the bakeoff (a dry run goes on, to
+   * report); inconclusive asks an operator. Returns whether the bakeoff goes on.
+   */
+  private async gate(p: Prepared): Promise<boolean> {
     const s = this.s;
     const gates = s.status.gates;
     const verdict = overallVerdict(gates);
     s.status.verdict = verdict;
     this.setPhase('gating', `${gates.length} gates: ${count(gates, 'pass')} pass, ${count(gates, 'inconclusive')} inconclusive, ${count(gates, 'fail')} fail → ${verdict}`);
     for (const g of gates) this.notify('gate', describeGate(g), g);
-    return verdict;
+    if (p.input.dryRun || verdict === 'pass') return true;
+    const why = decidingGates(gates).map(describeGate).join('; ');
+    if (verdict === 'fail') {
+      s.status.failure = `gate failed: ${why}`;
+      this.setPhase('failed', `gates failed: ${why}`);
+      await this.writeReport();
+      return false;
+    }
+    await this.awaitOperator(p, `offline gates inconclusive: ${why}`, 'canary');
+    return true;
   }
 
   // ---- operator decisions ----------------------------------------------------------------------
 
   /** Waits for approve (continue), abort/rollback (cancels this scope) or the deadline (aborts). */
-  private async awaitOperator(reason: string, resumesAt: 'canary' | 'promoting'): Promise<void> {
+  private async awaitOperator(p: Prepared, reason: string, resumesAt: 'canary' | 'promoting'): Promise<void> {
     const s = this.s;
+    const deadline = p.input.operatorDeadline;
     this.tick();
     const now = Date.now();
     const previous = s.status.phase;
     s.approval = null;
-    s.status.awaiting = { reason, since: now, deadline: now + s.input!.operatorDeadline, resumesAt };
-    this.setPhase('awaiting-operator', `${reason} — approve or abort within ${formatDuration(s.input!.operatorDeadline)}`);
+    s.status.awaiting = { reason, since: now, deadline: now + deadline, resumesAt };
+    this.setPhase('awaiting-operator', `${reason} — approve or abort within ${formatDuration(deadline)}`);
     this.notify('operator', `decision needed: ${reason}`);
-    const decided = await condition(() => s.approval !== null, s.input!.operatorDeadline);
+    const decided = await condition(() => s.approval !== null, deadline);
     s.status.awaiting = null;
-    if (!decided) this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `no approve/abort within ${formatDuration(s.input!.operatorDeadline)}: ${reason}` });
-    const a = s.approval!;
+    // Set by the approve handler while this waited, which TypeScript's narrowing cannot see.
+    const a = s.approval as BakeoffState['approval'];
+    if (!decided || a === null) this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `no approve/abort within ${formatDuration(deadline)}: ${reason}` });
     s.approval = null;
     this.event('update', `approved by ${a.by}${a.reason ? `: ${a.reason}` : ''}`, a.by);
     if (s.canary) new SoakClock(s.canary).resumeAt(Date.now()); // the soak clock stood still while waiting
@@ -489,10 +567,9 @@ class BakeoffRun {
    * and reports only. The mirror is cleared at the stage's end, and on every other exit by
    * clearMirrorIfSet (rollback, endRun).
    */
-  private async shadowStage(): Promise<void> {
+  private async shadowStage(p: Prepared, cfg: ShadowStage): Promise<void> {
     const s = this.s;
-    const input = s.input!;
-    const cfg = input.shadow!;
+    const { input, candidate } = p;
     // One more "stage" of the judge's error budget: alpha / (gates × (ramp + 1)) per gate here.
     const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState({ latencyRule: logLatencyRule() }), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
     const clock = new SoakClock(st.soak);
@@ -502,23 +579,13 @@ class BakeoffRun {
         await condition(() => !s.status.paused);
       }
       st.mirrorSet = true;
-      s.status.shadow = {
-        percent: cfg.percent,
-        soakMs: cfg.soak,
-        remainingMs: cfg.soak,
-        startedAt: null,
-        mirrorSetAt: Date.now(),
-        mirrorClearedAt: null,
-        live: { checks: 0, passes: 0, fails: 0, inconclusive: 0, failStreak: 0, inconclusiveStreak: 0, lastAt: null, lastVerdict: null, lastGates: [] },
-        mirror: mirrorSummary(st.pool),
-        outcome: null,
-      };
+      s.status.shadow = shadowStatusOf(cfg, st);
       await this.steps.mirror.setMirror({
         lane: input.baseline.lane,
         workflowId: s.status.workflowId,
-        table: s.status.shadowTable!,
-        index: s.status.ingest?.index?.ivf ?? null,
-        configHash: s.locked!.config_hash,
+        table: candidate.table,
+        index: candidate.index,
+        configHash: candidate.configHash,
         percent: cfg.percent,
         by: `bakeoff:${s.status.workflowId}`,
         reason: 'shadow stage',
@@ -526,19 +593,19 @@ class BakeoffRun {
       });
       clock.start(Date.now(), cfg.soak);
       s.status.shadow.startedAt = Date.now();
-      this.setPhase('shadow', `mirroring ${cfg.percent}% of requests to ${s.status.shadowTable} for ${formatDuration(cfg.soak)}${input.dryRun ? ' (dry run: judged, never acted on)' : ''}; no user sees its answers`);
+      this.setPhase('shadow', `mirroring ${cfg.percent}% of requests to ${candidate.table} for ${formatDuration(cfg.soak)}${input.dryRun ? ' (dry run: judged, never acted on)' : ''}; no user sees its answers`);
     }
     const interval = cfg.checkInterval ?? input.checkInterval;
     for (;;) {
       this.tick();
       if (clock.expired(this.clockStopped())) {
-        await this.shadowCheck(true);
+        await this.shadowCheck(p, cfg, st, true);
         break;
       }
       await this.sleepUntilDue(clock, interval);
       if (clock.checkDue(Date.now(), interval)) {
         const stageEnd = clock.expired(this.clockStopped());
-        if ((await this.shadowCheck(stageEnd)) === 'advance' || stageEnd) break;
+        if ((await this.shadowCheck(p, cfg, st, stageEnd)) === 'advance' || stageEnd) break;
       }
     }
     await this.clearMirrorIfSet('shadow stage ended');
@@ -546,12 +613,11 @@ class BakeoffRun {
   }
 
   /** One shadow check: pools the span's mirrored evidence and comparisons, judges, and acts. */
-  private async shadowCheck(stageEnd: boolean): Promise<'advance' | 'continue'> {
+  private async shadowCheck(p: Prepared, cfg: ShadowStage, st: ShadowProgress, stageEnd: boolean): Promise<'advance' | 'continue'> {
     const s = this.s;
-    const input = s.input!;
-    const cfg = input.shadow!;
-    const st = s.shadow!;
-    const shadow = s.status.shadow!;
+    const { input } = p;
+    // Set with the mirror, before the stage's clock starts (and carried with it across continue-as-new).
+    const shadow = (s.status.shadow ??= shadowStatusOf(cfg, st));
     const clock = new SoakClock(st.soak);
     const now = Date.now();
     let w: WindowEvidence = { fromMs: clock.p.lastCheckAt, toMs: now, baseline: emptySide(), candidate: emptySide() };
@@ -592,7 +658,7 @@ class BakeoffRun {
       return 'advance';
     }
     if (decision.action === 'ask-operator') {
-      await this.awaitOperator(`shadow stage: ${decision.why}`, 'canary');
+      await this.awaitOperator(p, `shadow stage: ${decision.why}`, 'canary');
       shadow.outcome = 'approved';
       return 'advance';
     }
@@ -626,9 +692,10 @@ class BakeoffRun {
 
   // ---- canary ramp -----------------------------------------------------------------------------
 
-  private async canary(): Promise<Next> {
+  /** canary: the ramp's stages, each a split then a soak; ends at a stage boundary to continue as new. */
+  private async canary(p: Prepared): Promise<Next> {
     const s = this.s;
-    const input = s.input!;
+    const { input, candidate } = p;
     const ramp = input.ramp;
     s.canary ??= initialSoak();
     const clock = new SoakClock(s.canary);
@@ -644,7 +711,7 @@ class BakeoffRun {
         if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState({ latencyRule: logLatencyRule() }), i);
         const soakMs = input.dryRun ? Math.min(stage.soak, input.dryRunSoak) : stage.soak;
         if (input.dryRun) {
-          this.event('note', `dry run: stage ${i + 1} would send ${stage.percent}% to ${s.status.shadowTable}; pointer untouched`);
+          this.event('note', `dry run: stage ${i + 1} would send ${stage.percent}% to ${candidate.table}; pointer untouched`);
         } else {
           // Registered before the call: a split applied but not acknowledged must still be undone.
           if (!s.compensations.some((x) => x.kind === 'undo-split')) {
@@ -653,9 +720,9 @@ class BakeoffRun {
           const split = patched('fenced-split') ? this.steps.split : this.steps.quick;
           await split.setTrafficSplit({
             lane: input.baseline.lane,
-            candidateTable: s.status.shadowTable!,
-            candidateIndex: s.status.ingest?.index?.ivf ?? null,
-            candidateConfigHash: s.locked!.config_hash,
+            candidateTable: candidate.table,
+            candidateIndex: candidate.index,
+            candidateConfigHash: candidate.configHash,
             percent: stage.percent,
             by: `bakeoff:${s.status.workflowId}`,
             reason: `stage ${i + 1}/${ramp.length}`,
@@ -663,7 +730,7 @@ class BakeoffRun {
             idempotencyKey: this.key(`split-${i}`),
           });
           if (mirrorsFullStage(s.judge, stage.percent, input.dryRun)) {
-            const m = { lane: input.baseline.lane, workflowId: s.status.workflowId, table: s.status.shadowTable!, index: s.status.ingest?.index?.ivf ?? null, configHash: s.locked!.config_hash };
+            const m = { lane: input.baseline.lane, workflowId: s.status.workflowId, table: candidate.table, index: candidate.index, configHash: candidate.configHash };
             const by = `bakeoff:${s.status.workflowId}`;
             await setFullStageMirror(s.judge, (x) => this.steps.mirror.setMirror(x), { ...m, percent: 100, by, reason: `stage ${i + 1}: concurrent baseline`, idempotencyKey: this.key(`full-stage-mirror-${i}`) }, (x) => this.event('note', x));
           }
@@ -672,7 +739,7 @@ class BakeoffRun {
         this.setPhase('canary', `stage ${i + 1}/${ramp.length}: ${stage.percent}% for ${formatDuration(soakMs)}`);
       }
 
-      if ((await this.soak(i)) === 'continue-as-new') return 'continue-as-new';
+      if ((await this.soak(p, clock, i)) === 'continue-as-new') return 'continue-as-new';
       await this.clearMirrorIfSet(`stage ${i + 1} ended`); // a no-op unless the 100 % stage mirrors
       clock.advance();
       if (s.promote.full) break;
@@ -683,10 +750,9 @@ class BakeoffRun {
   }
 
   /** Soaks stage i: live checks every interval until the soak clock runs out (or promote). */
-  private async soak(i: number): Promise<Next> {
+  private async soak(p: Prepared, clock: SoakClock, i: number): Promise<Next> {
     const s = this.s;
-    const clock = new SoakClock(s.canary!);
-    const input = s.input!;
+    const { input } = p;
     const interval = input.dryRun ? Math.min(input.checkInterval, Math.max(1_000, clock.p.soakMs)) : input.checkInterval;
     for (;;) {
       this.tick();
@@ -699,9 +765,9 @@ class BakeoffRun {
       }
       if (clock.expired(this.clockStopped())) {
         if (s.judge) {
-          await this.judgedCheck(i, true);
+          await this.judgedCheck(p, clock, s.judge, i, true);
         } else if (Date.now() > clock.p.lastCheckAt) {
-          await this.liveCheck(i); // the last partial window counts too
+          await this.liveCheck(p, clock, i); // the last partial window counts too
         }
         return 'finished';
       }
@@ -711,11 +777,11 @@ class BakeoffRun {
       await this.sleepUntilDue(clock, interval);
       if (clock.checkDue(Date.now(), interval)) {
         if (!s.judge) {
-          await this.liveCheck(i);
+          await this.liveCheck(p, clock, i);
         } else {
           // A check that finds the soak over is the stage's last: no second check on an empty span.
           const stageEnd = clock.expired(this.clockStopped());
-          if ((await this.judgedCheck(i, stageEnd)) === 'advance' || stageEnd) return 'finished';
+          if ((await this.judgedCheck(p, clock, s.judge, i, stageEnd)) === 'advance' || stageEnd) return 'finished';
         }
       }
     }
@@ -727,18 +793,17 @@ class BakeoffRun {
    * when non-breach is not proven), advance, or keep soaking. At a stage end right after a check the
    * span is empty: the pooled evidence is judged without reading a new window.
    */
-  private async judgedCheck(i: number, stageEnd: boolean): Promise<'advance' | 'continue'> {
+  private async judgedCheck(p: Prepared, clock: SoakClock, judge: LiveJudgeState, i: number, stageEnd: boolean): Promise<'advance' | 'continue'> {
     const s = this.s;
-    const clock = new SoakClock(s.canary!);
-    const input = s.input!;
+    const { input } = p;
     const now = Date.now();
     let w: WindowEvidence = { fromMs: clock.p.lastCheckAt, toMs: now, baseline: emptySide(), candidate: emptySide() };
     if (now > clock.p.lastCheckAt) {
-      const r = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live, traffic: checkTraffic(s.judge!) });
+      const r = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live, traffic: checkTraffic(judge) });
       w = r.evidence ?? w; // a worker from before the poolable evidence reports none: nothing to pool
       clock.checked(now);
     }
-    const { state, decision } = judgeCheck(s.judge!, w, {
+    const { state, decision } = judgeCheck(judge, w, {
       thresholds: input.thresholds.live,
       // A shadow stage spends one stage's share of the error budget too: alpha still bounds the whole bakeoff.
       stages: input.ramp.length + (input.shadow ? 1 : 0),
@@ -762,16 +827,16 @@ class BakeoffRun {
       this.rollbackNow({ by: 'bakeoff', automatic: true, reason: `live gate ${breached.name} breached in stage ${i + 1} (${input.ramp[i].percent}%): ${breached.reason}` });
     }
     if (decision.action === 'ask-operator') {
-      await this.awaitOperator(`stage ${i + 1} (${input.ramp[i].percent}%): ${decision.why}`, 'canary');
+      await this.awaitOperator(p, `stage ${i + 1} (${input.ramp[i].percent}%): ${decision.why}`, 'canary');
       return 'advance'; // approved: the stage is done
     }
     return decision.action === 'advance' ? 'advance' : 'continue';
   }
 
-  private async liveCheck(i: number): Promise<void> {
+  /** A check under the old per-window streak rules (bakeoffs started before 'anytime-valid-judge'). */
+  private async liveCheck(p: Prepared, clock: SoakClock, i: number): Promise<void> {
     const s = this.s;
-    const clock = new SoakClock(s.canary!);
-    const input = s.input!;
+    const { input } = p;
     const now = Date.now();
     const r: LiveCheckResult = await this.steps.quick.checkLiveKpis({ lane: input.baseline.lane, fromMs: clock.p.lastCheckAt, toMs: now, thresholds: input.thresholds.live });
     clock.checked(now);
@@ -795,7 +860,7 @@ class BakeoffRun {
     if (action === 'ask-operator') {
       live.inconclusiveStreak = 0;
       const why = decidingGates(r.gates).map(describeGate).join('; ');
-      await this.awaitOperator(`${input.thresholds.live.inconclusiveLimit} inconclusive live checks in stage ${i + 1}: ${why}`, 'canary');
+      await this.awaitOperator(p, `${input.thresholds.live.inconclusiveLimit} inconclusive live checks in stage ${i + 1}: ${why}`, 'canary');
     }
   }
 
@@ -822,18 +887,19 @@ class BakeoffRun {
 
   // ---- promotion -------------------------------------------------------------------------------
 
-  private async promote(): Promise<void> {
+  /** promoting → done: the candidate goes live (a dry run only reports; its failed gates fail it here). */
+  private async promote(p: Prepared): Promise<void> {
     const s = this.s;
-    const input = s.input!;
-    this.setPhase('promoting', input.dryRun ? 'dry run complete: writing the report' : `promoting ${s.status.shadowTable} to live`);
+    const { input, candidate } = p;
+    this.setPhase('promoting', input.dryRun ? 'dry run complete: writing the report' : `promoting ${candidate.table} to live`);
     if (!input.dryRun) {
       // Once started, a promotion completes; a rollback asked for meanwhile runs right after it.
       const r = await CancellationScope.nonCancellable(() =>
         this.steps.quick.promoteCandidate({
           lane: input.baseline.lane,
-          candidateTable: s.status.shadowTable!,
-          candidateIndex: s.status.ingest?.index?.ivf ?? null,
-          candidateConfigHash: s.locked!.config_hash,
+          candidateTable: candidate.table,
+          candidateIndex: candidate.index,
+          candidateConfigHash: candidate.configHash,
           workflowId: s.status.workflowId,
           by: s.promote.promotedBy ?? `bakeoff:${s.status.workflowId}`,
           idempotencyKey: this.key('promote'),
@@ -900,9 +966,8 @@ class BakeoffRun {
   }
 
   /** Runs in a non-cancellable scope: compensations newest-first, then the smoke eval, then the record. */
-  private async rollback(): Promise<void> {
+  private async rollback(rb: RollbackRecord): Promise<void> {
     const s = this.s;
-    const rb = s.status.rollback!;
     this.tick();
     s.status.awaiting = null;
     this.setPhase('rolling-back', `rolling back (by ${rb.by}): ${rb.reason}`);
@@ -1057,7 +1122,8 @@ class BakeoffRun {
       problem: () => endedRollingBackOrPromoting() ?? (!s.canary?.started ? `no soak is running (phase ${phase()})` : null),
       apply: (a) => {
         this.tick();
-        const clock = new SoakClock(s.canary!);
+        if (!s.canary) return; // refused by problem(): no soak is running
+        const clock = new SoakClock(s.canary);
         clock.extend(a.duration);
         this.event('signal', `soak of stage ${clock.p.stageIndex + 1} extended by ${formatDuration(a.duration)}${by(a.by)}`, a.by);
         this.wake();
