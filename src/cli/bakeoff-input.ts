@@ -148,6 +148,13 @@ export function buildRawInput(flags: InputFlags, extra: { dryRun?: boolean } = {
   if (flags.k !== undefined) evalCases.k = numberFlag('k', flags.k);
   evalCases.ref ??= 'faq:dev';
   raw.evalCases = evalCases;
+  // A registered dataset's cases are judged on its own corpus: NAME of --eval-cases NAME:split is the
+  // candidate's dataset unless the config names one (faq, the bundled default, leaves it absent).
+  const refName = typeof evalCases.ref === 'string' ? /^([a-z][a-z0-9_-]{0,39}):/.exec(evalCases.ref)?.[1] : undefined;
+  if (refName !== undefined && refName !== 'faq') {
+    candidate.dataset ??= refName;
+    if (candidate.dataset !== refName) throw new CliError(`--eval-cases ${String(evalCases.ref)}: the candidate's dataset is ${JSON.stringify(candidate.dataset)}; cases and corpus must be the same dataset`);
+  }
 
   if (flags.ramp !== undefined) raw.ramp = parseRampFlag(flags.ramp);
   if (flags.checkInterval !== undefined) raw.checkInterval = durationFlag('check-interval', flags.checkInterval);

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { readPointer } from '../../store/pointer';
 import type { PointerState } from '../../activities/types';
-import { storeOptions } from '../home';
+import { homeOf, storeOptions } from '../home';
+import { lockCorpusSnapshot } from '../../data/locked-corpus';
+import { RegistryError } from '../../data/registry';
 import { ensureBaselineLane } from '../../activities/lane-bootstrap';
 import { ConfigValidationError, lockConfig } from '../../rag/config';
 import { FaissIndex } from '../../rag/faiss-index';
@@ -77,9 +79,10 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
         const raw = buildRawInput({ ...opts, by } as never);
         let locked;
         try {
-          locked = lockConfig(raw.candidate);
+          locked = lockCorpusSnapshot(lockConfig(raw.candidate), homeOf(ctx.env));
         } catch (err) {
           if (err instanceof ConfigValidationError) throw new CliError(`${opts.config ? `${opts.config}: ` : ''}invalid candidate config:\n${err.issues.map((i) => `  ${i}`).join('\n')}`);
+          if (err instanceof RegistryError) throw new CliError(`${opts.config ? `${opts.config}: ` : ''}${err.message}`);
           throw err;
         }
         const table = opts.table ?? locked.shadow_table;
@@ -102,7 +105,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .description('evaluate one table on labelled cases: hit@k, recall, MRR, nDCG, reader F1/precision, latency per stage')
     .option('--table <name>', 'table to evaluate (default: the lane\'s live table)')
     .option('--lane <lane>', 'lane whose live table is the default', 'default')
-    .option('--cases <ref>', 'faq:dev, faq:train or faq:all', 'faq:dev')
+    .option('--cases <ref>', 'case set NAME:split: faq:dev, faq:train, faq:all (the bundled FAQ) or a registered dataset\'s, e.g. mydocs:test (see bakeoff dataset list)', 'faq:dev')
     .option('--k <n>', 'retrieval depth', '10')
     .option('--max-cases <n>', 'only the first n cases')
     .option('--sample <cases>', 'only this many labelled cases and their share of the corpus (must match the ingest)')

@@ -29,7 +29,7 @@ function addInputOptions(cmd: Command): Command {
     .option('--chunk-version <version>', 'candidate chunk_version (names the shadow table)')
     .option('--lane <lane>', 'serving lane whose live config is the baseline (default "default")')
     .option('--expect-baseline-hash <sha256>', 'refuse to run unless the lane serves this config')
-    .option('--eval-cases <ref>', 'labelled case set: faq:dev, faq:train or faq:all (default faq:dev)')
+    .option('--eval-cases <ref>', 'labelled case set NAME:split (default faq:dev): faq:* is the bundled FAQ; a registered dataset\'s, e.g. mydocs:test, also names the candidate\'s corpus (bakeoff dataset list)')
     .option('--k <n>', 'retrieval depth for the offline metrics (default 10)')
     .option('--ramp <plan>', 'canary plan PERCENT:SOAK,... (default 10:16h,50:16h,100:16h)')
     .option('--check-interval <duration>', 'live KPI check interval (default 5m)')
