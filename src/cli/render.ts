@@ -42,7 +42,7 @@ export function renderGates(gates: Gate[]): string {
   if (gates.length === 0) return '(none judged yet)';
   return renderTable(
     ['GATE', 'SOURCE', 'VALUE', 'BASELINE', 'THRESHOLD', 'VERDICT', 'WHY'],
-    gates.map((g) => [g.name, g.source, formatNumber(g.value), formatNumber(g.baseline), formatThreshold(g), g.verdict.toUpperCase(), g.reason]),
+    gates.map((g) => [g.name, g.source, formatNumber(g.value), formatNumber(g.baseline), formatThreshold(g), g.applicable === false ? 'N/A' : g.verdict.toUpperCase(), g.reason]),
   );
 }
 
