@@ -114,7 +114,7 @@ test('bad settings, bad files, bad flags and unknown commands: one line each, ex
     { args: ['start', '--config', path.join(rig.home, 'missing.yaml')], stderr: `bakeoff: cannot read ${path.join(rig.home, 'missing.yaml')}: no such file` },
     { args: ['start', '--config', dryInput('ramp_bad'), '--ramp', '10:forever'], stderr: "bakeoff: --ramp: 'forever' is not a duration: use a number with a unit, e.g. '30s', '5m', '16h', '1h30m'" },
     { args: ['start'], stderr: 'bakeoff: no candidate config: give --config <file> (JSON or YAML) or the candidate flags (--chunk-size, --overlap, --jaccard, --prefix-policy, --chunk-version)' },
-    { args: ['list', '--phase', 'canry'], stderr: 'bakeoff: --phase "canry": must be one of locking, backing-up, ingesting, evaluating, probing, gating, canary, awaiting-operator, promoting, rolling-back, done, rolled-back, failed' },
+    { args: ['list', '--phase', 'canry'], stderr: 'bakeoff: --phase "canry": must be one of locking, backing-up, ingesting, evaluating, probing, gating, shadow, canary, awaiting-operator, promoting, rolling-back, done, rolled-back, failed' },
     { args: ['status', 'x', '--watch', '0'], stderr: 'bakeoff: --watch "0": must be a positive number' },
   ];
   const broken = path.join(rig.home, 'broken.yaml');
