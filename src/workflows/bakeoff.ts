@@ -28,7 +28,7 @@ import { emptySide } from './latency-histogram';
 import type { WindowEvidence } from './live-evidence';
 import { checkTraffic, mirrorsFullStage, setFullStageMirror } from './full-stage-mirror';
 import { logLatencyRule } from './judge-patches';
-import { initialJudgeState, judgeCheck, startStage, type LiveJudgeState } from './live-judge';
+import { initialJudgeState, judgeCheck, startStage, type LiveDecision, type LiveJudgeState } from './live-judge';
 import {
   abortSignal,
   abortUpdate,
@@ -151,6 +151,8 @@ const MAX_ACTIONS = 2_000;
 
 /** How a step, stage or run ends: go on with what follows, or hand over to a fresh run. */
 type Next = 'finished' | 'continue-as-new';
+/** How a check leaves its soak loop once it has acted (rollback, operator): the judge's own words. */
+type CheckNext = Extract<LiveDecision['action'], 'advance' | 'continue'>;
 
 // ---------------------------------------------------------------------------------------------
 // State: everything here is plain data so it can be carried across continue-as-new.
@@ -613,7 +615,7 @@ class BakeoffRun {
   }
 
   /** One shadow check: pools the span's mirrored evidence and comparisons, judges, and acts. */
-  private async shadowCheck(p: Prepared, cfg: ShadowStage, st: ShadowProgress, stageEnd: boolean): Promise<'advance' | 'continue'> {
+  private async shadowCheck(p: Prepared, cfg: ShadowStage, st: ShadowProgress, stageEnd: boolean): Promise<CheckNext> {
     const s = this.s;
     const { input } = p;
     // Set with the mirror, before the stage's clock starts (and carried with it across continue-as-new).
@@ -793,7 +795,7 @@ class BakeoffRun {
    * when non-breach is not proven), advance, or keep soaking. At a stage end right after a check the
    * span is empty: the pooled evidence is judged without reading a new window.
    */
-  private async judgedCheck(p: Prepared, clock: SoakClock, judge: LiveJudgeState, i: number, stageEnd: boolean): Promise<'advance' | 'continue'> {
+  private async judgedCheck(p: Prepared, clock: SoakClock, judge: LiveJudgeState, i: number, stageEnd: boolean): Promise<CheckNext> {
     const s = this.s;
     const { input } = p;
     const now = Date.now();
