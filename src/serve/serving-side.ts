@@ -82,6 +82,9 @@ export interface SideLoaderDeps {
   artifacts?: ArtifactStore;
 }
 
+/** A pointer's index given as an artifact-store hash instead of a local path. */
+export const INDEX_HASH_PREFIX = 'sha256:';
+
 /** How many index labels are checked against the table: enough to catch an index of another table. */
 const INDEX_ID_SAMPLE = 200;
 
@@ -113,8 +116,13 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
 
   const build = recorded && recorded.ingest_run_id === ingestRunId ? recorded : null;
   let indexDir = spec.index ?? build?.ivf ?? null;
-  // By hash when the build was published: a missing or corrupt artifact fails the load (never a rebuild).
-  if (!spec.index && build?.ivf_sha256 && deps.artifacts) indexDir = await deps.artifacts.fetchDir(build.ivf_sha256);
+  // By hash when the pointer names one (sha256:<hex>), or the build was published and its path is not
+  // on this machine: a missing or corrupt artifact fails the load (never a rebuild).
+  const named = spec.index?.startsWith(INDEX_HASH_PREFIX) ? spec.index.slice(INDEX_HASH_PREFIX.length) : null;
+  if (named && !deps.artifacts) throw new SideLoadError(spec, 'the index is named by hash but no artifact store is configured');
+  const remote = build?.ivf_sha256 && (!spec.index || (spec.index === build.ivf && !fs.existsSync(spec.index))) ? build.ivf_sha256 : null;
+  const byHash = named ?? remote;
+  if (byHash && deps.artifacts) indexDir = await deps.artifacts.fetchDir(byHash);
   let ivf: FaissIndex | null = null;
   if (indexDir) {
     try {

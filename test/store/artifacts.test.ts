@@ -156,6 +156,12 @@ describe('two state directories sharing no files, one PostgreSQL', () => {
       expect(a.snapshot.length).toBeGreaterThan(0);
     }
 
+    // A pointer may name the index by hash (sha256:<hex>) instead of a path.
+    const byHash = await loadServingSide({ ...spec, index: `sha256:${built.pointer.ivf_sha256}` }, depsFor(homeB, storeB));
+    expect(byHash.indexDir).toBe(sideB.indexDir);
+    const unknown = sha256Hex('no such index');
+    await expect(loadServingSide({ ...spec, index: `sha256:${unknown}` }, depsFor(homeB, storeB))).rejects.toThrow(ArtifactMissing);
+
     // A third machine after one chunk of the IVF's index.faiss was damaged in the database.
     const files = JSON.parse((await storeA.readBytes(built.pointer.ivf_sha256!)).toString('utf8')) as { files: [string, string][] };
     const faissHash = files.files.find(([n]) => n === 'index.faiss')![1];
