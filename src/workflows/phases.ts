@@ -1,6 +1,10 @@
 // Every phase change the bakeoff workflow makes, in one table (the phase diagram of docs/workflow.md
 // as data). The workflow's setPhase refuses any transition not listed here, so a change that adds a
 // path must add it here first. Pure data, safe in the sandbox.
+// One method of bakeoff.ts enters each phase: locking lock(), backing-up backup(), ingesting
+// shadowIngest(), evaluating evaluate(), probing probe(), gating gate(), shadow shadowStage(),
+// canary canary(), awaiting-operator awaitOperator() (and back), promoting / done promote(), failed
+// gate(), onError() or promote() (a dry run whose gates failed), rolling-back / rolled-back rollback().
 import type { Phase } from './types';
 
 export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
