@@ -8,7 +8,7 @@
 import type { Phase } from './types';
 
 export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
-  // 'locking' → 'locking': a run starts in 'locking' and prepare() announces it again.
+  // 'locking' → 'locking': a run starts in 'locking' and lock() announces it again.
   locking: ['locking', 'backing-up', 'ingesting', 'failed', 'rolling-back'],
   'backing-up': ['ingesting', 'failed', 'rolling-back'],
   ingesting: ['evaluating', 'failed', 'rolling-back'],
