@@ -498,6 +498,14 @@ export class DataPlane {
       const dataset = await this.dataset();
       const labelled = dataset.cases.filter((c) => c.split === 'train' || c.split === 'dev');
       if (!labelled.some((c) => c.split === 'train') || !labelled.some((c) => c.split === 'dev')) return null;
+      // A table of another corpus (a registered dataset) holds none of the FAQ's gold documents: its
+      // reranker cannot be fitted on them (no positives), so it runs without one.
+      const gold = [...new Set(labelled.filter((c) => c.split === 'train').map((c) => c.gold_doc_id))];
+      const held = await this.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(table)} WHERE doc_id = ANY($1::text[])`, [gold]);
+      if (held.rows[0].n === 0) {
+        this.log(`reranker for ${table}: none (the table holds none of the bundled FAQ's labelled documents)`);
+        return null;
+      }
       const trained = await trainTableReranker(retriever, labelled, { source: `${table}@${ingestRunId}`, onCase: (done, total) => heartbeat({ phase: 'rerank-training', done, total }) });
       model = new LearnedReranker(trained.model);
       model.save(file);
