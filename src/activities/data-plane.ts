@@ -83,7 +83,7 @@ const EvaluateInputSchema = z.strictObject({
   table: TableName,
   index: z.string().min(1).nullable(),
   // NAME:split; `faq` is the bundled dataset (train, dev, all), any other NAME a registered one.
-  caseSetRef: CaseSetRefSchema.refine((r) => !parseCaseSetRef(r).bundled || /^faq:(train|dev|all)$/.test(r), { error: (iss) => `caseSetRef ${JSON.stringify(iss.input)}: the bundled dataset has faq:train, faq:dev and faq:all` }),
+  caseSetRef: CaseSetRefSchema.refine((r) => !parseCaseSetRef(r).bundled || /^faq:(train|dev|all)$/.test(r), { error: (iss) => `caseSetRef ${JSON.stringify(iss.input)} must be faq:train, faq:dev or faq:all (the bundled dataset), or NAME:split of a registered one` }),
   k: z.number().int().min(1).max(100),
   maxCases: z.number().int().min(1).optional(),
   runLabel: z.string().min(1).max(500),
