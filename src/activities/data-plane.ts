@@ -17,6 +17,7 @@ import type { LabelledCase } from '../data/sources/cases';
 import { evaluateJudged } from '../rag/evaluate-judged';
 import { quoteIdent, SAFE_IDENTIFIER, type Db } from '../platform/db';
 import { stateDir } from '../platform/paths';
+import type { ArtifactStore } from '../store/artifacts';
 import { ChunkStore } from '../rag/chunk-store';
 import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../rag/config';
 import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
@@ -51,6 +52,8 @@ export interface DataPlaneDeps {
   indexDir?: string;
   /** Evaluation manifests and per-case results. Default <stateDir>/eval. */
   manifestDir?: string;
+  /** Shared artifact store: index builds are published there by hash (issue 17 item 3); absent = local files only. */
+  artifacts?: ArtifactStore;
   retrieval?: RetrievalOptionsInput;
   seed?: number;
   ingestBatchSize?: number;
@@ -284,6 +287,7 @@ export class DataPlane {
       embedder: locked.embedder,
       sweepQueries,
       onProgress: () => heartbeat(indexing),
+      artifacts: this.deps.artifacts,
     });
     this.indexes.set(built.pointer.flat, { stamp: fs.readFileSync(path.join(built.pointer.flat, 'SHA256SUMS'), 'utf8'), index: built.flat });
     this.indexes.set(built.pointer.ivf, { stamp: fs.readFileSync(path.join(built.pointer.ivf, 'SHA256SUMS'), 'utf8'), index: built.ivf });
