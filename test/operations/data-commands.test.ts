@@ -70,4 +70,4 @@ test('ingest --baseline, eval, sweep-nprobe and ingest --config on a 3-case samp
   expect(missing.code).toBe(2);
   expect(missing.stderr.trim().split('\n').pop()).toBe('bakeoff: table document_chunks_nope does not exist');
   process.stderr.write(`[data-commands] baseline ingest of the 3-case sample (twice): ${tIngest} ms; whole test ${Date.now() - t0} ms\n`);
-});
+}, 900_000); // five real-model processes: the default 120 s is less than one of their own 240 s limits on a loaded machine
