@@ -7,7 +7,7 @@
 // baseline answered are also answered by the mirror target AFTER the response is written, under a
 // concurrency and rate bound (MirrorGate: dropped and counted when over it, never queued). The mirror's answer is
 // never returned. Like for like: in the same slot the mirror job answers the request cold from BOTH
-// sides (no answer cache read or write), baseline then mirror target, and records the two as traffic
+// sides (no answer cache and no query-embedding cache read or written), in alternating order, and records the two as traffic
 // 'mirror' — a served answer that came from the cache would otherwise leave the baseline with almost no
 // judged evidence on repeated queries. The label-free comparison is of the served rows against the
 // mirror target's.
@@ -20,6 +20,7 @@ import { withRerankOutcome } from './rerank-outcome';
 import { routeSide } from './routing';
 import { compareAnswers } from './answer-agreement';
 import { MirrorGate } from './mirror-gate';
+import { coldEncoding } from './caching-encoder';
 import type { SearchRequest } from './search-request';
 import type { ServeMetrics } from './serve-metrics';
 import type { ServingSide } from './serving-side';
@@ -103,6 +104,7 @@ export class SearchService {
   private readonly nearDupCosine: number;
   private readonly rerankAcceptScore: number;
   readonly mirrorGate: MirrorGate;
+  private mirrorJobs = 0;
 
   constructor(private readonly o: SearchServiceOptions) {
     this.results = new LruCache(o.resultCacheSize);
@@ -240,34 +242,47 @@ export class SearchService {
     const p = state.pointer;
     const hash = p.mirrorConfigHash ?? null;
     const kpis = this.o.kpis;
-    const tb = process.hrtime.bigint();
-    try {
-      const base = state.baseline;
-      const { value: result, outcome } = await withRerankOutcome(() => base.retriever.retrieve(req.query));
-      const rerank = base.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
-      kpis.record({ ...liveSample(this.toAnswer(result, base, rerank), ms(tb), false, p.liveConfigHash), traffic: 'mirror' });
-    } catch (err) {
-      this.o.log?.(`mirror job: baseline search failed: ${(err as Error).message}`);
-      kpis.record({ ...errorSample('baseline', p.liveConfigHash, ms(tb)), traffic: 'mirror' });
-    }
-    const t0 = process.hrtime.bigint();
-    if (!state.mirror) {
-      kpis.record({ ...errorSample('candidate', hash, 0), traffic: 'mirror' });
-      kpis.recordMirrorError(hash);
-      return;
-    }
-    try {
-      const side = state.mirror;
-      const { value: result, outcome } = await withRerankOutcome(() => side.retriever.retrieve(req.query));
-      const rerank = side.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
-      const answer = this.toAnswer(result, side, rerank);
-      if (isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
-      kpis.record({ ...liveSample(answer, ms(t0), false, hash), side: 'candidate', traffic: 'mirror' });
-      kpis.recordComparison(compareAnswers(served.rows.map((r) => r.doc_id), answer.rows.map((r) => r.doc_id)), hash);
-    } catch (err) {
-      this.o.log?.(`mirror search failed (nothing served from it): ${(err as Error).message}`);
-      kpis.record({ ...errorSample('candidate', hash, ms(t0)), traffic: 'mirror' });
-      kpis.recordMirrorError(hash);
+    const baseline = async (): Promise<void> => {
+      const tb = process.hrtime.bigint();
+      try {
+        const base = state.baseline;
+        const { value: result, outcome } = await withRerankOutcome(() => coldEncoding(() => base.retriever.retrieve(req.query)));
+        const rerank = base.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
+        kpis.record({ ...liveSample(this.toAnswer(result, base, rerank), ms(tb), false, p.liveConfigHash), traffic: 'mirror' });
+      } catch (err) {
+        this.o.log?.(`mirror job: baseline search failed: ${(err as Error).message}`);
+        kpis.record({ ...errorSample('baseline', p.liveConfigHash, ms(tb)), traffic: 'mirror' });
+      }
+    };
+    const target = async (): Promise<void> => {
+      const t0 = process.hrtime.bigint();
+      if (!state.mirror) {
+        kpis.record({ ...errorSample('candidate', hash, 0), traffic: 'mirror' });
+        kpis.recordMirrorError(hash);
+        return;
+      }
+      try {
+        const side = state.mirror;
+        const { value: result, outcome } = await withRerankOutcome(() => coldEncoding(() => side.retriever.retrieve(req.query)));
+        const rerank = side.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
+        const answer = this.toAnswer(result, side, rerank);
+        if (isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
+        kpis.record({ ...liveSample(answer, ms(t0), false, hash), side: 'candidate', traffic: 'mirror' });
+        kpis.recordComparison(compareAnswers(served.rows.map((r) => r.doc_id), answer.rows.map((r) => r.doc_id)), hash);
+      } catch (err) {
+        this.o.log?.(`mirror search failed (nothing served from it): ${(err as Error).message}`);
+        kpis.record({ ...errorSample('candidate', hash, ms(t0)), traffic: 'mirror' });
+        kpis.recordMirrorError(hash);
+      }
+    };
+    // Both sides cold (coldEncoding: neither reads the query-embedding cache the served request just
+    // filled), and the order alternates so neither side always runs on the warmer CPU caches.
+    if ((this.mirrorJobs++ & 1) === 0) {
+      await baseline();
+      await target();
+    } else {
+      await target();
+      await baseline();
     }
   }
 

@@ -2,7 +2,7 @@
 // not be a cache hit for the other side, or the side that repeats queries looks faster. The model is
 // a counting stand-in (the cache keying is under test, not the model; loading a real ONNX model per
 // test would only slow the suite): it returns a vector derived from the text and counts its calls.
-import { EncoderPool, type QueryModel } from '../../src/serve/caching-encoder';
+import { coldEncoding, EncoderPool, type QueryModel } from '../../src/serve/caching-encoder';
 
 function countingModel(): QueryModel & { calls: number; loads: number } {
   const m = {
@@ -50,4 +50,21 @@ test('clear empties every side', async () => {
   await a.embedOne('q');
   await b.embedOne('q');
   expect(model.calls).toBe(4);
+});
+
+test('coldEncoding: both sides run the model and nothing is cached, whatever either cache holds', async () => {
+  const model = countingModel();
+  const lookups: boolean[] = [];
+  const pool = new EncoderPool(async () => model, 16, (hit) => lookups.push(hit));
+  const served = await pool.encoderFor('stand-in', 'docs_v1');
+  const other = await pool.encoderFor('stand-in', 'docs_v2');
+  await served.embedOne('q'); // the served request fills its side's cache
+  expect(model.calls).toBe(1);
+  await coldEncoding(async () => {
+    await served.embedOne('q');
+    await other.embedOne('q');
+  });
+  expect(model.calls).toBe(3);
+  expect(other.cache.get('q')).toBeUndefined(); // the cold run left nothing behind
+  expect(lookups).toEqual([false]); // the cold runs are not cache lookups
 });

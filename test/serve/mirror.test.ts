@@ -16,6 +16,7 @@ import type { LatencyPenalty } from '../../src/serve/latency-penalty';
 import { replayTraffic, type TrafficEvent, type TrafficReport } from '../../src/serve/traffic';
 import { readMirrorComparisons } from '../../src/store/mirror-comparisons';
 import { startDemoTraffic } from '../../src/serve/demo-traffic';
+import type { QueryModel } from '../../src/serve/caching-encoder';
 import { bucketOf, totalCount } from '../../src/workflows/latency-histogram';
 import { initialJudgeState, judgeCheck } from '../../src/workflows/live-judge';
 import { LiveThresholdsSchema, type LiveThresholds } from '../../src/workflows/messages';
@@ -64,11 +65,11 @@ interface Run {
 }
 
 async function serve(
-  o: { penalty?: LatencyPenalty; mirrorConcurrency?: number; mirrorPerSecond?: number; requests?: number; rate?: number; clients?: number; during?: (svc: RunningService) => Promise<void> },
+  o: { embedder?: QueryModel; penalty?: LatencyPenalty; mirrorConcurrency?: number; mirrorPerSecond?: number; requests?: number; rate?: number; clients?: number; during?: (svc: RunningService) => Promise<void> },
 ): Promise<Run> {
   const fromMs = Date.now();
   const svc = await startServing({
-    db, pointerDb, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => f.embedder, defaultMetrics: false,
+    db, pointerDb, lane: f.lane, tau: f.tau.tau, indexDir: f.indexDir, loadEmbedder: async () => o.embedder ?? f.embedder, defaultMetrics: false,
     kpiWindowMs: 2000, pollMs: 100, candidatePenalty: o.penalty, mirrorConcurrency: o.mirrorConcurrency,
     mirrorPerSecond: o.mirrorPerSecond ?? 1000, // the rate bound is tested in mirror-gate.test.ts; here concurrency alone
   });
@@ -131,6 +132,21 @@ test('100 % mirroring: no response ever carries the mirror target; its answers a
   expect(m.meanRbo!).toBeGreaterThan(0.5);
   expect(m.top1ChangeRate!).toBeGreaterThanOrEqual(0);
   expect(shadow.candidate.errorRate).toBe(0);
+});
+
+test('a mirror job runs the model on both sides: the served side\'s warm embedding cache gives it no head start', async () => {
+  // The real model, with its calls counted. Before, the served side's cache (filled by the request
+  // just served) answered the mirror's baseline run for free while the target ran the model, and a
+  // healthy shadow candidate read 2.7x slower in the demo.
+  let calls = 0;
+  const counted: QueryModel = { name: f.embedder.name, modelId: f.embedder.modelId, dims: f.embedder.dims, embedOne: (t) => (calls++, f.embedder.embedOne(t)) };
+  await setMirror(100);
+  const run = await serve({ embedder: counted, mirrorConcurrency: 4, rate: 20 });
+  const m = (await check(run, 'mirror')).mirror!;
+  expect(m.n).toBeGreaterThanOrEqual(thresholds.minSamples);
+  // Every mirror job embeds twice (once per side); served requests add at most one per distinct question.
+  expect(calls).toBeGreaterThanOrEqual(2 * m.n);
+  expect(calls).toBeLessThanOrEqual(2 * m.n + 24);
 });
 
 test('a degraded mirror target (+1 s per search) gives mirror evidence the live judge rolls back on', async () => {
