@@ -134,7 +134,7 @@ function notApplicable(metric: Metric, candidate: EvalReport, baseline: EvalRepo
 
 export function judgePairedQuality(candidate: EvalReport, baseline: EvalReport, c: PerCaseScores, b: PerCaseScores, t: OfflineThresholds): PairedQuality {
   const na = specs(t).map((s) => ({ s, why: notApplicable(s.metric, candidate, baseline) }));
-  const naGates: Gate[] = na.filter((x) => x.why !== null).map(({ s, why }) => ({ ...gateShape(s, candidate, baseline), value: null, verdict: 'inconclusive', applicable: false, reason: why! }));
+  const naGates: Gate[] = na.filter((x) => x.why !== null).map(({ s, why }) => ({ name: s.metric, source: 'offline', value: null, baseline: null, threshold: null, direction: s.direction, verdict: 'inconclusive', applicable: false, reason: why! }));
   const quality = judgeApplicable(candidate, baseline, c, b, t, na.filter((x) => x.why === null).map((x) => x.s));
   // The specs' order (hit rate, F1, precision) is kept.
   const order = specs(t).map((s) => s.metric as string);

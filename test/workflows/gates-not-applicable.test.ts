@@ -44,7 +44,7 @@ test('F1 and precision of a case set without gold answers are n/a and do not dec
   const na = gates.filter((g) => g.applicable === false);
   expect(na.map((g) => g.name)).toEqual(['f1', 'precision']);
   for (const g of na) {
-    expect(g.value).toBeNull();
+    expect(g).toMatchObject({ value: null, baseline: null, threshold: null, source: 'offline' });
     expect(g.reason).toBe(`n/a: the case set has no gold answers for ${g.name} (only 0 of 60 cases have a gold answer); this gate neither passes nor fails the bakeoff`);
     expect(describeGate(g)).toMatch(new RegExp(`^${g.name} n/a: `));
   }
