@@ -18,6 +18,7 @@ import {
   pointerRow,
   start,
   waitForStatus,
+  writeMirrorTraffic,
   writeTraffic,
 } from './harness';
 import { useWorkflowTestWorld } from './test-world';
@@ -60,12 +61,14 @@ test('inconclusive gates wait for an operator; approve continues to promotion', 
     const busy = { ...HEALTHY_TRAFFIC, samples: 2_000 };
     await writeTraffic(db, lane, 'baseline', c.stage!.startedAt - H, c.stage!.startedAt + 10 * H, busy);
     await writeTraffic(db, lane, 'candidate', c.stage!.startedAt - H, c.stage!.startedAt + 10 * H, busy);
+    // The 100 % stage is judged on mirrored pairs, which the serving path records while it mirrors.
+    await writeMirrorTraffic(db, lane, c.stage!.startedAt - H, c.stage!.startedAt + 10 * H, busy);
     const r = await h.result();
     await maybeRecordHistory(env, h.workflowId, 'inconclusive-approve', h.firstExecutionRunId);
     return r;
   });
   expect({ outcome: out.outcome, rollback: out.status.rollback?.reason }).toEqual({ outcome: 'promoted', rollback: undefined });
-  expect(await pointerActions(db, lane)).toEqual(['init', 'split:25', 'split:100', 'promote']);
+  expect(await pointerActions(db, lane)).toEqual(['init', 'split:25', 'split:100', 'mirror', 'mirror-clear', 'promote']);
   expect(out.status.events.map((e) => e.message)).toContain('approved by carol: gain explained by the new prefix policy');
 });
 

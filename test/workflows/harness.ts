@@ -186,17 +186,27 @@ export async function writeTraffic(
   toMs: number,
   t: SideTraffic,
   windowMs = 5 * 60_000,
+  traffic: 'live' | 'mirror' = 'live',
 ): Promise<number> {
   const errors = Math.round(t.errorRate * t.samples);
   const qualityN = t.samples - errors;
   const r = await db.query(
-    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist)
-     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8, $10, $11, $12, 0, $13::jsonb
+    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist, traffic)
+     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8, $10, $11, $12, 0, $13::jsonb, $14
        FROM generate_series($3::bigint, $9::bigint - $4::bigint, $4::bigint) AS w`,
     [lane, side, Math.floor(fromMs), windowMs, t.samples, t.errorRate, t.p95Ms, t.qualityProxy, Math.floor(toMs),
-      errors, qualityN, Math.round(t.qualityProxy * qualityN), JSON.stringify(lognormalHistogram(t.samples, t.p95Ms))],
+      errors, qualityN, Math.round(t.qualityProxy * qualityN), JSON.stringify(lognormalHistogram(t.samples, t.p95Ms)), traffic],
   );
   return r.rowCount;
+}
+
+/**
+ * Mirrored pairs on both sides (traffic 'mirror'), as the serving path records them while a 100 %
+ * stage mirrors the candidate (src/workflows/full-stage-mirror.ts): that stage is judged on these.
+ */
+export async function writeMirrorTraffic(db: Db, lane: string, fromMs: number, toMs: number, baseline: SideTraffic, candidate = baseline): Promise<void> {
+  await writeTraffic(db, lane, 'baseline', fromMs, toMs, baseline, undefined, 'mirror');
+  await writeTraffic(db, lane, 'candidate', fromMs, toMs, candidate, undefined, 'mirror');
 }
 
 export async function pointerRow(db: Db, lane: string) {
