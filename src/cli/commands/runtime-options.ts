@@ -35,7 +35,7 @@ export async function runtimeFor(ctx: CliContext, sample: number | undefined, co
   const lock = !options.databaseUrl && options.pgliteDir ? lockPglite(options.pgliteDir, command) : null;
   try {
     const home = homeOf(ctx.env);
-    const dataPlane = { indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), ...(dataset ? { dataset } : {}) };
+    const dataPlane = { home, indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), ...(dataset ? { dataset } : {}) };
     // A worker embeds on a thread: its event loop must keep heartbeating and polling (issue 17).
     const rt = await createRuntime({ ...options, dataPlane, log: (l) => ctx.io.err(l), embedInThread: command === 'worker' });
     return {
