@@ -11,6 +11,8 @@ import { NativeConnection, Worker, type State, type WorkerOptions } from '@tempo
 import { z } from 'zod';
 import type { WorkerActivities } from './activities';
 import { ConfigError, loadTemporalSettings } from './platform/temporal-config';
+import { CliError } from './cli/errors';
+import { lockPglite } from './cli/pglite-lock';
 import { DATA_ACTIVITY_NAMES, dataTaskQueueFor } from './workflows/task-queues';
 
 export const WORKER_ROLES = ['control', 'data', 'all'] as const;
@@ -140,7 +142,10 @@ async function main(): Promise<void> {
   if (!settings.address) {
     throw new ConfigError('TEMPORAL_ADDRESS is not set (e.g. 127.0.0.1:7233); `npm run demo` starts a local server for you');
   }
-  const { buildActivities } = await import('./activities/runtime');
+  const { buildActivities, runtimeOptionsFromEnv } = await import('./activities/runtime');
+  // The embedded store is one process's database: refuse, in the CLI's and the service's words, while another holds it.
+  const store = runtimeOptionsFromEnv();
+  const lock = !store.databaseUrl && store.pgliteDir ? lockPglite(store.pgliteDir, 'worker', 'node dist/worker.js') : null;
   const { workflowClosedVia } = await import('./activities/lane-lease');
   // A client connection as well: claimLane asks the server whether a lease's owner is still running,
   // so a lease left by a terminated bakeoff does not block its lane forever.
@@ -164,6 +169,7 @@ async function main(): Promise<void> {
     await connection.close();
     await clientConnection.close();
     await close();
+    lock?.release();
     console.log('[worker] stopped');
   }
 }
@@ -171,7 +177,7 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((err) => {
     // A user mistake (bad setting) gets one readable line; anything else keeps its stack.
-    console.error(err instanceof ConfigError ? `bakeoff worker: ${err.message}` : err);
+    console.error(err instanceof ConfigError || err instanceof CliError ? `bakeoff worker: ${err.message}` : err);
     process.exit(1);
   });
 }

@@ -62,3 +62,18 @@ test('a lock left by a process that is gone does not stop the service', async ()
   expect(r.stderr).toBe(`bakeoff serve: lane 'default' has no live baseline in ${path.join(home, 'pglite')}: create it with \`bakeoff ingest --baseline --lane default\` (or set BAKEOFF_LANE)\n`);
   expect(r.code).toBe(1);
 }, 120_000);
+
+test('the plain worker (node dist/worker.js) refuses a store the service holds, in the same words', async () => {
+  const lock = lockServeStore({ BAKEOFF_PGLITE_DIR: path.join(home, 'pglite') });
+  try {
+    // TEMPORAL_ADDRESS names a closed port: the lock is checked before any connection is made.
+    const r = await run('node', ['-r', path.join(repo, 'test/support/ts-register.js'), path.join(repo, 'src/worker.ts')], {
+      env: { ...env(), TEMPORAL_ADDRESS: '127.0.0.1:1' },
+      timeoutMs: 120_000,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`bakeoff worker: ${refusal('npm run serve (node dist/serve/main.js)', process.pid)}\n`);
+  } finally {
+    lock.release();
+  }
+}, 120_000);
