@@ -36,6 +36,7 @@ import {
   start,
   waitForStatus,
   workflowBundle,
+  writeMirrorTraffic,
   writeTraffic,
 } from './harness';
 import { useWorkflowTestWorld } from './test-world';
@@ -62,6 +63,8 @@ test('every action names who: by-less updates are refused, ignored signals are l
     const busy = { ...HEALTHY_TRAFFIC, samples: 2_000 };
     await writeTraffic(db, lane, 'baseline', s0.stage!.startedAt - H, s0.stage!.startedAt + 10 * H, busy);
     await writeTraffic(db, lane, 'candidate', s0.stage!.startedAt - H, s0.stage!.startedAt + 10 * H, busy);
+    // The 100 % stage is judged on mirrored pairs, which the serving path records while it mirrors.
+    await writeMirrorTraffic(db, lane, s0.stage!.startedAt - H, s0.stage!.startedAt + 10 * H, busy);
 
     for (const [update, args] of [[pauseUpdate, {}], [promoteUpdate, { full: true }]] as const) {
       const e = await h.executeUpdate(update, { args: [args as never] }).catch((x: unknown) => x);
