@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DataPlane } from '../../src/activities/data-plane';
 import type { Dataset } from '../../src/data/dataset';
 import { openDb, type Db } from '../../src/platform/db';
 import type { LockedConfig } from '../../src/rag/config';
@@ -15,9 +16,10 @@ import { FaissIndex } from '../../src/rag/faiss-index';
 import { buildTableIndexes, indexRefName, readIndexPointer } from '../../src/rag/serving-index';
 import { EncoderPool } from '../../src/serve/caching-encoder';
 import { loadServingSide, type SideLoaderDeps } from '../../src/serve/serving-side';
+import { ensurePlatformSchema } from '../../src/store';
 import { ArtifactCorrupt, ArtifactMissing, ArtifactStore, sha256Hex } from '../../src/store/artifacts';
 import { freshPgDatabase } from '../support/serve-fixture';
-import { candidateConfig, faqSubset, ingestInto, MemoEmbedder, realEmbedder } from '../support/rag-fixture';
+import { baselineConfig, candidateConfig, faqSubset, ingestInto, MemoEmbedder, realEmbedder } from '../support/rag-fixture';
 
 const tmpDirs: string[] = [];
 function tmpDir(tag: string): string {
@@ -170,5 +172,24 @@ describe('two state directories sharing no files, one PostgreSQL', () => {
     await expect(loadServingSide(spec, depsFor(tmpDir('home-d'), storeD))).rejects.toThrow(ArtifactCorrupt);
     // B's verified cache still serves (its copy hashes to the name); the database copy is what is broken.
     expect((await loadServingSide(spec, depsFor(homeB, storeB))).vectorSource).toBe('faiss-ivf');
+  }, 300_000);
+
+  test("the data plane's ingest publishes its index when given a store; another home serves it by hash", async () => {
+    await ensurePlatformSchema(pg);
+    const home = tmpDir('home-e');
+    const store = await ArtifactStore.open(pg, { cacheDir: path.join(home, 'artifacts') });
+    const plane = new DataPlane({ db: pg, dataset, indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), loadEmbedder: async () => embedder, rerankAudit: false, artifacts: store });
+    const base = baselineConfig(embedder);
+    const report = await plane.shadowIngest({ locked: base, table: base.shadow_table, dryRun: false });
+    const local = readIndexPointer(path.join(home, 'indexes'), base.shadow_table);
+    expect(local?.ivf).toBe(report.index?.ivf);
+    expect(local?.ivf_sha256).toMatch(/^[0-9a-f]{64}$/);
+    const other = tmpDir('home-f');
+    const side = await loadServingSide(
+      { table: base.shadow_table, index: null, configHash: base.config_hash },
+      depsFor(other, new ArtifactStore(pg, { cacheDir: path.join(other, 'artifacts') })),
+    );
+    expect(side.vectorSource).toBe('faiss-ivf');
+    expect(side.indexDir).toBe(path.join(other, 'artifacts', 'dirs', local!.ivf_sha256!));
   }, 300_000);
 });
