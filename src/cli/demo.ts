@@ -11,6 +11,8 @@ import { startBakeoff } from '../client/bakeoff';
 import { defaultShadowFor, isShadowOff } from '../client/shadow-defaults';
 import { subsetForTests } from '../data/dataset';
 import { createRuntime, runtimeOptionsFromEnv } from '../activities/runtime';
+import { CliError } from './errors';
+import { lockPglite } from './pglite-lock';
 import { ensureBaselineLane } from '../activities/lane-bootstrap';
 import { ensureLocalTemporal } from '../platform/local-temporal';
 import { ConfigError } from '../platform/temporal-config';
@@ -57,6 +59,10 @@ async function main(): Promise<void> {
   const shadowOff = isShadowOff(opts.shadow);
   if (!shadowOff && !parseDuration(opts.shadow).ok) throw new ConfigError(`--shadow ${JSON.stringify(opts.shadow)}: give a duration (e.g. 60s) or off`);
 
+  const storeOptions = runtimeOptionsFromEnv();
+  // The embedded store is one process's database: the same refusal as the CLI, the worker and the service.
+  if (!storeOptions.databaseUrl && storeOptions.pgliteDir) lockPglite(storeOptions.pgliteDir, 'demo', 'npm run demo');
+
   const t0 = Date.now();
   // The SDK logs every worker state change at INFO; the demo narrates from the status query instead.
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
   say(`dataset: ${dataset.cases.length} FAQ cases, ${dataset.docs.length} documents (FAQ-derived, Debian perl-doc + python3.11-doc)`);
   // Notifications ("[bakeoff] …" lines) repeat what the status events already show.
   const log = (line: string) => (line.startsWith('[bakeoff]') ? undefined : say(line));
-  const runtime = await createRuntime({ ...runtimeOptionsFromEnv(), dataPlane: { dataset }, log, embedInThread: true });
+  const runtime = await createRuntime({ ...storeOptions, dataPlane: { dataset }, log, embedInThread: true });
   say(`store: ${runtime.db.kind === 'pglite' ? 'PGlite + pgvector in .bakeoff/pglite' : 'PostgreSQL (DATABASE_URL)'}`);
 
   const lane = await ensureBaselineLane({ db: runtime.db, plane: runtime.plane, by: 'demo', log: say });
@@ -160,6 +166,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? `demo: ${err.message}` : err);
+  console.error(err instanceof ConfigError || err instanceof CliError ? `demo: ${err.message}` : err);
   process.exit(1);
 });

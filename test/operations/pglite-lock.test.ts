@@ -77,3 +77,15 @@ test('the plain worker (node dist/worker.js) refuses a store the service holds, 
     lock.release();
   }
 }, 120_000);
+
+test('the demo refuses a store the service holds, before it starts anything', async () => {
+  const lock = lockServeStore({ BAKEOFF_PGLITE_DIR: path.join(home, 'pglite') });
+  try {
+    const r = await run('node', ['-r', path.join(repo, 'test/support/ts-register.js'), path.join(repo, 'src/cli/demo.ts')], { env: env(), timeoutMs: 120_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`demo: ${refusal('npm run serve (node dist/serve/main.js)', process.pid)}\n`);
+    expect(r.stdout).toBe(''); // no Temporal server started, nothing said
+  } finally {
+    lock.release();
+  }
+}, 120_000);
