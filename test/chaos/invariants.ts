@@ -113,7 +113,8 @@ export async function checkEffectsOnce(f: Findings, db: Db, e: EffectExpectation
   const actions = h.filter((x) => x.action !== 'init').map((x) => (x.action === 'split' ? `split:${x.canaryPercent}` : x.action));
   const expected =
     e.outcome === 'promoted'
-      ? [...e.splits.map((p) => `split:${p}`), 'promote']
+      ? // A 100 % stage mirrors the candidate as its concurrent baseline and clears it before the promotion.
+        [...e.splits.map((p) => `split:${p}`), ...(e.splits.includes(100) ? ['mirror', 'mirror-clear'] : []), 'promote']
       : e.outcome === 'rolled-back'
         ? [...e.splits.map((p) => `split:${p}`), ...(e.splits.length > 0 ? ['restore', 'cache-clear'] : [])]
         : [];

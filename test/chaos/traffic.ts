@@ -43,8 +43,11 @@ export class TrafficPlayer {
     const errors = Math.round(0.002 * samples);
     const evidence = { errors, qualityN: samples - errors, qualityHits: Math.round(0.8 * (samples - errors)), cachedAnswers: 0, latency: lognormalHistogram(samples, 20) };
     try {
-      for (const side of ['baseline', 'candidate'] as const) {
-        await recordLiveKpiWindow(this.db, { lane: this.lane, side, windowStart: start, windowEnd: end, samples, errorRate: 0.002, p95Ms: 20, qualityProxy: 0.8, evidence });
+      // Served and mirrored: a 100 % stage is judged on the mirrored pairs (patch 'full-stage-mirror').
+      for (const traffic of ['live', 'mirror'] as const) {
+        for (const side of ['baseline', 'candidate'] as const) {
+          await recordLiveKpiWindow(this.db, { lane: this.lane, side, windowStart: start, windowEnd: end, samples, errorRate: 0.002, p95Ms: 20, qualityProxy: 0.8, evidence, traffic });
+        }
       }
       this.stats.windows += 1;
     } catch {
