@@ -9,6 +9,7 @@ import { ConfigError, describeIssues } from '../platform/temporal-config';
 import { createActivities, ensurePlatformSchema, type WorkerActivities } from './index';
 import { DataPlane, type DataPlaneDeps } from './data-plane';
 import { ThreadedEmbedder } from '../rag/threaded-embedder';
+import { ArtifactStore } from '../store/artifacts';
 
 const RuntimeEnv = z.object({
   DATABASE_URL: z
@@ -56,7 +57,11 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
   const db = await openDb({ url: opts.databaseUrl, dataDir: opts.databaseUrl ? undefined : (opts.pgliteDir ?? undefined) });
   await ensurePlatformSchema(db);
   const loadEmbedder = opts.embedInThread ? (name: string) => ThreadedEmbedder.load(name) : undefined;
-  const plane = new DataPlane({ db, log: opts.log, ...(loadEmbedder ? { loadEmbedder } : {}), ...opts.dataPlane });
+  // On PostgreSQL, index builds are published to the shared artifact store (src/store/artifacts.ts) so
+  // any worker or serving replica with the same DATABASE_URL loads them by hash. PGlite is one
+  // process's database: nothing else could read them there, so it keeps plain files.
+  const artifacts = opts.databaseUrl ? await ArtifactStore.open(db) : undefined;
+  const plane = new DataPlane({ db, log: opts.log, ...(loadEmbedder ? { loadEmbedder } : {}), ...(artifacts ? { artifacts } : {}), ...opts.dataPlane });
   const activities = createActivities({
     db,
     reportsDir: opts.reportsDir,

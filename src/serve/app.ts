@@ -20,6 +20,7 @@ import { PointerWatcher, SideCache, type ServingState, type WatcherStatus } from
 import { SearchService } from './search-service';
 import { ServeMetrics } from './serve-metrics';
 import type { ServingSide } from './serving-side';
+import type { ArtifactStore } from '../store/artifacts';
 
 export interface ServeOptions {
   db: Db;
@@ -42,6 +43,8 @@ export interface ServeOptions {
   rerank?: boolean;
   nearDupCosine?: number;
   rerankAcceptScore?: number;
+  /** The shared artifact store (PostgreSQL): sides load indexes published by hash (see SideLoaderDeps.artifacts). */
+  artifacts?: ArtifactStore;
   /** See SideLoaderDeps.decorate (fault injection). */
   decorateSide?: (side: ServingSide) => ServingSide;
   /** Drill/test knob, off by default: a latency penalty on the candidate's searches (latency-penalty.ts). */
@@ -96,6 +99,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     rowCacheSize: o.caches?.rows ?? 20_000,
     onRowLookup: (hits, misses) => metrics.cache('rows', hits, misses),
     decorate: o.decorateSide,
+    artifacts: o.artifacts,
   });
   const kpis = new LiveKpiRecorder({ db: o.db, lane: o.lane, tau: o.tau, windowMs: o.kpiWindowMs, log: o.log });
   let service: SearchService | null = null;

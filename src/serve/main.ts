@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { loadDataset, subsetForTests, type EvalCase } from '../data/dataset';
 import { openDb, type Db } from '../platform/db';
+import { ArtifactStore } from '../store/artifacts';
 import { stateDir } from '../platform/paths';
 import { Embedder } from '../rag/embed';
 import { startServing } from './app';
@@ -123,6 +124,8 @@ async function main(): Promise<void> {
     tau,
     indexDir: env.BAKEOFF_INDEX_DIR,
     loadEmbedder,
+    // A replica on another machine loads the indexes the data workers published (PostgreSQL only).
+    artifacts: env.DATABASE_URL ? await ArtifactStore.open(db) : undefined,
     pollMs: env.BAKEOFF_SERVE_POLL_MS,
     kpiWindowMs: env.BAKEOFF_SERVE_KPI_WINDOW_MS,
     candidatePenalty: { delayMs: env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS, factor: env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR },

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DataPlane } from '../../src/activities/data-plane';
+import { createRuntime } from '../../src/activities/runtime';
 import type { Dataset } from '../../src/data/dataset';
 import { openDb, type Db } from '../../src/platform/db';
 import type { LockedConfig } from '../../src/rag/config';
@@ -16,7 +16,6 @@ import { FaissIndex } from '../../src/rag/faiss-index';
 import { buildTableIndexes, indexRefName, readIndexPointer } from '../../src/rag/serving-index';
 import { EncoderPool } from '../../src/serve/caching-encoder';
 import { loadServingSide, type SideLoaderDeps } from '../../src/serve/serving-side';
-import { ensurePlatformSchema } from '../../src/store';
 import { ArtifactCorrupt, ArtifactMissing, ArtifactStore, sha256Hex } from '../../src/store/artifacts';
 import { freshPgDatabase } from '../support/serve-fixture';
 import { baselineConfig, candidateConfig, faqSubset, ingestInto, MemoEmbedder, realEmbedder } from '../support/rag-fixture';
@@ -29,10 +28,12 @@ function tmpDir(tag: string): string {
 }
 
 let pg: Db;
+let pgUrl: string;
 let lite: Db;
 
 beforeAll(async () => {
-  pg = await openDb({ url: await freshPgDatabase('artifact_store_test') });
+  pgUrl = await freshPgDatabase('artifact_store_test');
+  pg = await openDb({ url: pgUrl });
   lite = await openDb();
 });
 
@@ -174,13 +175,15 @@ describe('two state directories sharing no files, one PostgreSQL', () => {
     expect((await loadServingSide(spec, depsFor(homeB, storeB))).vectorSource).toBe('faiss-ivf');
   }, 300_000);
 
-  test("the data plane's ingest publishes its index when given a store; another home serves it by hash", async () => {
-    await ensurePlatformSchema(pg);
+  test("a worker's runtime on PostgreSQL publishes its ingest's index; another home serves it by hash", async () => {
     const home = tmpDir('home-e');
-    const store = await ArtifactStore.open(pg, { cacheDir: path.join(home, 'artifacts') });
-    const plane = new DataPlane({ db: pg, dataset, indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), loadEmbedder: async () => embedder, rerankAudit: false, artifacts: store });
+    // The runtime a worker builds (createRuntime with DATABASE_URL) opens the artifact store itself.
+    const runtime = await createRuntime({
+      databaseUrl: pgUrl,
+      dataPlane: { dataset, indexDir: path.join(home, 'indexes'), manifestDir: path.join(home, 'eval'), loadEmbedder: async () => embedder, rerankAudit: false },
+    });
     const base = baselineConfig(embedder);
-    const report = await plane.shadowIngest({ locked: base, table: base.shadow_table, dryRun: false });
+    const report = await runtime.plane.shadowIngest({ locked: base, table: base.shadow_table, dryRun: false }).finally(() => runtime.close());
     const local = readIndexPointer(path.join(home, 'indexes'), base.shadow_table);
     expect(local?.ivf).toBe(report.index?.ivf);
     expect(local?.ivf_sha256).toMatch(/^[0-9a-f]{64}$/);
