@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
 import { SHADOW_TABLE_PREFIX, shadowTableFor } from './config';
-import { LexicalIndex, type LexicalHit } from './lexical-index';
+import { LexicalIndex, type LexicalHit, type LexicalSearchOptions } from './lexical-index';
 import { decodeVector, toVectorLiteral, vectorRead } from './vector-codec';
 
 export interface ChunkRow {
@@ -160,8 +160,8 @@ export class ChunkStore {
    * Lexical search (web-search query syntax, English stemming), ranked by the table's recorded ranker:
    * Okapi BM25 for tables of configs that chose it, ts_rank_cd for older ones.
    */
-  async lexicalSearch(query: string, k: number): Promise<SearchHit[]> {
-    return this.lexical.search(query, k);
+  async lexicalSearch(query: string, k: number, opts: LexicalSearchOptions = {}): Promise<SearchHit[]> {
+    return this.lexical.search(query, k, opts);
   }
 
   /** Exact cosine search (`<=>`); score = cosine similarity. The ANN path is FAISS. */

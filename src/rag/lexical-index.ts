@@ -11,6 +11,7 @@
 // never mistaken for shadow tables.
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
+import { memoryBm25Search } from './lexical-memory-index';
 import { LEGACY_LEXICAL_RANKER, type LexicalRanker } from './lexical-ranker';
 
 export interface LexicalHit {
@@ -18,6 +19,11 @@ export interface LexicalHit {
   doc_id: string;
   chunk_index: number;
   score: number;
+}
+
+export interface LexicalSearchOptions {
+  /** BM25 from the in-process index (default; SQL when it declines a query) or always from SQL. */
+  engine?: 'memory' | 'sql';
 }
 
 export interface LexicalStats {
@@ -133,11 +139,16 @@ export class LexicalIndex {
    * retriever passes an OR of the question's words); it selects the candidate rows through the GIN
    * index, and BM25 scores them over the query's own english lexemes.
    */
-  async search(query: string, k: number): Promise<LexicalHit[]> {
+  async search(query: string, k: number, opts: LexicalSearchOptions = {}): Promise<LexicalHit[]> {
     const { ranker, statsBuilt } = await this.ranker();
     if (ranker.kind === 'ts_rank_cd') return this.tsRankCdSearch(query, k);
     if (!statsBuilt) await this.rebuildStats();
-    return this.bm25Search(query, k, ranker.k1, ranker.b);
+    if (opts.engine !== 'sql') {
+      const tables = { chunks: this.qt, terms: this.qTerms, lengths: this.qLengths };
+      const hits = await memoryBm25Search(this.db, this.table, tables, query, k, ranker.k1, ranker.b);
+      if (hits) return hits;
+    }
+    return this.bm25Search(query, k, ranker.k1, ranker.b); // the oracle, and queries the memory index declines
   }
 
   /** PostgreSQL's cover-density rank (no IDF, no length normalisation): the ranker lanes locked before BM25 keep. */
@@ -157,7 +168,9 @@ export class LexicalIndex {
    * Okapi BM25 over the built statistics: Σ idf·tf·(k1+1) / (tf + k1·(1 − b + b·len/avgLen)) with
    * idf = ln(1 + (N − df + 0.5)/(df + 0.5)) (Lucene's non-negative form). tf is the number of positions
    * of the lexeme in the chunk's tsvector; setweight + ts_filter keep only the query's lexemes in C, so
-   * a candidate's whole tsvector is never unnested row by row.
+   * a candidate's whole tsvector is never unnested row by row. Terms are summed in byte order of the
+   * lexeme, so equal term scores give bit-equal sums and ties really fall to chunk_id (the plan's row
+   * order otherwise decides the last bits); lexical-memory-index.ts sums in the same order.
    */
   async bm25Search(query: string, k: number, k1: number, b: number): Promise<LexicalHit[]> {
     const r = await this.db.query<LexicalHit>(
@@ -165,7 +178,8 @@ export class LexicalIndex {
             q AS (SELECT tsvector_to_array(to_tsvector('english', $1)) AS lex),
             w AS (SELECT t.lexeme, ln(1 + (s.n - t.df + 0.5) / (t.df + 0.5)) AS idf FROM ${this.qTerms} t, s, q WHERE t.lexeme = ANY (q.lex))
        SELECT c.chunk_id, c.doc_id, c.chunk_index,
-              sum(w.idf * tf.n * ($4::float8 + 1) / (tf.n + $4::float8 * (1 - $5::float8 + $5::float8 * d.len / s.avg_length)))::float8 AS score
+              sum(w.idf * tf.n * ($4::float8 + 1) / (tf.n + $4::float8 * (1 - $5::float8 + $5::float8 * d.len / s.avg_length))
+                  ORDER BY tf.lexeme COLLATE "C")::float8 AS score
          FROM q, s, ${this.qt} c
          JOIN ${this.qLengths} d ON d.chunk_id = c.chunk_id
          CROSS JOIN LATERAL (
