@@ -14,6 +14,7 @@ import {
   patched,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -21,6 +22,7 @@ import {
 import type { BakeoffActivities, EvalReport, LiveCheckResult, LockedConfig, PointerState, ProbeResult } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { dataSteps } from './activity-proxies';
+import { currentDetails } from './current-details';
 import { formatDuration } from './duration';
 import { registerActions, safeText, type ActionSpec } from './actions';
 import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimatesOnly, probeGates } from './gates';
@@ -1210,6 +1212,16 @@ class BakeoffRun {
     const events = this.s.status.events;
     events.push({ at: Date.now(), kind, message, ...(by ? { by } : {}) });
     if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+    this.showDetails();
+  }
+
+  /** The Web UI's "Current Details" (current-details.ts): display only, never allowed to fail the workflow. */
+  private showDetails(): void {
+    try {
+      setCurrentDetails(currentDetails(this.snapshot()));
+    } catch (err) {
+      log.warn(`current details not updated: ${(err as Error).message}`);
+    }
   }
 
   private upsertSearchAttributes(): void {

@@ -68,6 +68,10 @@ async function mirrorColumns(lane: string) {
 
 const SHADOW = { soak: '30m', checkInterval: '5m' };
 
+/** The Web UI's "Current Details" of a bakeoff (the SDK's built-in metadata query). */
+const currentDetailsOf = async (h: { query: <T>(name: string) => Promise<T> }): Promise<string> =>
+  (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+
 test('healthy mirrored evidence: the shadow stage passes, the canary runs, promoted, mirror cleared', async () => {
   const lane = 'shadow_ok';
   await createLane(db, lane);
@@ -78,6 +82,8 @@ test('healthy mirrored evidence: the shadow stage passes, the canary runs, promo
     expect(s0.shadow).toMatchObject({ percent: 100, soakMs: 30 * M, outcome: null });
     expect(await mirrorColumns(lane)).toMatchObject({ mirror_table: s0.shadowTable, mirror_percent: 100, mirror_owner: 'bakeoff-shadow-ok' });
     expect(await pointerActions(db, lane)).toEqual(['init', 'mirror']); // mirrored, nothing served moved
+    // The Web UI's Current Details (workflow metadata, not a command) show the running shadow stage.
+    expect(await currentDetailsOf(h)).toMatch(/^\*\*Phase\*\*: shadow\n[\s\S]*\*\*Shadow stage\*\* running · 0 mirrored requests compared/);
     const t0 = s0.shadow!.startedAt!;
     await writeMirrorTraffic(lane, 'baseline', t0 - H, t0 + 2 * H, MIRROR_HEALTHY);
     await writeMirrorTraffic(lane, 'candidate', t0 - H, t0 + 2 * H, MIRROR_HEALTHY);
@@ -107,6 +113,7 @@ test.each([
   ['latency', { ...MIRROR_HEALTHY, p95Ms: 60 }, 0.8, /^shadow gate live:latency breached/],
   ['overlap', MIRROR_HEALTHY, 0.2, /^shadow gate shadow:overlap_at10 breached .*mean overlap@10 with the live answers 0\.200/],
 ])('a degraded candidate (%s) is rolled back from the shadow stage: no split ever, mirror cleared', async (name, candidate, overlap, reason) => {
+  let details = '';
   const lane = `shadow_bad_${name}`;
   await createLane(db, lane);
   const rig = await createRig(env, db, HEALTHY, `shadow-bad-${name}`);
@@ -117,8 +124,14 @@ test.each([
     await writeMirrorTraffic(lane, 'baseline', t0 - H, t0 + 2 * H, MIRROR_HEALTHY);
     await writeMirrorTraffic(lane, 'candidate', t0 - H, t0 + 2 * H, candidate);
     await writeComparisons(lane, t0 - WINDOW, t0 + 2 * H, 1_000, overlap);
-    return h.result();
+    const res = await h.result();
+    details = await currentDetailsOf(h);
+    return res;
   });
+  // What the Web UI's page says after the fact: the outcome first, then the shadow stage's verdict.
+  expect(details).toMatch(/^\*\*Rolled back\*\*: shadow gate /);
+  expect(details).toMatch(/\*\*Shadow stage\*\* failed · [1-9]\d* mirrored requests compared/);
+  expect(details).not.toMatch(/\*\*Stage\*\*/);
   expect(r.outcome).toBe('rolled-back');
   expect(r.status.shadow!.outcome).toBe('failed');
   expect(r.status.rollback).toMatchObject({ by: 'bakeoff', automatic: true, reason: expect.stringMatching(reason) });
