@@ -200,7 +200,7 @@ describe('chaos: PostgreSQL and Temporal server faults during a bakeoff', () => 
         const activities = await completedActivities(client, handle.workflowId, handle.firstExecutionRunId);
         const ingestAttempt = activities.find((a) => a.type === 'shadowIngest')?.attempt ?? 0;
         // The retried attempt read its starting point from the last heartbeat the failed one sent.
-        const resumeLine = fs.readFileSync(run.logFile, 'utf8').match(new RegExp(`${locked.shadow_table}: resuming at document (\\d+) \\(ingest\\) from the last heartbeat`));
+        const resumeLine = fs.readFileSync(run.logFile, 'utf8').match(new RegExp(`${locked.shadow_table}: last heartbeat at document (\\d+) \\(ingest\\), corpus unchanged: resuming there`));
         f.checks.push({
           name: 'the ingest was retried after the restart and resumed from its heartbeat cursor',
           ok: ingestAttempt >= 2 && !!ir && ir.attempts >= 2 && (ir.resumed_from ?? 0) > 0 && Number(resumeLine?.[1] ?? 0) > 0,

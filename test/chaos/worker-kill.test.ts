@@ -145,7 +145,7 @@ describe('chaos: worker SIGKILL in every phase', () => {
       );
       if (sc.points.some((p) => p.faults?.crashAfterIngestBatches)) {
         const row = ingest.rows[0];
-        const resumeLine = fs.readFileSync(run.logFile, 'utf8').match(new RegExp(`${locked.shadow_table}: resuming at document (\\d+) \\(ingest\\) from the last heartbeat`));
+        const resumeLine = fs.readFileSync(run.logFile, 'utf8').match(new RegExp(`${locked.shadow_table}: last heartbeat at document (\\d+) \\(ingest\\), corpus unchanged: resuming there`));
         f.checks.push({
           name: 'the killed ingest resumed from its heartbeat cursor',
           ok: !!row && row.attempts >= 2 && (row.resumed_from ?? 0) > 0 && Number(resumeLine?.[1] ?? 0) > 0,
