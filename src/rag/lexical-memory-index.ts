@@ -26,7 +26,8 @@ export interface MemoryIndexTables {
 
 interface Postings {
   rows: Int32Array;
-  tfs: Float64Array;
+  /** Positions of the lexeme in the chunk's tsvector (PostgreSQL keeps at most 256). */
+  tfs: Int32Array;
 }
 
 export class LexicalMemoryIndex {
@@ -99,7 +100,7 @@ export class LexicalMemoryIndex {
         after = page.rows[page.rows.length - 1].chunk_id;
       }
       const postings = new Map<string, Postings>();
-      for (const [lexeme, p] of building) postings.set(lexeme, { rows: Int32Array.from(p.rows), tfs: Float64Array.from(p.tfs) });
+      for (const [lexeme, p] of building) postings.set(lexeme, { rows: Int32Array.from(p.rows), tfs: Int32Array.from(p.tfs) });
       return new LexicalMemoryIndex(s.rows[0].version, Number(s.rows[0].n), Number(s.rows[0].avg_length), chunkIds, docIds, Int32Array.from(chunkIndex), Float64Array.from(lengths), postings);
     });
   }
