@@ -13,6 +13,8 @@ export const ERROR_TYPES = {
   TableNotFound: { retryable: false },
   DatasetUnavailable: { retryable: false },
   IndexUnavailable: { retryable: false },
+  // A registered dataset changed since the bakeoff locked its snapshot: re-lock (a new bakeoff) to use it.
+  CorpusChanged: { retryable: false },
   // Another bakeoff holds the lane.
   LaneBusy: { retryable: false },
   // A split from a bakeoff that no longer owns the lane (rolled back, or another bakeoff holds it).

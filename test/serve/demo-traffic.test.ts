@@ -37,6 +37,6 @@ test('bad files are one line naming file:line', () => {
 test('bakeoff dry-run --traffic refuses the embedded store with one line saying why', async () => {
   const err = await startDryRunTraffic('eval-questions', 'default', {}, () => undefined).then(() => null, (e: unknown) => e);
   expect(err).toBeInstanceOf(CliError);
-  expect((err as Error).message).toMatch(/^--traffic needs DATABASE_URL/);
+  expect((err as Error).message).toMatch(/^--traffic needs a PostgreSQL store shared with the worker: set DATABASE_URL=/);
   expect((err as Error).message).not.toContain('\n');
 });
