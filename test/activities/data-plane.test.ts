@@ -129,6 +129,26 @@ test('an attempt cancelled mid-ingest is resumed by the next attempt from its he
   expect(real.rows[0].n).toBe(1);
 });
 
+test('two evaluations on one worker are timed one after the other, never on shared cores at once', async () => {
+  // The workflow starts both sides' evaluations together; timed concurrently, one side's latency
+  // carried the other's reranker training (the demo's equal-model candidate failed its p95 gate).
+  const spans: Record<string, { firstCase: number; lastCase: number }> = {};
+  const evaluate = (side: 'candidate' | 'baseline') => {
+    const env = mockEnv();
+    env.on('heartbeat', (d: { phase?: string }) => {
+      if (d?.phase !== 'evaluate') return;
+      const now = performance.now();
+      spans[side] ??= { firstCase: now, lastCase: now };
+      spans[side].lastCase = now;
+    });
+    return run(env, activities.evaluate, { side, table: locked.shadow_table, index: null, caseSetRef: 'faq:dev', k: 10, runLabel: `wf-serial/${side}` });
+  };
+  const [c, b] = await Promise.all([evaluate('candidate'), evaluate('baseline')]);
+  expect(c.cases).toBe(b.cases);
+  const [firstDone, second] = spans.candidate.firstCase < spans.baseline.firstCase ? [spans.candidate, spans.baseline] : [spans.baseline, spans.candidate];
+  expect(second.firstCase).toBeGreaterThanOrEqual(firstDone.lastCase);
+});
+
 test('evaluate: a report over the dev cases, the recorded IVF index, a manifest on disk', async () => {
   const env = mockEnv();
   let evalBeats = 0;
