@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { sha256Hex, splitFor } from '../dataset';
-import { isMissing } from './jsonl-docs';
+import { jsonlRecords } from './jsonl-records';
 import { readLines } from './lines';
 import { report, type ReadOptions } from './types';
 
@@ -54,26 +54,9 @@ export async function readExtractiveCases(file: string, options?: ReadOptions): 
   }
   const cases: LabelledCase[] = [];
   const firstSeen = new Map<string, number>();
-  for await (const line of readLines(file)) {
-    const at = `${file}:${line.number}`;
-    if (line.text === null) {
-      report(options, { at, field: '(line)', message: 'not valid UTF-8' });
-      continue;
-    }
-    if (line.text.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line.text);
-    } catch (e) {
-      report(options, { at, field: '(line)', message: `not valid JSON (${(e as Error).message})` });
-      continue;
-    }
-    const parsed = ExtractiveCase.safeParse(value);
-    if (!parsed.success) {
-      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: i.code === 'invalid_type' && isMissing(value, i.path) ? 'missing' : i.message });
-      continue;
-    }
-    const c = parsed.data;
+  for await (const rec of jsonlRecords(file, ExtractiveCase, options)) {
+    const at = rec.at;
+    const c = rec.value;
     // Without an id the question names the case: stable under reordering, so the hash split is too.
     const caseId = c.case_id ?? `q-${sha256Hex(c.question).slice(0, 16)}`;
     const first = firstSeen.get(caseId);
@@ -81,7 +64,7 @@ export async function readExtractiveCases(file: string, options?: ReadOptions): 
       report(options, { at, field: c.case_id !== undefined ? 'case_id' : 'question', message: `duplicate case ${JSON.stringify(caseId)} (first at line ${first})` });
       continue;
     }
-    firstSeen.set(caseId, line.number);
+    firstSeen.set(caseId, rec.line);
     const relevant = c.relevant ?? {};
     if (c.gold_doc_id !== undefined) relevant[c.gold_doc_id] = Math.max(relevant[c.gold_doc_id] ?? 0, 1);
     cases.push({
@@ -116,27 +99,9 @@ export async function readBeirCases(dir: string, options?: ReadOptions): Promise
   const queries = new Map<string, { text: string; at: string }>();
   if (!fs.existsSync(queriesFile)) report(options, { at: queriesFile, field: '(file)', message: 'does not exist' });
   else {
-    for await (const line of readLines(queriesFile)) {
-      const at = `${queriesFile}:${line.number}`;
-      if (line.text === null) {
-        report(options, { at, field: '(line)', message: 'not valid UTF-8' });
-        continue;
-      }
-      if (line.text.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line.text);
-      } catch (e) {
-        report(options, { at, field: '(line)', message: `not valid JSON (${(e as Error).message})` });
-        continue;
-      }
-      const q = Query.safeParse(value);
-      if (!q.success) {
-        for (const i of q.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: i.code === 'invalid_type' && isMissing(value, i.path) ? 'missing' : i.message });
-        continue;
-      }
-      if (queries.has(q.data._id)) report(options, { at, field: '_id', message: `duplicate query id ${JSON.stringify(q.data._id)} (first at ${queries.get(q.data._id)!.at})` });
-      else queries.set(q.data._id, { text: q.data.text, at });
+    for await (const { value: q, at } of jsonlRecords(queriesFile, Query, options)) {
+      if (queries.has(q._id)) report(options, { at, field: '_id', message: `duplicate query id ${JSON.stringify(q._id)} (first at ${queries.get(q._id)!.at})` });
+      else queries.set(q._id, { text: q.text, at });
     }
   }
   const files = qrelsFiles(dir);

@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { documentContentHash } from '../../rag/corpus-fingerprint';
-import { fileSize, readLines } from './lines';
+import { jsonlRecords } from './jsonl-records';
+import { fileSize } from './lines';
 import { report, type ReadOptions, type SourceDoc } from './types';
 
 export const MAX_ID_LENGTH = 500;
@@ -18,11 +19,6 @@ function docSchema(idField: 'id' | '_id') {
   });
 }
 
-/** A required top-level field that is absent (zod words it as a type error). */
-export function isMissing(value: unknown, p: readonly PropertyKey[]): boolean {
-  return p.length === 1 && typeof value === 'object' && value !== null && !(p[0] in value);
-}
-
 export async function* jsonlDocs(file: string, idField: 'id' | '_id', options?: ReadOptions): AsyncGenerator<SourceDoc> {
   if (!fs.existsSync(file)) {
     report(options, { at: file, field: '(file)', message: 'does not exist' });
@@ -32,37 +28,20 @@ export async function* jsonlDocs(file: string, idField: 'id' | '_id', options?: 
   const totalBytes = fileSize(file);
   const firstSeen = new Map<string, number>();
   let docs = 0;
-  for await (const line of readLines(file)) {
-    const at = `${file}:${line.number}`;
-    if (line.text === null) {
-      report(options, { at, field: '(line)', message: 'not valid UTF-8' });
-      continue;
-    }
-    if (line.text.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line.text);
-    } catch (e) {
-      report(options, { at, field: '(line)', message: `not valid JSON (${(e as Error).message})` });
-      continue;
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      for (const i of parsed.error.issues) report(options, { at, field: i.path.map(String).join('.') || '(line)', message: i.code === 'invalid_type' && isMissing(value, i.path) ? 'missing' : i.message });
-      continue;
-    }
-    const d = parsed.data as { title?: string; text: string; metadata?: Record<string, unknown> } & Record<string, string>;
+  for await (const rec of jsonlRecords(file, schema, options)) {
+    const at = rec.at;
+    const d = rec.value as { title?: string; text: string; metadata?: Record<string, unknown> } & Record<string, string>;
     const id = d[idField];
     const first = firstSeen.get(id);
     if (first !== undefined) {
       report(options, { at, field: idField, message: `duplicate id ${JSON.stringify(id)} (first at line ${first})` });
       continue;
     }
-    firstSeen.set(id, line.number);
+    firstSeen.set(id, rec.line);
     const doc = { id, title: d.title ?? '', text: d.text, metadata: d.metadata ?? {} };
     docs++;
     yield { ...doc, at, sha256: documentContentHash(doc.title, doc.text) };
-    options?.onProgress?.({ docs, bytes: line.bytesRead, totalBytes });
+    options?.onProgress?.({ docs, bytes: rec.bytesRead, totalBytes });
   }
   if (docs === 0) report(options, { at: file, field: '(file)', message: 'empty corpus: no documents' });
 }
