@@ -11,7 +11,7 @@
 // never mistaken for shadow tables.
 import { createHash } from 'node:crypto';
 import { quoteIdent, type Db, type Queryable } from '../platform/db';
-import { memoryBm25Search } from './lexical-memory-index';
+import { memoryBm25Search, warmMemoryIndex } from './lexical-memory-index';
 import { LEGACY_LEXICAL_RANKER, type LexicalRanker } from './lexical-ranker';
 
 export interface LexicalHit {
@@ -149,6 +149,13 @@ export class LexicalIndex {
       if (hits) return hits;
     }
     return this.bm25Search(query, k, ranker.k1, ranker.b); // the oracle, and queries the memory index declines
+  }
+
+  /** Loads a BM25 table's in-memory index ahead of its first query; false for ts_rank_cd tables or unbuilt statistics. */
+  async warm(): Promise<boolean> {
+    const { ranker, statsBuilt } = await this.ranker();
+    if (ranker.kind !== 'bm25' || !statsBuilt) return false;
+    return warmMemoryIndex(this.db, this.table, { chunks: this.qt, terms: this.qTerms, lengths: this.qLengths });
   }
 
   /** PostgreSQL's cover-density rank (no IDF, no length normalisation): the ranker lanes locked before BM25 keep. */

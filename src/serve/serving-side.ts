@@ -135,6 +135,8 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
   }
 
   const store = new RowCachingChunkStore(db, spec.table, dims, deps.rowCacheSize, deps.onRowLookup);
+  // BM25's in-memory index is built before the side takes traffic, not by its first request.
+  await store.lexical.warm();
   const base = new HybridRetriever({ store, encoder, vector: ivf ? faissSearcher(ivf) : pgvectorSearcher(store), options: deps.retrieval });
   let reranker: FallbackReranker | null = null;
   let rerankerStatus: string;

@@ -6,7 +6,7 @@
 import type { Db } from '../../src/platform/db';
 import { quoteIdent } from '../../src/platform/db';
 import { ChunkStore, type ChunkRow, type SearchHit } from '../../src/rag/chunk-store';
-import { memoryBm25Search, orQueryLexemes } from '../../src/rag/lexical-memory-index';
+import { dropMemoryIndexes, memoryBm25Search, memoryIndexCached, orQueryLexemes } from '../../src/rag/lexical-memory-index';
 import { orQuery } from '../../src/rag/terms';
 import { engines, rng, unitVector } from './db-engines';
 
@@ -103,6 +103,20 @@ describe.each(engines())('in-memory BM25 on $name', (engine) => {
       expect(memory).not.toBeNull();
       expectSame(memory!, sql);
     }
+  });
+
+  test('warm() loads the index before any query (serving sides call it when they load); a ts_rank_cd table has none', async () => {
+    dropMemoryIndexes(db, table);
+    expect(memoryIndexCached(db, table)).toBe(false);
+    expect(await store.lexical.warm()).toBe(true);
+    expect(memoryIndexCached(db, table)).toBe(true);
+    const legacy = new ChunkStore(db, 'document_chunks_mem_legacy', DIMS);
+    await legacy.ensureTable();
+    await legacy.upsert(fixedRows(50, 3));
+    await legacy.lexical.setRanker({ kind: 'ts_rank_cd' }, 'v_legacy-deadbeef');
+    await legacy.lexical.rebuildStats();
+    expect(await legacy.lexical.warm()).toBe(false);
+    expect(memoryIndexCached(db, 'document_chunks_mem_legacy')).toBe(false);
   });
 
   test('a query that is not a plain OR of words is answered by SQL', async () => {

@@ -13,6 +13,7 @@ import type { Dataset } from '../../src/data/dataset';
 import { openDb, type Db } from '../../src/platform/db';
 import type { LockedConfig } from '../../src/rag/config';
 import { FaissIndex } from '../../src/rag/faiss-index';
+import { memoryIndexCached } from '../../src/rag/lexical-memory-index';
 import { buildTableIndexes, indexRefName, readIndexPointer } from '../../src/rag/serving-index';
 import { EncoderPool } from '../../src/serve/caching-encoder';
 import { loadServingSide, type SideLoaderDeps } from '../../src/serve/serving-side';
@@ -194,5 +195,7 @@ describe('two state directories sharing no files, one PostgreSQL', () => {
     );
     expect(side.vectorSource).toBe('faiss-ivf');
     expect(side.indexDir).toBe(path.join(other, 'artifacts', 'dirs', local!.ivf_sha256!));
+    // The side's BM25 index was built while it loaded, not by its first request.
+    expect(memoryIndexCached(pg, base.shadow_table)).toBe(true);
   }, 300_000);
 });
