@@ -13,16 +13,21 @@ const NO_PG_HINT =
   'or docker compose -f docker-compose.temporal.yml up)';
 
 /**
- * The traffic source of a dry run: --traffic as given ("none": no traffic), else eval-questions when
- * there is a shadow stage to feed and a store this process can share with the worker (DATABASE_URL);
- * without one the shadow stage judges only the lane's own traffic, and a line says how to get more.
+ * The traffic source of a dry run: --traffic as given ("none": no traffic). Synthetic traffic is opt-in:
+ * a dry run takes no lane lease, so a real bakeoff may be running on the same lane, and replayed requests
+ * are served and recorded there like users' — they would become that bakeoff's live evidence. Without
+ * --traffic the shadow stage judges the lane's own traffic (the retrieval service mirrors it), and one
+ * line says how to drive some when the lane has none.
  */
 export function dryRunTrafficSource(flag: string | undefined, hasShadow: boolean, env: NodeJS.ProcessEnv, log: (line: string) => void): string | null {
   if (flag === 'none') return null;
   if (flag !== undefined) return flag;
   if (!hasShadow) return null;
-  if (env.DATABASE_URL && /^postgres(ql)?:\/\//.test(env.DATABASE_URL)) return 'eval-questions';
-  log(`shadow stage: no traffic driven from here (the embedded PGlite store is held by the worker), so it judges the lane's own traffic only; for eval-questions traffic set ${NO_PG_HINT}, or run npm run demo`);
+  const shared = env.DATABASE_URL && /^postgres(ql)?:\/\//.test(env.DATABASE_URL);
+  log(
+    'shadow stage: judges the lane\'s own traffic (the retrieval service mirrors it); on a lane no one else uses, ' +
+      (shared ? '--traffic eval-questions drives the real service from here' : `--traffic eval-questions needs ${NO_PG_HINT}, or run npm run demo`),
+  );
   return null;
 }
 

@@ -71,17 +71,19 @@ test('dry-run exit code: a failed shadow stage fails the run (1); an unproven on
   expect(dryRunExitCode({ phase: 'done', verdict: 'inconclusive', shadow: shadow() })).toBe(EXIT.ERROR);
 });
 
-test('dry-run traffic: eval-questions by default only with a shared PostgreSQL; otherwise one line says how to get one', () => {
+test('dry-run traffic is opt-in (a real bakeoff may run on the lane): without --traffic one line says how to drive some', () => {
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
-  expect(dryRunTrafficSource(undefined, true, { DATABASE_URL: 'postgres://u@h/db' }, log)).toBe('eval-questions');
+  expect(dryRunTrafficSource('eval-questions', true, { DATABASE_URL: 'postgres://u@h/db' }, log)).toBe('eval-questions');
   expect(dryRunTrafficSource('none', true, { DATABASE_URL: 'postgres://u@h/db' }, log)).toBeNull();
   expect(dryRunTrafficSource('q.jsonl', false, {}, log)).toBe('q.jsonl');
   expect(dryRunTrafficSource(undefined, false, {}, log)).toBeNull();
   expect(lines).toEqual([]);
+  expect(dryRunTrafficSource(undefined, true, { DATABASE_URL: 'postgres://u@h/db' }, log)).toBeNull();
+  expect(lines[0]).toBe("shadow stage: judges the lane's own traffic (the retrieval service mirrors it); on a lane no one else uses, --traffic eval-questions drives the real service from here");
   expect(dryRunTrafficSource(undefined, true, {}, log)).toBeNull();
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^shadow stage: no traffic driven from here .* set DATABASE_URL=postgres:\/\/… \(.*scripts\/provision\/postgres\.sh/);
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toMatch(/--traffic eval-questions needs DATABASE_URL=postgres:\/\/… \(.*scripts\/provision\/postgres\.sh/);
 });
 
 test('status, dry-run printout and report show the shadow stage and its label-free comparisons', () => {

@@ -91,7 +91,7 @@ export function registerLifecycleCommands(program: Command, ctx: CliContext): vo
     .option('--report <file>', 'where to write the JSON report (default .bakeoff/reports/dry-run-<id>.json)')
     .option('--timeout <duration>', 'give up waiting for the verdict after this long (default 30m)', '30m')
     .option('--json', 'print the report JSON instead of the gate table')
-    .option('--traffic <source>', 'drive the real retrieval service (in this process) for the shadow stage: eval-questions, FILE.jsonl or none; needs DATABASE_URL (default: eval-questions when DATABASE_URL is set)')
+    .option('--traffic <source>', 'drive the real retrieval service (in this process) for the shadow stage: eval-questions, FILE.jsonl or none; needs DATABASE_URL (default: none — the lane\'s own traffic; replayed requests are served and recorded on the lane)')
     .action(exitWith(ctx, async (opts: Record<string, string | undefined> & { json?: boolean }, cmd: Command) => {
       const flags = inputFlags(opts, ctx.env);
       const timeout = parseDuration(opts.timeout);
