@@ -15,11 +15,15 @@
 //  - the 100 % stage is judged on mirrored pairs (patch 'full-stage-mirror'): the baseline answers the
 //    same requests at the same moments, so a machine-wide stall slows both sides (the stage used to
 //    borrow the baseline pooled from stage 1, and one healthy run was rolled back by a stall).
-// Runs in CI's short mode (two bakeoffs, ~4.5 min on 2 cores at load average 20-30): the ×1.3
-// candidate must be rolled back and the healthy one promoted without a rollback; 50 s stages on that
-// load cannot PROVE a healthy candidate within +20 % (served geometric mean ~500 ms, ~11 judged req/s),
-// so an operator stop at a stage end is allowed there. BAKEOFF_FULL=1 runs 3-minute stages and
-// demands no operator stop at all. BAKEOFF_E2E_LIVE_JUDGE=0 skips the file.
+// Opt-in (BAKEOFF_E2E_LIVE_JUDGE=1; issue 11 stays open on it): its premise depends on the machine's
+// load. At load average 20-30 (served geometric mean ~500 ms) it passed twice in short mode: the ×1.3
+// candidate was rolled back and the healthy one promoted (an operator stop at a stage end allowed, 50 s
+// stages cannot PROVE +20 % there). On a quiet machine (clean-clone CI, served geometric mean ~5 ms) the
+// drill's shift measured +24.8 % while the limit is max(+20 %, the +2 ms floor) = +40 %: the gate
+// rightly calls the ×1.3 candidate within tolerance and promotes it, so the test's slow case fails; and
+// the check at the 50 → 100 % boundary is labelled with the new stage while judging stage-1 evidence.
+// The next step is a drill whose effect is stated in the gate's own units for any service speed.
+// BAKEOFF_FULL=1 runs 3-minute stages and demands no operator stop at all.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -88,7 +92,7 @@ const CHECK_INTERVAL = '5s';
 const MIRROR_PER_SECOND = 20;
 const MIRROR_SLOTS = 4;
 
-const enabled = process.env.BAKEOFF_E2E_LIVE_JUDGE !== '0';
+const enabled = process.env.BAKEOFF_E2E_LIVE_JUDGE === '1';
 const e2eTest = enabled ? test : test.skip;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
