@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { sha256Hex, splitFor } from '../dataset';
 import { jsonlRecords } from './jsonl-records';
-import { readLines } from './lines';
+import { textLines } from './lines';
 import { report, type ReadOptions } from './types';
 
 export interface LabelledCase {
@@ -113,13 +113,8 @@ export async function readBeirCases(dir: string, options?: ReadOptions): Promise
       continue;
     }
     let positives = 0;
-    for await (const line of readLines(file)) {
-      const at = `${file}:${line.number}`;
-      if (line.text === null) {
-        report(options, { at, field: '(line)', message: 'not valid UTF-8' });
-        continue;
-      }
-      if (line.text.trim() === '') continue;
+    for await (const line of textLines(file, options)) {
+      const at = line.at;
       const cols = line.text.split('\t');
       if (line.number === 1 && /^query[-_]?id$/i.test(cols[0])) continue; // header
       if (cols.length !== 3 && cols.length !== 4) {

@@ -3,7 +3,7 @@
 // not UTF-8, not JSON or not of the schema is one reported problem naming file:line and the field, and
 // reading goes on, so one pass reports every problem.
 import type { z } from 'zod';
-import { readLines } from './lines';
+import { textLines } from './lines';
 import { report, type ReadOptions } from './types';
 
 export interface JsonlRecord<T> {
@@ -22,13 +22,8 @@ export function isMissing(value: unknown, p: readonly PropertyKey[]): boolean {
 }
 
 export async function* jsonlRecords<T>(file: string, schema: z.ZodType<T>, options?: ReadOptions): AsyncGenerator<JsonlRecord<T>> {
-  for await (const line of readLines(file)) {
-    const at = `${file}:${line.number}`;
-    if (line.text === null) {
-      report(options, { at, field: '(line)', message: 'not valid UTF-8' });
-      continue;
-    }
-    if (line.text.trim() === '') continue;
+  for await (const line of textLines(file, options)) {
+    const at = line.at;
     let value: unknown;
     try {
       value = JSON.parse(line.text);

@@ -2,6 +2,7 @@
 // plus one read buffer. Every line is checked to be valid UTF-8 (a fatal decoder, so a bad byte is a
 // reported problem, not a silent U+FFFD in the corpus).
 import * as fs from 'node:fs';
+import { report, type ReadOptions } from './types';
 
 export interface Line {
   /** 1-based. */
@@ -42,6 +43,27 @@ export async function* readLines(file: string, highWaterMark = 1 << 20): AsyncGe
   if (carry.length) {
     number++;
     yield { number, text: decode(carry), bytesRead };
+  }
+}
+
+/** A readable, non-blank line, with `file:line`. */
+export interface TextLine {
+  at: string;
+  number: number;
+  text: string;
+  bytesRead: number;
+}
+
+/** The non-blank lines of a file; each line that is not UTF-8 is one reported problem, and reading goes on. */
+export async function* textLines(file: string, options?: ReadOptions): AsyncGenerator<TextLine> {
+  for await (const line of readLines(file)) {
+    const at = `${file}:${line.number}`;
+    if (line.text === null) {
+      report(options, { at, field: '(line)', message: 'not valid UTF-8' });
+      continue;
+    }
+    if (line.text.trim() === '') continue;
+    yield { at, number: line.number, text: line.text, bytesRead: line.bytesRead };
   }
 }
 
