@@ -8,7 +8,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Db } from '../../src/platform/db';
 import { HEALTHY } from '../fixtures/data-plane';
-import { bakeoffInput, createLane, createRig, lognormalHistogram, pointerActions, start, waitForStatus, writeTraffic, type SideTraffic } from './harness';
+import { bakeoffInput, createLane, createRig, pointerActions, start, waitForStatus, writeTraffic, type SideTraffic } from './harness';
 import { useWorkflowTestWorld } from './test-world';
 
 const H = 3_600_000;
@@ -25,15 +25,7 @@ const STALLED: SideTraffic = { ...FAST, p95Ms: 60 };
 const RAMP = [{ percent: 50, soak: '1h' }, { percent: 100, soak: '1h' }];
 
 async function writeMirrorTraffic(lane: string, side: 'baseline' | 'candidate', fromMs: number, toMs: number, t: SideTraffic): Promise<void> {
-  const errors = Math.round(t.errorRate * t.samples);
-  const qualityN = t.samples - errors;
-  await db.query(
-    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist, traffic)
-     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8, $10, $11, $12, 0, $13::jsonb, 'mirror'
-       FROM generate_series($3::bigint, $9::bigint - $4::bigint, $4::bigint) AS w`,
-    [lane, side, Math.floor(fromMs), WINDOW, t.samples, t.errorRate, t.p95Ms, t.qualityProxy, Math.floor(toMs),
-      errors, qualityN, Math.round(t.qualityProxy * qualityN), JSON.stringify(lognormalHistogram(t.samples, t.p95Ms))],
-  );
+  await writeTraffic(db, lane, side, fromMs, toMs, t, WINDOW, 'mirror');
 }
 
 async function mirrorColumns(lane: string) {

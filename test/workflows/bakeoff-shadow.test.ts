@@ -15,7 +15,6 @@ import {
   bakeoffInput,
   createLane,
   createRig,
-  lognormalHistogram,
   pointerActions,
   start,
   waitForStatus,
@@ -37,15 +36,7 @@ const MIRROR_HEALTHY: SideTraffic = { samples: 5_000, errorRate: 0.002, p95Ms: 2
 
 /** Plays the serving path's mirror recorder: one live_kpis row (traffic 'mirror') per side per window. */
 async function writeMirrorTraffic(lane: string, side: 'baseline' | 'candidate', fromMs: number, toMs: number, t: SideTraffic): Promise<void> {
-  const errors = Math.round(t.errorRate * t.samples);
-  const qualityN = t.samples - errors;
-  await db.query(
-    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist, traffic)
-     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8, $10, $11, $12, 0, $13::jsonb, 'mirror'
-       FROM generate_series($3::bigint, $9::bigint - $4::bigint, $4::bigint) AS w`,
-    [lane, side, Math.floor(fromMs), WINDOW, t.samples, t.errorRate, t.p95Ms, t.qualityProxy, Math.floor(toMs),
-      errors, qualityN, Math.round(t.qualityProxy * qualityN), JSON.stringify(lognormalHistogram(t.samples, t.p95Ms))],
-  );
+  await writeTraffic(db, lane, side, fromMs, toMs, t, WINDOW, 'mirror');
 }
 
 /** The label-free comparisons of each window: n compared requests with the given mean overlap@10. */
