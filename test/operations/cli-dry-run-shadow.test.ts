@@ -10,7 +10,7 @@ import type { Db } from '../../src/platform/db';
 import { recordMirrorComparisonWindow } from '../../src/store/mirror-comparisons';
 import { HEALTHY } from '../fixtures/data-plane';
 import { bakeoffInProcess } from '../support/cli';
-import { lognormalHistogram, type SideTraffic } from '../workflows/harness';
+import { writeTraffic, type SideTraffic } from '../workflows/harness';
 import { createLane, createOpsRig, pointerActions, writeInputFile, type OpsRig } from './rig';
 
 let rig: OpsRig;
@@ -29,15 +29,7 @@ const HEALTHY_SIDE: SideTraffic = { samples: 4_000, errorRate: 0.002, p95Ms: 22,
 
 /** Mirrored evidence of one side in 1 s windows over the next SPAN_MS (what serve's recorder writes). */
 async function writeMirrorWindows(db: Db, lane: string, side: 'baseline' | 'candidate', fromMs: number, t: SideTraffic): Promise<void> {
-  const errors = Math.round(t.errorRate * t.samples);
-  const qualityN = t.samples - errors;
-  await db.query(
-    `INSERT INTO live_kpis (lane, side, window_start, window_end, samples, error_rate, p95_ms, quality_proxy, errors, quality_n, quality_hits, cached_answers, latency_hist, traffic)
-     SELECT $1, $2, to_timestamp(w / 1000.0), to_timestamp((w + $4) / 1000.0), $5, $6, $7, $8, $10, $11, $12, 0, $13::jsonb, 'mirror'
-       FROM generate_series($3::bigint, $9::bigint - $4::bigint, $4::bigint) AS w`,
-    [lane, side, fromMs, WINDOW_MS, t.samples, t.errorRate, t.p95Ms, t.qualityProxy, fromMs + SPAN_MS,
-      errors, qualityN, Math.round(t.qualityProxy * qualityN), JSON.stringify(lognormalHistogram(t.samples, t.p95Ms))],
-  );
+  await writeTraffic(db, lane, side, fromMs, fromMs + SPAN_MS, t, WINDOW_MS, 'mirror');
   if (side === 'candidate') {
     for (let w = fromMs; w + WINDOW_MS <= fromMs + SPAN_MS; w += WINDOW_MS) {
       await recordMirrorComparisonWindow(db, {
