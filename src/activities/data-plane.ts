@@ -321,9 +321,10 @@ export class DataPlane {
    * waiting evaluation heartbeats, so its heartbeat timeout does not fire while it queues.
    */
   async evaluate(raw: EvaluateInput): Promise<EvalReport> {
-    const turn = this.evaluations.then(() => undefined);
+    const turn = this.evaluations;
     let done!: () => void;
-    this.evaluations = turn.then(() => new Promise<void>((r) => (done = r)));
+    const mine = new Promise<void>((r) => (done = r));
+    this.evaluations = turn.then(() => mine);
     const ctx = activityContext();
     const waiting = setInterval(() => ctx?.heartbeat({ phase: 'waiting: another evaluation is being timed on this worker' }), 5_000);
     try {
