@@ -12,6 +12,7 @@ import { GUARDRAILS, parseLockedConfig, type LockedConfig } from './config';
 import { lexicalRankerOf } from './lexical-ranker';
 import { dedupNearDuplicates } from './dedup';
 import { advanceIngestCursor, beginIngestRun, ensureIngestRunsTable, failIngestRun, finishIngestRun, getIngestRun } from './ingest-runs';
+import { shardOfDoc, shardRunKey, type Shard } from './ingest-shard';
 import { applyPrefixPolicy } from './prefix';
 
 /** What ingest needs from an embedder (src/rag/embed.ts's Embedder satisfies it structurally). */
@@ -58,6 +59,12 @@ export interface ShadowIngestOptions {
   maxDocBytes?: number;
   /** Table to fill instead of config.shadow_table (a dry run's scratch table). Its cursor is kept apart. */
   table?: string;
+  /**
+   * Embed and write only this shard's documents (src/rag/ingest-shard.ts), under the shard's own cursor
+   * row; chunking, dedup and the stale-row set stay whole-corpus decisions. The lexical statistics are
+   * left to finishShardedIngest, after every shard.
+   */
+  shard?: Shard;
 }
 
 export interface IngestReport {
@@ -88,6 +95,8 @@ export interface IngestReport {
   stale_chunks_removed: number;
   /** Documents that had rows in the table and are not in this corpus any more. */
   docs_removed: number;
+  /** The shard this report covers (absent: the whole corpus), and the chunks that are its own. */
+  shard?: Shard & { chunks: number };
   prefix_trimmed: number;
   token_count_mismatches: number;
   oversize_words_split: number;
@@ -237,7 +246,14 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   // 5. Resume point.
   // Rows always carry the config's ingest_run_id; the cursor of another table is tracked under its own
   // key so a dry run into a scratch table never moves the real table's resume point.
-  const runKey = store.table === config.shadow_table ? config.ingest_run_id : `${config.ingest_run_id}@${store.table}`;
+  const unshardedKey = store.table === config.shadow_table ? config.ingest_run_id : `${config.ingest_run_id}@${store.table}`;
+  const shard = opts.shard;
+  const runKey = shard ? shardRunKey(unshardedKey, shard) : unshardedKey;
+  // The documents this run embeds and writes (a shard's own; all of them otherwise).
+  const docIdAt = new Map(good.map((d) => [d.index, d.doc_id]));
+  const mine = (docIndex: number): boolean => !shard || shardOfDoc(docIdAt.get(docIndex) ?? '', shard.count) === shard.index;
+  let myChunksTotal = 0;
+  for (const [docIndex, list] of prepared) if (mine(docIndex)) myChunksTotal += list.length;
   await store.ensureTable();
   await ensureIngestRunsTable(db);
   let previous = await getIngestRun(db, runKey);
@@ -266,7 +282,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   const resumedFrom = Math.min(Math.max(0, cursorRefused ? storedCursor : (opts.startCursor ?? storedCursor)), docs.length);
   // Chunks already stored by earlier attempts: those of the documents before the cursor.
   let chunksDone = 0;
-  for (const [docIndex, list] of prepared) if (docIndex < resumedFrom) chunksDone += list.length;
+  for (const [docIndex, list] of prepared) if (docIndex < resumedFrom && mine(docIndex)) chunksDone += list.length;
   await advanceIngestCursor(db, runKey, resumedFrom, chunksDone);
 
   // 6. Embed and upsert batch by batch; the cursor commits with the rows it covers.
@@ -296,6 +312,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     cursor_refused: cursorRefused,
     stale_chunks_removed: staleRemoved,
     docs_removed: docsRemoved,
+    ...(shard ? { shard: { ...shard, chunks: myChunksTotal } } : {}),
     prefix_trimmed: prefixTrimmed,
     token_count_mismatches: chunker.stats.countMismatches,
     oversize_words_split: chunker.stats.oversizeWordsSplit,
@@ -309,7 +326,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
   try {
     let pending: PreparedChunk[] = [];
     for (let i = resumedFrom; i < docs.length; i++) {
-      pending.push(...(prepared.get(i) ?? []));
+      if (mine(i)) pending.push(...(prepared.get(i) ?? []));
       const last = i === docs.length - 1;
       if (pending.length < batchSize && !last) continue;
       const rows: ChunkRow[] = [];
@@ -339,21 +356,25 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
       });
       writtenThisAttempt += rows.length;
       pending = [];
-      await opts.onProgress?.({ docsDone: cursor, docsTotal: docs.length, chunks: chunksDone, chunksTotal: keptTotal });
+      await opts.onProgress?.({ docsDone: cursor, docsTotal: docs.length, chunks: chunksDone, chunksTotal: myChunksTotal });
     }
     if (docs.length === 0 || resumedFrom >= docs.length) {
-      await opts.onProgress?.({ docsDone: docs.length, docsTotal: docs.length, chunks: chunksDone, chunksTotal: keptTotal });
+      await opts.onProgress?.({ docsDone: docs.length, docsTotal: docs.length, chunks: chunksDone, chunksTotal: myChunksTotal });
     }
     // The table holds exactly this corpus's chunks: rows of removed or changed documents (and chunks
-    // this run deduplicated away) go, before any statistics over the table are computed.
+    // this run deduplicated away) go, before any statistics over the table are computed. `kept` is the
+    // whole corpus's, so a shard deletes no row another shard writes, and every stale row goes.
     const kept = [...prepared.values()].flatMap((list) => list.map((p) => p.chunk.chunk_id));
     const stale = await db.query<{ doc_id: string }>(`DELETE FROM ${quoteIdent(store.table)} WHERE chunk_id <> ALL($1::text[]) RETURNING doc_id`, [kept]);
     staleRemoved = stale.rows.length;
     const current = new Set(good.map((d) => d.doc_id));
     docsRemoved = new Set(stale.rows.map((r) => r.doc_id).filter((id) => !current.has(id))).size;
-    // The lexical ranker and its term statistics belong to this table and this run (one pass over it).
-    await store.lexical.setRanker(lexicalRankerOf(config), config.ingest_run_id);
-    await store.lexical.rebuildStats();
+    // The lexical ranker and its term statistics belong to this table and this run (one pass over it;
+    // after the last shard when sharded: finishShardedIngest).
+    if (!shard) {
+      await store.lexical.setRanker(lexicalRankerOf(config), config.ingest_run_id);
+      await store.lexical.rebuildStats();
+    }
     const final = report(await store.count());
     await finishIngestRun(db, runKey, final);
     return final;
