@@ -6,7 +6,7 @@ import { parseBakeoffInput } from '../activities/validate-input';
 import { computeConfigHash } from '../rag/config';
 import type { bakeoff } from '../workflows/bakeoff';
 import type { BakeoffInput } from '../workflows/messages';
-import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
+import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_OUTCOME, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
 import type { BakeoffStatus } from '../workflows/types';
 import { assertWorkflowId } from './workflow-id';
 
@@ -48,12 +48,12 @@ export async function checkSearchAttributes(client: Client, namespace: string): 
     if ((err as { code?: number }).code === 12 /* UNIMPLEMENTED */) return;
     throw err;
   }
-  const missing = [SEARCH_ATTRIBUTE_PHASE, SEARCH_ATTRIBUTE_CONFIG_HASH].filter((k) => !(k in registered));
+  const missing = [SEARCH_ATTRIBUTE_PHASE, SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_OUTCOME].filter((k) => !(k in registered));
   if (missing.length > 0) {
     throw new SearchAttributesMissingError(
       `search attribute(s) ${missing.join(', ')} are not registered in namespace '${namespace}': run ` +
         missing.map((k) => `'temporal operator search-attribute create --namespace ${namespace} --name ${k} --type Keyword'`).join(' and ') +
-        ` (or start the dev server with --search-attribute ${SEARCH_ATTRIBUTE_PHASE}=Keyword --search-attribute ${SEARCH_ATTRIBUTE_CONFIG_HASH}=Keyword), or set searchAttributes: false`,
+        ` (or start the dev server with ${missing.map((k) => `--search-attribute ${k}=Keyword`).join(' ')}), or set searchAttributes: false`,
     );
   }
 }

@@ -13,6 +13,7 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Bool' | 'Int'> = {
   BakeoffPhase: 'Keyword',
   ConfigHash: 'Keyword',
   BakeoffDryRun: 'Bool',
+  BakeoffOutcome: 'Keyword',
 };
 
 export function findTemporalCli(): string {

@@ -54,6 +54,7 @@ import {
   rollbackUpdate,
   RollbackArgsSchema,
   SEARCH_ATTRIBUTE_CONFIG_HASH,
+  SEARCH_ATTRIBUTE_OUTCOME,
   SEARCH_ATTRIBUTE_PHASE,
   statusQuery,
   type BakeoffInput,
@@ -145,6 +146,7 @@ const notifier = proxyActivities<Pick<BakeoffActivities, 'notify'>>({
 
 const PHASE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTE_PHASE, SearchAttributeType.KEYWORD);
 const CONFIG_HASH_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTE_CONFIG_HASH, SearchAttributeType.KEYWORD);
+const OUTCOME_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTE_OUTCOME, SearchAttributeType.KEYWORD);
 
 /** Events kept in the status (and carried across continue-as-new). */
 const MAX_EVENTS = 60;
@@ -1229,6 +1231,8 @@ class BakeoffRun {
     if ((s.input?.searchAttributes ?? s.raw?.searchAttributes) === false) return;
     const pairs: SearchAttributeUpdatePair[] = [{ key: PHASE_KEY, value: s.status.phase }];
     if (s.status.configHash) pairs.push({ key: CONFIG_HASH_KEY, value: s.status.configHash });
+    // The Web UI list says Completed for every outcome; this column says which (issue 15 item 5).
+    if (isTerminal(s.status.phase) && patched('outcome-search-attribute')) pairs.push({ key: OUTCOME_KEY, value: this.outcome() });
     upsertSearchAttributes(pairs);
   }
 

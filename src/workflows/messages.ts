@@ -228,3 +228,5 @@ export const statusQuery = defineQuery<BakeoffStatus>('status');
 /** Search attributes the workflow upserts; register them on the server (see docs/workflow.md). */
 export const SEARCH_ATTRIBUTE_PHASE = 'BakeoffPhase';
 export const SEARCH_ATTRIBUTE_CONFIG_HASH = 'ConfigHash';
+/** Set once, when the bakeoff ends: its result's outcome (promoted, rolled-back, failed, dry-run-…), for the Web UI list. */
+export const SEARCH_ATTRIBUTE_OUTCOME = 'BakeoffOutcome';

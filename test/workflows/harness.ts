@@ -17,7 +17,7 @@ import { binDir } from '../../src/platform/paths';
 import { timeSkippingServerPath } from '../../src/platform/test-server';
 import { defaultCandidate } from '../../src/rag/config';
 import type { bakeoff } from '../../src/workflows/bakeoff';
-import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_PHASE, statusQuery, type BakeoffInputRaw } from '../../src/workflows/messages';
+import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_OUTCOME, SEARCH_ATTRIBUTE_PHASE, statusQuery, type BakeoffInputRaw } from '../../src/workflows/messages';
 import { temporal } from '@temporalio/proto';
 import type { BakeoffStatus } from '../../src/workflows/types';
 import { normalCdf } from '../../src/workflows/breach-significance';
@@ -47,6 +47,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     searchAttributes: {
       [SEARCH_ATTRIBUTE_PHASE]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
       [SEARCH_ATTRIBUTE_CONFIG_HASH]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      [SEARCH_ATTRIBUTE_OUTCOME]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     },
   });
   return env;
