@@ -22,6 +22,7 @@ import {
 import type { BakeoffActivities, EvalReport, LiveCheckResult, LockedConfig, PointerState, ProbeResult } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { dataSteps } from './activity-proxies';
+import { SHARDED_INGEST_PATCH, shardedIngest } from './shard-ingest';
 import { currentDetails } from './current-details';
 import { formatDuration } from './duration';
 import { registerActions, safeText, type ActionSpec } from './actions';
@@ -29,7 +30,7 @@ import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimat
 import { emptySide } from './latency-histogram';
 import type { WindowEvidence } from './live-evidence';
 import { checkTraffic, mirrorsFullStage, setFullStageMirror } from './full-stage-mirror';
-import { logLatencyRule } from './judge-patches';
+import { logLatencyRule, recentWindowGate } from './judge-patches';
 import { initialJudgeState, judgeCheck, startStage, type LiveDecision, type LiveJudgeState } from './live-judge';
 import {
   abortSignal,
@@ -104,7 +105,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      */
     heavy: dataSteps(
       { startToCloseTimeout: '6h', heartbeatTimeout: t.heartbeat, retry: { ...retry, maximumAttempts: 5 } },
-      ['shadowIngest', 'evaluate', 'runProbes'],
+      ['shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'runProbes'],
     ),
     /**
      * A table copy is one SQL statement, so the activity heartbeats on a timer while it runs: a worker
@@ -485,7 +486,11 @@ class BakeoffRun {
     const table = input.dryRun ? scratchTableFor(locked) : locked.shadow_table;
     s.status.shadowTable = table;
     this.setPhase('ingesting', `shadow ingest of ${locked.ingest_run_id} into ${table}`);
-    const ingest = await this.steps.heavy.shadowIngest({ locked, table, dryRun: input.dryRun });
+    // ingestParallelism 1 (every bakeoff before it): no patched() call, the command sequence as before.
+    const ingest =
+      input.ingestParallelism > 1 && patched(SHARDED_INGEST_PATCH)
+        ? (await shardedIngest(this.steps.heavy, { locked, table, dryRun: input.dryRun }, { shards: input.ingestParallelism, parallelism: input.ingestParallelism })).ingest
+        : await this.steps.heavy.shadowIngest({ locked, table, dryRun: input.dryRun });
     s.status.ingest = ingest;
     return { input, locked, candidate: { table, index: ingest.index?.ivf ?? null, configHash: locked.config_hash } };
   }
@@ -577,7 +582,7 @@ class BakeoffRun {
     const s = this.s;
     const { input, candidate } = p;
     // One more "stage" of the judge's error budget: alpha / (gates × (ramp + 1)) per gate here.
-    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState({ latencyRule: logLatencyRule() }), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
+    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState({ latencyRule: logLatencyRule(), recentWindow: false }), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
     const clock = new SoakClock(st.soak);
     if (!st.soak.started) {
       if (s.status.paused) {
@@ -714,7 +719,7 @@ class BakeoffRun {
           await condition(() => !s.status.paused);
         }
         // The judge is chosen at a stage start, so one stage is never judged by both.
-        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState({ latencyRule: logLatencyRule() }), i);
+        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState({ latencyRule: logLatencyRule(), recentWindow: recentWindowGate() }), i);
         const soakMs = input.dryRun ? Math.min(stage.soak, input.dryRunSoak) : stage.soak;
         if (input.dryRun) {
           this.event('note', `dry run: stage ${i + 1} would send ${stage.percent}% to ${candidate.table}; pointer untouched`);

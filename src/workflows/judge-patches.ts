@@ -9,3 +9,12 @@ import type { LatencyRule } from './live-judge';
 export function logLatencyRule(): LatencyRule {
   return patched('log-latency-gate') ? 'log-mean' : 'p95-share';
 }
+
+/**
+ * Whether a judge starting now also runs the recent-window test (recent-window.ts) next to the
+ * stage-pooled CS: since patch 'recent-window-gate'. Stored in the judge state (`recent`), so a
+ * bakeoff whose judge started before keeps the pooled test alone, at the whole budget.
+ */
+export function recentWindowGate(): boolean {
+  return patched('recent-window-gate');
+}

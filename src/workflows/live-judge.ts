@@ -13,11 +13,15 @@
 //
 // One error budget `alpha` bounds the chance that a healthy candidate (every harm ≤ its tolerance) is
 // rolled back at all during the bakeoff: Bonferroni over JUDGED_GATES gates × stages, each gate of each
-// stage being one CS at alpha / (gates · stages). Pure and deterministic: it runs inside the workflow
+// stage being one CS at alpha / (gates · stages). Since patch 'recent-window-gate' each gate-stage's
+// share is split further between that stage-pooled CS and a recent-window test on fixed one-hour
+// blocks of the stage (recent-window.ts, which states the split and why alpha still holds), so a
+// regression late in a long stage is not diluted by the hours before it. Pure and deterministic: it runs inside the workflow
 // sandbox (no Node imports, no clocks, no randomness), and its state is plain JSON.
 import { countAbove, emptySide, logMoments, mergeSide, quantile, totalCount } from './latency-histogram';
 import type { SideEvidence, WindowEvidence } from './live-evidence';
 import type { LiveThresholds } from './messages';
+import { addToRecent, freshRecentWindow, RECENT_BLOCK_CHECKS, RECENT_SHARE, recentBlockShare, type RecentWindow } from './recent-window';
 import type { Gate, Verdict } from './types';
 
 export interface LiveJudgeState {
@@ -41,6 +45,11 @@ export interface LiveJudgeState {
    * path) and are judged as paired evidence, never against the baseline pooled over the bakeoff.
    */
   fullStageMirror?: FullStageMirror;
+  /**
+   * The recent-window test's current block (patch 'recent-window-gate', recent-window.ts); absent:
+   * the judge of bakeoffs started before it — the stage-pooled CS alone, at the gate-stage's whole budget.
+   */
+  recent?: RecentWindow;
 }
 
 /** mirrorSet: setMirror was asked for (so it must be cleared); judging: it was acknowledged. */
@@ -95,15 +104,22 @@ export const PLANNED_CHECKS = 6;
 /** The latency gate asks about this quantile (the p95 of maxP95IncreasePct). */
 const LATENCY_Q = 0.95;
 
-/** A fresh judge; new bakeoffs use the log-mean latency gate (the workflow passes its patched() choice). */
-export function initialJudgeState(o: { latencyRule?: LatencyRule } = {}): LiveJudgeState {
+/**
+ * A fresh judge; new bakeoffs use the log-mean latency gate and the recent-window test (the workflow
+ * passes its patched() choices; recentWindow false = the judge before 'recent-window-gate').
+ */
+export function initialJudgeState(o: { latencyRule?: LatencyRule; recentWindow?: boolean } = {}): LiveJudgeState {
   const side = () => ({ baseline: emptySide(), candidate: emptySide() });
-  return { stageIndex: 0, stage: side(), bakeoff: side(), checks: 0, failStreak: 0, latencyRule: o.latencyRule ?? 'log-mean' };
+  const s: LiveJudgeState = { stageIndex: 0, stage: side(), bakeoff: side(), checks: 0, failStreak: 0, latencyRule: o.latencyRule ?? 'log-mean' };
+  if (o.recentWindow ?? true) s.recent = freshRecentWindow();
+  return s;
 }
 
-/** Starts stage `stageIndex`: its pool starts empty; the bakeoff pool carries on. */
+/** Starts stage `stageIndex`: its pool (and its recent-window blocks) start empty; the bakeoff pool carries on. */
 export function startStage(s: LiveJudgeState, stageIndex: number): LiveJudgeState {
-  return { ...s, stageIndex, stage: { baseline: emptySide(), candidate: emptySide() }, failStreak: 0 };
+  const next: LiveJudgeState = { ...s, stageIndex, stage: { baseline: emptySide(), candidate: emptySide() }, failStreak: 0 };
+  if (s.recent) next.recent = freshRecentWindow();
+  return next;
 }
 
 /** The per-gate, per-stage level: alpha / (gates × stages). */
@@ -335,7 +351,10 @@ function samplesGate(candidate: SideEvidence, baseline: SideEvidence, minSamples
   };
 }
 
-/** Judges pooled evidence (no state): the gates of one check. */
+/**
+ * Judges pooled evidence (no state): the gates of one check. `share`: the part of the gate-stage's
+ * budget this test may spend (1: all of it, the judge before 'recent-window-gate').
+ */
 export function judgePools(
   stage: { baseline: SideEvidence; candidate: SideEvidence },
   bakeoffBaseline: SideEvidence,
@@ -343,9 +362,10 @@ export function judgePools(
   stages: number,
   percent?: number,
   latencyRule: LatencyRule = 'p95-share',
+  share = 1,
 ): Gate[] {
   const t = thresholds;
-  const alpha = gateAlpha(t.alpha ?? DEFAULT_ALPHA, stages);
+  const alpha = gateAlpha(t.alpha ?? DEFAULT_ALPHA, stages) * share;
   const candidate = stage.candidate;
   let baseline = stage.baseline;
   let baselineNote = '';
@@ -379,13 +399,31 @@ export function judgePools(
   ];
 }
 
+/**
+ * A gate the stage-pooled CS does not fail but the recent block's CS does is a failure, judged on the
+ * block (its figures and reason, which says so). The recent test never passes a gate: proof of
+ * non-breach stays with the stage-pooled evidence.
+ */
+function withRecentFailures(pooled: Gate[], recentGates: Gate[], r: RecentWindow): Gate[] {
+  return pooled.map((g) => {
+    const rg = recentGates.find((x) => x.name === g.name);
+    if (g.name === 'live:samples' || g.verdict === 'fail' || rg?.verdict !== 'fail') return g;
+    const first = (r.block - 1) * RECENT_BLOCK_CHECKS + 1;
+    const span = `checks ${first}–${first + r.checks - 1} of the stage`;
+    return { ...rg, reason: `${rg.reason}; on the recent window only (${span}, recent-window test; the stage-pooled test: ${g.verdict})` };
+  });
+}
+
 /** One check: pools the window into the stage and bakeoff evidence, judges, and decides. */
 export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions): { state: LiveJudgeState; decision: LiveDecision } {
   const stage = { baseline: mergeSide(s.stage.baseline, w.baseline), candidate: mergeSide(s.stage.candidate, w.candidate) };
   const bakeoff = { baseline: mergeSide(s.bakeoff.baseline, w.baseline), candidate: mergeSide(s.bakeoff.candidate, w.candidate) };
   // Mirrored pairs: both sides saw the same requests, as at 50 % — never the bakeoff-wide baseline.
   const mirrored = judgesMirroredPairs(s);
-  const gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, mirrored ? 50 : o.percent, s.latencyRule);
+  const percent = mirrored ? 50 : o.percent;
+  const recent = s.recent ? addToRecent(s.recent, w) : undefined;
+  let gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, recent ? 1 - RECENT_SHARE : 1);
+  if (recent) gates = withRecentFailures(gates, judgePools(recent.pool, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, recentBlockShare(recent.block)), recent);
   if (mirrored) for (const g of gates) g.reason += '; mirrored requests (both sides answered off the response path, concurrent baseline)';
   const verdict = overallVerdict(gates);
   const failed = gates.filter((g) => g.verdict === 'fail');
@@ -393,6 +431,7 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
   const state: LiveJudgeState = { stageIndex: s.stageIndex, stage, bakeoff, checks: s.checks + 1, failStreak };
   if (s.latencyRule) state.latencyRule = s.latencyRule;
   if (s.fullStageMirror) state.fullStageMirror = s.fullStageMirror;
+  if (recent) state.recent = recent;
   const label = (g: Gate) => `${g.name}: ${g.reason}`;
   let decision: LiveDecision;
   if (failed.length > 0 && failStreak >= (o.thresholds.failureLimit ?? 1)) {
@@ -417,10 +456,10 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
  */
 export function replayJudge(
   windows: WindowEvidence[],
-  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[]; percents?: number[]; latencyRule?: LatencyRule },
+  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[]; percents?: number[]; latencyRule?: LatencyRule; recentWindow?: boolean },
 ): LiveDecision[] {
   const out: LiveDecision[] = [];
-  let s = initialJudgeState({ latencyRule: o.latencyRule });
+  let s = initialJudgeState({ latencyRule: o.latencyRule, recentWindow: o.recentWindow });
   let k = 0;
   for (let stage = 0; stage < o.checksPerStage.length && k < windows.length; stage++) {
     s = startStage(s, stage);
