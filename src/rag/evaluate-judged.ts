@@ -34,22 +34,42 @@ export interface EvaluateJudgedOptions {
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 export async function evaluateJudged(o: EvaluateJudgedOptions): Promise<EvalReport> {
-  if (o.cases.length === 0) throw new Error(`no cases to evaluate in ${o.caseSet}`);
-  const scores: JudgedCaseScores[] = [];
-  const timings: StageTimings[] = [];
+  const run = startJudged(o);
   for (const [i, c] of o.cases.entries()) {
-    const r = await o.retriever.retrieve(c.question);
-    const docRanking: string[] = [];
-    for (const cand of r.snapshot) if (!docRanking.includes(cand.doc_id)) docRanking.push(cand.doc_id);
-    let answer: string | undefined;
-    if (c.answer) {
-      const passages = r.passed.map((p) => ({ chunk_id: p.chunk_id, doc_id: p.doc_id, text: p.text }));
-      answer = passages.length > 0 ? (await readAnswer(c.question, passages, o.encoder ? { encoder: o.encoder, queryVector: r.queryVector } : null)).answer : '';
-    }
-    scores.push(scoreJudgedCase(c, docRanking, o.k, answer));
-    timings.push(r.timings);
+    await judgeCase(o, run, c);
     await o.onCase?.(i + 1, o.cases.length);
   }
+  return finishJudged(o, run);
+}
+
+/** The scores and timings gathered so far; evaluate-paired.ts steps two sides case by case. */
+export interface JudgedRun {
+  scores: JudgedCaseScores[];
+  timings: StageTimings[];
+}
+
+export function startJudged(o: EvaluateJudgedOptions): JudgedRun {
+  if (o.cases.length === 0) throw new Error(`no cases to evaluate in ${o.caseSet}`);
+  return { scores: [], timings: [] };
+}
+
+/** Scores one case on the side and appends it (and its stage timings) to the run. */
+export async function judgeCase(o: EvaluateJudgedOptions, run: JudgedRun, c: LabelledCase): Promise<StageTimings> {
+  const r = await o.retriever.retrieve(c.question);
+  const docRanking: string[] = [];
+  for (const cand of r.snapshot) if (!docRanking.includes(cand.doc_id)) docRanking.push(cand.doc_id);
+  let answer: string | undefined;
+  if (c.answer) {
+    const passages = r.passed.map((p) => ({ chunk_id: p.chunk_id, doc_id: p.doc_id, text: p.text }));
+    answer = passages.length > 0 ? (await readAnswer(c.question, passages, o.encoder ? { encoder: o.encoder, queryVector: r.queryVector } : null)).answer : '';
+  }
+  run.scores.push(scoreJudgedCase(c, docRanking, o.k, answer));
+  run.timings.push(r.timings);
+  return r.timings;
+}
+
+export async function finishJudged(o: EvaluateJudgedOptions, run: JudgedRun): Promise<EvalReport> {
+  const { scores, timings } = run;
   const summary = summariseJudged(o.cases, scores);
   const lat = (f: (t: StageTimings) => number) => ({ p50: percentile(timings.map(f), 0.5), p95: percentile(timings.map(f), 0.95) });
   const readerOk = summary.metrics.f1 !== undefined;

@@ -152,82 +152,103 @@ function latency(xs: number[]): { p50: number; p95: number } {
 }
 
 export async function evaluateSide(o: EvaluateSideOptions): Promise<SideEvaluation> {
-  if (!Number.isInteger(o.k) || o.k < 1) throw new Error(`k must be a positive integer, got ${o.k}`);
-  if (o.cases.length === 0) throw new Error(`no cases to evaluate in ${o.caseSet}`);
-  const qt = quoteIdent(o.table);
-  const results: CaseResult[] = [];
-  let stale = 0;
-  let vectorSource = o.retriever.vector.source;
+  const run = startSide(o);
   for (const [i, c] of o.cases.entries()) {
-    const doc = o.docs.get(c.gold_doc_id);
-    if (!doc) throw new Error(`case ${c.case_id}: gold document ${c.gold_doc_id} is not in the corpus given to the evaluation`);
-    const [aStart, aEnd] = byteRange(doc.text, c.answer_start, c.answer_end);
-    const bearing = await o.db.query<{ chunk_id: string }>(
-      `SELECT chunk_id FROM ${qt} WHERE doc_id = $1 AND byte_start < $3 AND byte_end > $2 ORDER BY chunk_id`,
-      [c.gold_doc_id, aStart, aEnd],
-    );
-    const answerBearing = new Map(bearing.rows.map((r) => [r.chunk_id, 1]));
-
-    const r = await o.retriever.retrieve(c.question);
-    stale += r.staleIds;
-    vectorSource = r.vectorSource;
-    const docRanking: string[] = [];
-    for (const cand of r.snapshot) if (!docRanking.includes(cand.doc_id)) docRanking.push(cand.doc_id);
-    const docQrels = new Map([[c.gold_doc_id, 1]]);
-    const goldIndex = docRanking.indexOf(c.gold_doc_id);
-
-    let answer = '';
-    let f1 = 0;
-    let precision = 0;
-    let usedGold = 0;
-    if (r.passed.length > 0) {
-      const read = await readAnswer(
-        c.question,
-        r.passed.map((p) => ({ chunk_id: p.chunk_id, doc_id: p.doc_id, text: p.text })),
-        o.encoder ? { encoder: o.encoder, queryVector: r.queryVector } : null,
-      );
-      const s = tokenF1(read.answer, c.gold_answer);
-      answer = read.answer;
-      f1 = s.f1;
-      precision = s.precision;
-      usedGold = read.doc_id === c.gold_doc_id ? 1 : 0;
-    }
-
-    results.push({
-      case_id: c.case_id,
-      split: c.split,
-      question: c.question,
-      gold_doc_id: c.gold_doc_id,
-      hit: hitAtK(docRanking, docQrels, o.k),
-      reciprocal_rank: reciprocalRankAtK(docRanking, docQrels, o.k),
-      ndcg: ndcgAtK(docRanking, docQrels, NDCG_K),
-      recall: recallAtK(r.snapshot.map((x) => x.chunk_id), answerBearing, o.k),
-      answer_bearing_chunks: answerBearing.size,
-      post_filter_hit: r.passed.some((p) => p.doc_id === c.gold_doc_id) ? 1 : 0,
-      gold_doc_rank: goldIndex < 0 ? null : goldIndex + 1,
-      answer,
-      f1,
-      precision,
-      reader_used_gold: usedGold,
-      snapshot: r.snapshot.map((x) => ({
-        chunk_id: x.chunk_id,
-        doc_id: x.doc_id,
-        rank: x.rank,
-        fused_rank: x.fusedRank,
-        bm25_rank: x.bm25Rank,
-        vector_rank: x.vectorRank,
-        cosine: x.cosine,
-        rerank_score: x.rerankScore,
-        ingest_run_id: x.ingest_run_id,
-        chunk_version: x.chunk_version,
-      })),
-      passed: r.passed.map((p) => p.chunk_id),
-      fingerprints: r.fingerprints,
-      latency_ms: r.timings,
-    });
+    await evaluateCase(o, run, c);
     await o.onCase?.(i + 1, o.cases.length);
   }
+  return finishSide(o, run);
+}
 
+/** What a side's evaluation has gathered so far; evaluate-paired.ts steps two of them case by case. */
+export interface SideRun {
+  results: CaseResult[];
+  stale: number;
+  vectorSource: string;
+}
+
+export function startSide(o: EvaluateSideOptions): SideRun {
+  if (!Number.isInteger(o.k) || o.k < 1) throw new Error(`k must be a positive integer, got ${o.k}`);
+  if (o.cases.length === 0) throw new Error(`no cases to evaluate in ${o.caseSet}`);
+  return { results: [], stale: 0, vectorSource: o.retriever.vector.source };
+}
+
+/** Scores one case on the side and appends it to the run. */
+export async function evaluateCase(o: EvaluateSideOptions, run: SideRun, c: EvalCase): Promise<CaseResult> {
+  const qt = quoteIdent(o.table);
+  const doc = o.docs.get(c.gold_doc_id);
+  if (!doc) throw new Error(`case ${c.case_id}: gold document ${c.gold_doc_id} is not in the corpus given to the evaluation`);
+  const [aStart, aEnd] = byteRange(doc.text, c.answer_start, c.answer_end);
+  const bearing = await o.db.query<{ chunk_id: string }>(
+    `SELECT chunk_id FROM ${qt} WHERE doc_id = $1 AND byte_start < $3 AND byte_end > $2 ORDER BY chunk_id`,
+    [c.gold_doc_id, aStart, aEnd],
+  );
+  const answerBearing = new Map(bearing.rows.map((r) => [r.chunk_id, 1]));
+
+  const r = await o.retriever.retrieve(c.question);
+  run.stale += r.staleIds;
+  run.vectorSource = r.vectorSource;
+  const docRanking: string[] = [];
+  for (const cand of r.snapshot) if (!docRanking.includes(cand.doc_id)) docRanking.push(cand.doc_id);
+  const docQrels = new Map([[c.gold_doc_id, 1]]);
+  const goldIndex = docRanking.indexOf(c.gold_doc_id);
+
+  let answer = '';
+  let f1 = 0;
+  let precision = 0;
+  let usedGold = 0;
+  if (r.passed.length > 0) {
+    const read = await readAnswer(
+      c.question,
+      r.passed.map((p) => ({ chunk_id: p.chunk_id, doc_id: p.doc_id, text: p.text })),
+      o.encoder ? { encoder: o.encoder, queryVector: r.queryVector } : null,
+    );
+    const s = tokenF1(read.answer, c.gold_answer);
+    answer = read.answer;
+    f1 = s.f1;
+    precision = s.precision;
+    usedGold = read.doc_id === c.gold_doc_id ? 1 : 0;
+  }
+
+  const result: CaseResult = {
+    case_id: c.case_id,
+    split: c.split,
+    question: c.question,
+    gold_doc_id: c.gold_doc_id,
+    hit: hitAtK(docRanking, docQrels, o.k),
+    reciprocal_rank: reciprocalRankAtK(docRanking, docQrels, o.k),
+    ndcg: ndcgAtK(docRanking, docQrels, NDCG_K),
+    recall: recallAtK(r.snapshot.map((x) => x.chunk_id), answerBearing, o.k),
+    answer_bearing_chunks: answerBearing.size,
+    post_filter_hit: r.passed.some((p) => p.doc_id === c.gold_doc_id) ? 1 : 0,
+    gold_doc_rank: goldIndex < 0 ? null : goldIndex + 1,
+    answer,
+    f1,
+    precision,
+    reader_used_gold: usedGold,
+    snapshot: r.snapshot.map((x) => ({
+      chunk_id: x.chunk_id,
+      doc_id: x.doc_id,
+      rank: x.rank,
+      fused_rank: x.fusedRank,
+      bm25_rank: x.bm25Rank,
+      vector_rank: x.vectorRank,
+      cosine: x.cosine,
+      rerank_score: x.rerankScore,
+      ingest_run_id: x.ingest_run_id,
+      chunk_version: x.chunk_version,
+    })),
+    passed: r.passed.map((p) => p.chunk_id),
+    fingerprints: r.fingerprints,
+    latency_ms: r.timings,
+  };
+  run.results.push(result);
+  return result;
+}
+
+/** The report, manifest and per-case file of a finished run. */
+export async function finishSide(o: EvaluateSideOptions, run: SideRun): Promise<SideEvaluation> {
+  const { results, stale, vectorSource } = run;
   const avg = (f: (c: CaseResult) => number) => mean(results.map(f));
   const lat = (f: (t: StageTimings) => number) => latency(results.map((c) => f(c.latency_ms)));
   const metrics = {
