@@ -23,7 +23,8 @@ import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../
 import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
 import { evaluateSide, tableFingerprints } from '../rag/evaluate';
 import { FaissIndex } from '../rag/faiss-index';
-import { corpusFingerprint, shadowIngest as runShadowIngest, type IngestProgress } from '../rag/ingest';
+import { corpusFingerprint, shadowIngest as runShadowIngest, type IngestProgress, type IngestReport } from '../rag/ingest';
+import type { Shard } from '../rag/ingest-shard';
 import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
 import { LearnedReranker } from '../rag/rerank';
 import { RerankerService, type RerankerStats } from '../rag/rerank-service';
@@ -76,6 +77,8 @@ export interface IngestHeartbeat {
   chunks: number;
   /** Sequence fingerprint of the corpus the cursor counts into (src/rag/corpus-fingerprint.ts). */
   corpusFingerprint: string;
+  /** `index/count` of a shard's ingest (its cursor counts into the same sequence, over its own documents only). */
+  shard?: string;
 }
 
 const TableName = z.string().regex(SAFE_IDENTIFIER, { error: (iss) => `table ${JSON.stringify(iss.input)} is not a safe SQL identifier (${SAFE_IDENTIFIER})` });
@@ -213,7 +216,7 @@ export class DataPlane {
   }
 
   /** Claims the target table (a dry run's scratch table is only checked against the serving lanes). */
-  private async claimTable(table: string, locked: LockedConfig, dryRun: boolean, claimant?: string): Promise<{ refresh: () => void; done: () => Promise<void> }> {
+  async claimTable(table: string, locked: LockedConfig, dryRun: boolean, claimant?: string): Promise<{ refresh: () => void; done: () => Promise<void> }> {
     const none = { refresh: () => undefined, done: async () => undefined };
     if (dryRun) {
       await assertNotServing(this.deps.db, table);
@@ -236,6 +239,15 @@ export class DataPlane {
   }
 
   private async ingestClaimed(input: { table: string; dryRun: boolean }, locked: LockedConfig, t0: number, refreshClaim: () => void): Promise<ShadowIngestReport> {
+    const { report, docsTotal, corpus } = await this.ingestRows(input, locked, refreshClaim);
+    return this.buildIndexesOf(input, locked, t0, { report, docsTotal, corpus });
+  }
+
+  /**
+   * The rows of an ingest (all documents, or one shard's: src/activities/ingest-shards.ts), resumed from
+   * the heartbeat's cursor when it was taken over this corpus (and this shard).
+   */
+  async ingestRows(input: { table: string; dryRun: boolean }, locked: LockedConfig, refreshClaim: () => void, shard?: Shard): Promise<{ report: IngestReport; docsTotal: number; corpus: string }> {
     const embedder = await this.embedder(locked.embedder);
     if (embedder.tokenizerHash !== locked.tokenizer_hash) {
       throw ApplicationFailure.create({
@@ -252,7 +264,8 @@ export class DataPlane {
     const corpus = corpusFingerprint(docs);
     // A heartbeat cursor is a position in one document sequence: trusted only with that sequence's
     // fingerprint (a heartbeat without one, or over a changed corpus, falls back to the stored cursor).
-    const resumable = previous && previous.ingestRunId === locked.ingest_run_id && previous.table === input.table && typeof previous.cursor === 'number';
+    const shardName = shard ? `${shard.index}/${shard.count}` : undefined;
+    const resumable = previous && previous.ingestRunId === locked.ingest_run_id && previous.table === input.table && previous.shard === shardName && typeof previous.cursor === 'number';
     const startCursor = resumable ? previous.cursor : undefined;
     const startCursorCorpus = resumable ? (typeof previous.corpusFingerprint === 'string' ? previous.corpusFingerprint : 'unrecorded') : undefined;
     if (resumable) this.log(`shadowIngest ${input.table}: last heartbeat at document ${startCursor} (${previous.phase}), corpus ${startCursorCorpus === corpus ? 'unchanged: resuming there' : 'changed or unrecorded: not trusted'}`);
@@ -266,15 +279,32 @@ export class DataPlane {
       startCursor,
       startCursorCorpus,
       batchSize: this.deps.ingestBatchSize,
+      shard,
       onProgress: (p) => {
         refreshClaim();
         this.deps.onIngestProgress?.(p);
-        heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks, corpusFingerprint: corpus } satisfies IngestHeartbeat);
+        heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks, corpusFingerprint: corpus, ...(shardName ? { shard: shardName } : {}) } satisfies IngestHeartbeat);
       },
     });
-    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: docs.length, docsTotal: docs.length, chunks: report.chunks, corpusFingerprint: corpus };
     if (report.cursor_refused) this.log(`shadowIngest ${input.table}: heartbeat cursor not used: ${report.cursor_refused}`);
     if (report.stale_chunks_removed > 0) this.log(`shadowIngest ${input.table}: ${report.stale_chunks_removed} chunks no longer produced by the corpus deleted (${report.docs_removed} documents gone from it)`);
+    // New rows change what a cached reranker of this table was trained on (a shard's worker may not build).
+    for (const key of [...this.rerankers.keys()]) if (key.startsWith(`${input.table}|`)) this.rerankers.delete(key);
+    return { report, docsTotal: docs.length, corpus };
+  }
+
+  /** The FAISS indexes of an ingested table (published to the artifact store when there is one). */
+  async buildIndexesOf(
+    input: { table: string; dryRun: boolean },
+    locked: LockedConfig,
+    t0: number,
+    ingested: { report: Pick<IngestReport, 'ingest_run_id' | 'chunks' | 'docs_ingested' | 'duplicates_removed' | 'dedup_rate'>; docsTotal: number; corpus: string },
+  ): Promise<ShadowIngestReport> {
+    const { report, docsTotal, corpus } = ingested;
+    const embedder = await this.embedder(locked.embedder);
+    const registered = registeredDatasetOf(locked);
+    const dataset = registered === null ? await this.dataset() : null;
+    const indexing: IngestHeartbeat = { phase: 'index', ingestRunId: locked.ingest_run_id, table: input.table, cursor: docsTotal, docsTotal, chunks: report.chunks, corpusFingerprint: corpus };
     heartbeat(indexing);
 
     // Queries for choosing nprobe: the training questions (the dev split stays unseen by every choice).
@@ -571,7 +601,7 @@ export class DataPlane {
 }
 
 /** The activities the workflow calls; pass a DataPlane to share its caches with other callers. */
-export function createDataPlaneActivities(deps: DataPlaneDeps | DataPlane): Omit<DataPlaneActivities, 'lockConfig'> {
+export function createDataPlaneActivities(deps: DataPlaneDeps | DataPlane): Omit<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes'> {
   const plane = deps instanceof DataPlane ? deps : new DataPlane(deps);
   return {
     shadowIngest: (input) => plane.shadowIngest(input),

@@ -1,5 +1,6 @@
 // createActivities(deps): every activity the bakeoff workflow calls, built around injected parts
 // (the database, the data plane, where reports go) so tests and the worker wire real pieces.
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../platform/db';
 import { createBackupActivities } from './backup';
 import { createCanaryActivities } from './canary';
@@ -51,14 +52,21 @@ export type WorkerActivities = BakeoffActivities & EvaluationHistoryActivities;
 
 export interface ActivityDeps extends PlatformDeps {
   /** ingest / evaluate / probes from src/rag; lockConfig defaults to src/rag/config's lockConfig. */
-  dataPlane: Omit<DataPlaneActivities, 'lockConfig'> & Partial<Pick<DataPlaneActivities, 'lockConfig'>>;
+  dataPlane: Omit<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes'> & Partial<Pick<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes'>>;
 }
 
+/** A data plane without sharded ingest (test fixtures): a bakeoff that asks for it fails in one line. */
+const noShards = async (): Promise<never> => {
+  throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: 'ingestParallelism > 1: this worker\'s data plane has no sharded ingest' });
+};
+
 export function createActivities(deps: ActivityDeps): WorkerActivities {
-  const { lockConfig, shadowIngest, evaluate, runProbes } = deps.dataPlane;
+  const { lockConfig, shadowIngest, ingestShard, buildIndexes, evaluate, runProbes } = deps.dataPlane;
   return {
     lockConfig: lockConfig ?? createLockConfigActivities().lockConfig,
     shadowIngest,
+    ingestShard: ingestShard ?? noShards,
+    buildIndexes: buildIndexes ?? noShards,
     evaluate,
     runProbes,
     ...createPlatformActivities(deps),

@@ -8,6 +8,7 @@ import { stateDir } from '../platform/paths';
 import { ConfigError, describeIssues } from '../platform/temporal-config';
 import { createActivities, ensurePlatformSchema, type WorkerActivities } from './index';
 import { DataPlane, type DataPlaneDeps } from './data-plane';
+import { createIngestShardActivities } from './ingest-shards';
 import { ThreadedEmbedder } from '../rag/threaded-embedder';
 import { ArtifactStore } from '../store/artifacts';
 
@@ -69,6 +70,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
     workflowClosed: opts.workflowClosed,
     dataPlane: {
       shadowIngest: (i) => plane.shadowIngest(i),
+      ...createIngestShardActivities(plane, db, opts.log),
       evaluate: (i) => plane.evaluate(i),
       runProbes: (i) => plane.runProbes(i),
     },

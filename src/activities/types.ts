@@ -34,6 +34,29 @@ export interface ShadowIngestInput {
   dryRun: boolean;
 }
 
+/** One shard of a sharded shadow ingest (src/activities/ingest-shards.ts): its documents' rows only. */
+export interface IngestShardInput extends ShadowIngestInput {
+  shard: { index: number; count: number };
+}
+
+export interface IngestShardReport {
+  table: string;
+  shard: { index: number; count: number };
+  /** The shard's own chunks (all in the table when it returns), and those this attempt wrote. */
+  chunks: number;
+  chunksWrittenThisAttempt: number;
+  /** Document index a retried attempt resumed from (0: a fresh start). */
+  resumedFrom: number;
+  /** host:pid of the data worker that finished it. */
+  worker: string;
+  durationMs: number;
+}
+
+/** The one index build after every shard of a sharded ingest is in. */
+export interface BuildIndexesInput extends ShadowIngestInput {
+  shards: number;
+}
+
 export interface EvaluateInput {
   side: 'candidate' | 'baseline';
   table: string;
@@ -68,6 +91,9 @@ export interface ProbeResult {
 export interface DataPlaneActivities {
   lockConfig(input: LockConfigInput): Promise<LockedConfig>;
   shadowIngest(input: ShadowIngestInput): Promise<ShadowIngestReport>;
+  /** Sharded ingest (input ingestParallelism > 1): each shard, then one index build from the table. */
+  ingestShard(input: IngestShardInput): Promise<IngestShardReport>;
+  buildIndexes(input: BuildIndexesInput): Promise<ShadowIngestReport>;
   evaluate(input: EvaluateInput): Promise<EvalReport>;
   runProbes(input: ProbeInput): Promise<ProbeResult[]>;
 }

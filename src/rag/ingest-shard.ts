@@ -11,8 +11,9 @@ import type { LockedConfig } from './config';
 import { beginIngestRun, ensureIngestRunsTable, finishIngestRun, getIngestRun, type IngestRun } from './ingest-runs';
 import { lexicalRankerOf } from './lexical-ranker';
 
-/** Most shards one ingest is split into: each is ~3 history events, so one workflow run stays small. */
-export const MAX_INGEST_SHARDS = 64;
+import { MAX_INGEST_SHARDS } from '../workflows/shard-ingest';
+
+export { MAX_INGEST_SHARDS };
 
 export const ShardSchema = z
   .strictObject({ index: z.int().min(0), count: z.int().min(1).max(MAX_INGEST_SHARDS) })

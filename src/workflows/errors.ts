@@ -15,6 +15,8 @@ export const ERROR_TYPES = {
   IndexUnavailable: { retryable: false },
   // A registered dataset changed since the bakeoff locked its snapshot: re-lock (a new bakeoff) to use it.
   CorpusChanged: { retryable: false },
+  // A sharded ingest's index build found a shard not done, or shards over different corpora.
+  ShardsIncomplete: { retryable: false },
   // Another bakeoff holds the lane.
   LaneBusy: { retryable: false },
   // A split from a bakeoff that no longer owns the lane (rolled back, or another bakeoff holds it).

@@ -4,6 +4,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { MAX_INGEST_SHARDS } from './shard-ingest';
 import type { BakeoffStatus } from './types';
 import { formatZodIssues } from '../platform/zod-issues';
 
@@ -170,6 +171,12 @@ export const BakeoffInputSchema = z.strictObject({
       heartbeat: durationAtLeast(1_000, '1s').prefault('5m'),
     })
     .prefault({}),
+  /**
+   * Sharded shadow ingest (src/workflows/shard-ingest.ts): the corpus is split into this many shards by
+   * a hash of the document id, ingested at once by any data workers, then one index build. 1: one
+   * shadowIngest activity, as before.
+   */
+  ingestParallelism: z.int('ingestParallelism must be a whole number').min(1, 'ingestParallelism must be 1..64').max(MAX_INGEST_SHARDS, 'ingestParallelism must be 1..64').default(1),
   /** Continue-as-new once a run's history has this many events (Temporal's hard limit is 51,200). */
   continueAsNewAfterEvents: z.int().min(100).max(40_000).default(4_000),
   requestedBy: operatorName,
