@@ -8,6 +8,9 @@
 //   [--subset N]   a quick run on subsetForTests(N) (writes nothing to docs/)
 //   [--pg URL]     use a PostgreSQL server instead of the embedded PGlite
 //   [--fresh]      re-ingest even when a finished ingest of the same corpus and its index exist
+//   [--hybrid]     issue 18's before/after instead: the candidate ingested once, its hybrid retrieval (with
+//                  a reranker trained per ranker) evaluated with ts_rank_cd and with BM25 as the lexical leg
+//                  (bench/lexical-hybrid.ts); writes the hybrid-lexical section of docs/evaluation.md
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataPlane } from '../src/activities/data-plane';
@@ -21,6 +24,8 @@ import { createProgressPrinter } from '../src/rag/progress';
 import type { RerankerLift } from '../src/rag/rerank';
 import { corpusFingerprint, type IngestReport as RagIngestReport } from '../src/rag/ingest';
 import { readIndexPointer } from '../src/rag/serving-index';
+import { ChunkStore } from '../src/rag/chunk-store';
+import { compareLexicalRankersHybrid, renderHybridSection } from './lexical-hybrid';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,6 +45,7 @@ const stateDir = process.env.BAKEOFF_HOME ?? path.join(repoRoot, '.bakeoff');
 const SUBSET = arg('subset') ? Number(arg('subset')) : null;
 const PG_URL = arg('pg');
 const FRESH = process.argv.includes('--fresh');
+const HYBRID = process.argv.includes('--hybrid');
 const K = 10;
 const SEED = 3;
 
@@ -83,26 +89,59 @@ async function main(): Promise<void> {
   };
   process.stderr.write(`[eval-faq] ${dataset.docs.length} documents, ${dataset.cases.length} cases (${dataset.cases.filter((c) => c.split === 'dev').length} dev)\n`);
 
-  const runs: SideRun[] = [];
-  for (const name of ['candidate', 'baseline'] as const) {
+  /** A finished ingest of this very corpus with its index is reused (a re-ingest would re-embed everything). */
+  async function ingestOrReuse(name: 'candidate' | 'baseline'): Promise<{ ivfDir: string; reused: boolean }> {
     const locked = configs[name];
-    // A finished ingest of this very corpus with its index is reused (a re-ingest would re-embed everything).
     const done = await db
       .query<{ report: RagIngestReport; corpus_fingerprint: string }>(`SELECT report, corpus_fingerprint FROM ingest_runs WHERE ingest_run_id = $1 AND status = 'done'`, [locked.ingest_run_id])
       .catch(() => ({ rows: [] as { report: RagIngestReport; corpus_fingerprint: string }[] }));
     const recorded = readIndexPointer(plane.indexDir, locked.shadow_table);
-    let ivfDir: string;
-    let reused = false;
     if (!FRESH && done.rows[0]?.corpus_fingerprint === corpusFingerprint(dataset.docs) && recorded?.ingest_run_id === locked.ingest_run_id) {
       process.stderr.write(`[eval-faq] reusing the finished ingest ${locked.ingest_run_id} and its index (--fresh to redo)\n`);
-      ivfDir = recorded.ivf;
-      reused = true;
-    } else {
-      printer.current = createProgressPrinter({ label: `ingest ${name}` });
-      const ingestOut = await plane.shadowIngest({ locked, table: locked.shadow_table, dryRun: false });
-      printer.current.done();
-      ivfDir = ingestOut.index!.ivf;
+      return { ivfDir: recorded.ivf, reused: true };
     }
+    printer.current = createProgressPrinter({ label: `ingest ${name}` });
+    const ingestOut = await plane.shadowIngest({ locked, table: locked.shadow_table, dryRun: false });
+    printer.current.done();
+    return { ivfDir: ingestOut.index!.ivf, reused: false };
+  }
+
+  if (HYBRID) {
+    const locked = configs.candidate;
+    const { ivfDir } = await ingestOrReuse('candidate');
+    const result = await compareLexicalRankersHybrid({
+      db,
+      store: new ChunkStore(db, locked.shadow_table, embedder.dims),
+      ivf: plane.loadIndex(ivfDir),
+      ingestRunId: locked.ingest_run_id,
+      encoder: embedder,
+      embedderId: embedder.modelId,
+      dataset,
+      k: K,
+      seed: SEED,
+      manifestDir: path.join(workDir, 'hybrid-manifests'),
+      log: (line) => process.stderr.write(`[eval-faq] ${line}\n`),
+    });
+    await plane.close();
+    await db.close();
+    const command = `nice -n 10 node .bakeoff/bench-build/bench/eval-faq.js --hybrid${SUBSET ? ` --subset ${SUBSET}` : ''}${PG_URL ? ' --pg URL' : ''}`;
+    const section = renderHybridSection(result, command);
+    // Per-case results are in the manifests' cases.jsonl; the summary keeps the comparisons and lifts.
+    const summary = (side: typeof result.before) => ({ label: side.label, ranker: side.ranker, rerankerId: side.rerankerId, lift: side.lift, seconds: side.seconds });
+    fs.writeFileSync(path.join(workDir, 'hybrid-comparison.json'), JSON.stringify({ ...result, before: summary(result.before), after: summary(result.after) }, null, 2) + '\n');
+    process.stdout.write(section);
+    if (!SUBSET) {
+      const out = path.join(repoRoot, 'docs', 'evaluation.md');
+      fs.writeFileSync(out, replaceMarked(fs.readFileSync(out, 'utf8'), 'hybrid-lexical', section));
+      process.stderr.write(`[eval-faq] wrote the hybrid-lexical section of ${out}\n`);
+    }
+    return;
+  }
+
+  const runs: SideRun[] = [];
+  for (const name of ['candidate', 'baseline'] as const) {
+    const locked = configs[name];
+    const { ivfDir, reused } = await ingestOrReuse(name);
     const row = await db.query<{ report: RagIngestReport }>(`SELECT report FROM ingest_runs WHERE ingest_run_id = $1`, [locked.ingest_run_id]);
     const report = await plane.evaluate({ side: name, table: locked.shadow_table, index: ivfDir, caseSetRef: 'faq:dev', k: K, runLabel: `eval-faq/${name}` });
     const manifest = JSON.parse(fs.readFileSync(report.manifest!, 'utf8')) as RunManifest;
@@ -132,10 +171,25 @@ async function main(): Promise<void> {
   const md = renderMarkdown(dataset, cand, base, comparison, Math.round((Date.now() - t0) / 1000));
   const out = SUBSET ? path.join(workDir, 'evaluation.md') : path.join(repoRoot, 'docs', 'evaluation.md');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, md);
+  // Sections other benches maintain (between <!-- NAME:begin --> / <!-- NAME:end -->) survive a regeneration.
+  fs.writeFileSync(out, fs.existsSync(out) ? md + markedBlocks(fs.readFileSync(out, 'utf8')).join('\n') : md);
   fs.writeFileSync(path.join(workDir, 'comparison.json'), JSON.stringify({ comparison, candidate: cand.report, baseline: base.report }, null, 2) + '\n');
   process.stdout.write(md);
   process.stderr.write(`[eval-faq] wrote ${out}\n`);
+}
+
+const MARKED = /<!-- ([a-z-]+):begin -->[\s\S]*?<!-- \1:end -->\n?/g;
+
+/** The marked sections of a document, in order. */
+function markedBlocks(text: string): string[] {
+  return [...text.matchAll(MARKED)].map((m) => m[0]);
+}
+
+/** `text` with the section between NAME's markers replaced (appended with its markers when absent). */
+function replaceMarked(text: string, name: string, body: string): string {
+  const block = `<!-- ${name}:begin -->\n${body.trimEnd()}\n<!-- ${name}:end -->\n`;
+  const re = new RegExp(`<!-- ${name}:begin -->[\\s\\S]*?<!-- ${name}:end -->\\n?`);
+  return re.test(text) ? text.replace(re, () => block) : `${text.trimEnd()}\n\n${block}`;
 }
 
 /** One sentence on what the comparison shows, computed from it (so it cannot drift from the table). */
