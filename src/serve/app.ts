@@ -14,7 +14,7 @@ import type { PointerState } from '../activities/types';
 import type { RetrievalOptionsInput } from '../rag/retrieve';
 import { EncoderPool, type QueryModel } from './caching-encoder';
 import { ServeHttpServer, type HttpServerOptions } from './http-server';
-import type { LatencyPenalty } from './latency-penalty';
+import type { BackendLatency, LatencyPenalty } from './latency-penalty';
 import { LiveKpiRecorder, type LiveKpiStatus } from './live-kpis';
 import { PointerWatcher, SideCache, type ServingState, type WatcherStatus } from './pointer-watcher';
 import { SearchService } from './search-service';
@@ -49,6 +49,8 @@ export interface ServeOptions {
   decorateSide?: (side: ServingSide) => ServingSide;
   /** Drill/test knob, off by default: a latency penalty on the candidate's searches (latency-penalty.ts). */
   candidatePenalty?: LatencyPenalty;
+  /** Drill/test knob, off by default: a simulated backend wait on every search, both sides (latency-penalty.ts). */
+  backendLatency?: BackendLatency;
   /** Shadow traffic: mirror jobs allowed at once (default 2) and per second (default 5); more are dropped and counted. */
   mirrorConcurrency?: number;
   mirrorPerSecond?: number;
@@ -128,6 +130,7 @@ export async function startServing(o: ServeOptions): Promise<RunningService> {
     nearDupCosine: o.nearDupCosine,
     rerankAcceptScore: o.rerankAcceptScore,
     candidatePenalty: o.candidatePenalty,
+    backendLatency: o.backendLatency,
     mirrorConcurrency: o.mirrorConcurrency,
     mirrorPerSecond: o.mirrorPerSecond,
     log: o.log,

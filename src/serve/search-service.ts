@@ -24,7 +24,7 @@ import { coldEncoding } from './caching-encoder';
 import type { SearchRequest } from './search-request';
 import type { ServeMetrics } from './serve-metrics';
 import type { ServingSide } from './serving-side';
-import { isActive, waitPenalty, type LatencyPenalty } from './latency-penalty';
+import { backendLatencyDraws, isActive, waitMs, waitPenalty, type BackendLatency, type LatencyPenalty } from './latency-penalty';
 
 export class ServiceUnavailableError extends Error {
   constructor(message: string) {
@@ -90,6 +90,8 @@ export interface SearchServiceOptions {
   rerankAcceptScore?: number;
   /** Drill/test knob, off by default: slows the candidate's searches (see latency-penalty.ts). */
   candidatePenalty?: LatencyPenalty;
+  /** Drill/test knob, off by default: a simulated backend wait on every search that runs, both sides (see latency-penalty.ts). */
+  backendLatency?: BackendLatency;
   /** Where a candidate failure's detail goes; the client's `fallback` field names only its kind. */
   log?: (line: string) => void;
   /** Mirror jobs allowed at once (default 2) and started per second (default 5); more are dropped and counted. */
@@ -105,12 +107,19 @@ export class SearchService {
   private readonly rerankAcceptScore: number;
   readonly mirrorGate: MirrorGate;
   private mirrorJobs = 0;
+  private readonly backendDraw: (() => number) | null;
 
   constructor(private readonly o: SearchServiceOptions) {
     this.results = new LruCache(o.resultCacheSize);
     this.mirrorGate = new MirrorGate(o.mirrorConcurrency, o.mirrorPerSecond);
     this.nearDupCosine = o.nearDupCosine ?? 0.95;
     this.rerankAcceptScore = o.rerankAcceptScore ?? 0.5;
+    this.backendDraw = backendLatencyDraws(o.backendLatency);
+  }
+
+  /** The simulated backend's wait after a search that ran (drill/test knob; none by default). */
+  private backendWait(): Promise<void> {
+    return this.backendDraw ? waitMs(this.backendDraw()) : Promise.resolve();
   }
 
   get lane(): string {
@@ -182,6 +191,7 @@ export class SearchService {
       answer = this.toAnswer(result, side, rerank);
       this.results.set(cacheKey, answer);
       timings = { route: routeMs, encode: result.timings.encodeMs, search: result.timings.searchMs, rerank: result.timings.rerankMs, total: 0 };
+      await this.backendWait();
       if (sideName === 'candidate' && isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
     }
     timings.total = ms(t0);
@@ -248,6 +258,7 @@ export class SearchService {
         const base = state.baseline;
         const { value: result, outcome } = await withRerankOutcome(() => coldEncoding(() => base.retriever.retrieve(req.query)));
         const rerank = base.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
+        await this.backendWait();
         kpis.record({ ...liveSample(this.toAnswer(result, base, rerank), ms(tb), false, p.liveConfigHash), traffic: 'mirror' });
       } catch (err) {
         this.o.log?.(`mirror job: baseline search failed: ${(err as Error).message}`);
@@ -266,6 +277,7 @@ export class SearchService {
         const { value: result, outcome } = await withRerankOutcome(() => coldEncoding(() => side.retriever.retrieve(req.query)));
         const rerank = side.reranker === null ? 'none' : outcome.ran ? 'applied' : `skipped (${outcome.fallback ?? 'empty snapshot'})`;
         const answer = this.toAnswer(result, side, rerank);
+        await this.backendWait();
         if (isActive(this.o.candidatePenalty)) await waitPenalty(this.o.candidatePenalty, ms(t0));
         kpis.record({ ...liveSample(answer, ms(t0), false, hash), side: 'candidate', traffic: 'mirror' });
         kpis.recordComparison(compareAnswers(served.rows.map((r) => r.doc_id), answer.rows.map((r) => r.doc_id)), hash);
