@@ -409,7 +409,7 @@ function withRecentFailures(pooled: Gate[], recentGates: Gate[], r: RecentWindow
     const rg = recentGates.find((x) => x.name === g.name);
     if (g.name === 'live:samples' || g.verdict === 'fail' || rg?.verdict !== 'fail') return g;
     const first = (r.block - 1) * RECENT_BLOCK_CHECKS + 1;
-    const span = `checks ${first}–${first + r.checks - 1} of the stage`;
+    const span = r.checks === 1 ? `check ${first} of the stage` : `checks ${first}–${first + r.checks - 1} of the stage`;
     return { ...rg, reason: `${rg.reason}; on the recent window only (${span}, recent-window test; the stage-pooled test: ${g.verdict})` };
   });
 }
