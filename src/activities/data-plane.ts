@@ -30,7 +30,7 @@ import { LearnedReranker } from '../rag/rerank';
 import { RerankerService, type RerankerStats } from '../rag/rerank-service';
 import { trainTableReranker } from '../rag/rerank-training';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
-import { buildTableIndexes, readIndexPointer } from '../rag/serving-index';
+import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { zodIssueLines } from '../platform/zod-issues';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
@@ -38,6 +38,8 @@ import type { DataPlaneActivities, EvalReport, EvaluateInput, ShadowIngestReport
 export const DEFAULT_SEED = 3;
 
 /** What the data plane needs from an embedding model (Embedder has it; tests may wrap one). */
+const isInside = (file: string, dir: string): boolean => !path.relative(dir, file).startsWith('..') && !path.isAbsolute(path.relative(dir, file));
+
 export type EmbedderLike = Pick<Embedder, 'name' | 'modelId' | 'dims' | 'maxTokens' | 'tokenizerHash' | 'countTokens' | 'embeddingTokens' | 'embed' | 'embedOne'>;
 
 export interface DataPlaneDeps {
@@ -519,15 +521,24 @@ export class DataPlane {
 
     let ivf: FaissIndex | null = null;
     let flat: FaissIndex | null = null;
-    const ivfDir = indexPath ?? (pointer && pointer.ingest_run_id === ingestRunId ? pointer.ivf : null);
+    let ivfDir = indexPath ?? (pointer && pointer.ingest_run_id === ingestRunId ? pointer.ivf : null);
+    let flatDir = ivfDir ? path.join(path.dirname(ivfDir), 'flat') : null;
+    // A build of another data worker (sharded ingest, an evaluation on another worker): a path outside
+    // this worker's own index dir is another machine's, so the build is fetched by hash, never read there.
+    if (this.deps.artifacts && (!ivfDir || !isInside(ivfDir, this.indexDir) || !fs.existsSync(ivfDir))) {
+      const published = await readPublishedIndexPointer(this.deps.artifacts, table);
+      if (published?.ivf_sha256 && published.ingest_run_id === ingestRunId && (!ivfDir || ivfDir === published.ivf)) {
+        ivfDir = await this.deps.artifacts.fetchDir(published.ivf_sha256);
+        flatDir = published.flat_sha256 ? await this.deps.artifacts.fetchDir(published.flat_sha256) : null;
+      }
+    }
     if (ivfDir) {
       try {
         ivf = this.loadIndex(ivfDir);
       } catch (err) {
         throw ApplicationFailure.create({ type: 'IndexUnavailable', nonRetryable: true, message: `index ${ivfDir} of ${table}: ${(err as Error).message}` });
       }
-      const flatDir = path.join(path.dirname(ivfDir), 'flat');
-      if (fs.existsSync(flatDir)) flat = this.loadIndex(flatDir);
+      if (flatDir && fs.existsSync(flatDir)) flat = this.loadIndex(flatDir);
     }
     const store = new ChunkStore(db, table, dims);
     const base = new HybridRetriever({ store, encoder: embedder, vector: ivf ? faissSearcher(ivf) : pgvectorSearcher(store), options: this.deps.retrieval });

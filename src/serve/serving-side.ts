@@ -120,7 +120,9 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
   // on this machine: a missing or corrupt artifact fails the load (never a rebuild).
   const named = spec.index?.startsWith(INDEX_HASH_PREFIX) ? spec.index.slice(INDEX_HASH_PREFIX.length) : null;
   if (named && !deps.artifacts) throw new SideLoadError(spec, 'the index is named by hash but no artifact store is configured');
-  const remote = build?.ivf_sha256 && (!spec.index || (spec.index === build.ivf && !fs.existsSync(spec.index))) ? build.ivf_sha256 : null;
+  // A path outside this side's own index dir is another machine's (a data worker's), even when this one can see it.
+  const elsewhere = (p: string) => !fs.existsSync(p) || path.relative(deps.indexDir, p).startsWith('..') || path.isAbsolute(path.relative(deps.indexDir, p));
+  const remote = build?.ivf_sha256 && (!spec.index || (spec.index === build.ivf && elsewhere(spec.index))) ? build.ivf_sha256 : null;
   const byHash = named ?? remote;
   if (byHash && deps.artifacts) indexDir = await deps.artifacts.fetchDir(byHash);
   let ivf: FaissIndex | null = null;
