@@ -1,8 +1,10 @@
 // Query latency per stage at 100k chunks: encode (the real MiniLM model on the real FAQ questions),
 // ANN search (FAISS IVF, nprobe swept to overlap@10 ≥ 0.95 with flat on those questions) and rerank
 // (RerankerService + the learned reranker over a 50-candidate snapshot, cache off: the model's cost)
-// and the lexical leg (ChunkStore.lexicalSearch, BM25 and legacy ts_rank_cd, k 50, over an in-memory
-// PGlite table holding the same 100k rows' texts; bench/lexical-latency.ts).
+// and the lexical leg (ChunkStore.lexicalSearch, k 50 — for a BM25 table that is the in-process index
+// serving loads, src/rag/lexical-memory-index.ts — over an in-memory PGlite table holding the same 100k
+// rows' texts; timed on every question, the SQL BM25 oracle and legacy ts_rank_cd on the first
+// --sql-questions of them, as they take ~0.5 s a query at 100k; bench/lexical-latency.ts).
 // Targets (issue 3): encode ≤ 15 ms, ANN ≤ 2 ms, rerank ≤ 2 ms; (issue 18) lexical ≤ 10 ms.
 //
 // The 100k: every real chunk vector (with its text) of the candidate table written by
@@ -11,6 +13,9 @@
 // would take hours on this machine; the synthetic ones keep the real topic structure.
 //
 //   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/query-latency.js [--n 100000] [--nlist L] [--db DIR | --pg URL]
+//     [--table T]            the candidate table (default: the one document_chunks_v450_o10_j80_a* table there)
+//     [--only lexical]       the lexical stage alone (same 100k rows; skips FAISS, the model and the reranker)
+//     [--sql-questions 40]   questions the SQL oracle and ts_rank_cd are timed on
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +32,8 @@ import { reciprocalRankFusion, selectPassages, type Candidate } from '../src/rag
 import { readTableVectors } from '../src/rag/serving-index';
 import { contentTerms, termPrefixMatcher } from '../src/rag/terms';
 import { gaussianFrom, seededRandom as mulberry32 } from '../src/platform/seeded-random';
-import { describeLexicalLatency, lexicalLatency } from './lexical-latency';
+import type { Db } from '../src/platform/db';
+import { describeLexicalLatency, lexicalLatency, type LexicalLatency } from './lexical-latency';
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,7 +47,8 @@ function findRepoRoot(): string {
 }
 const stateDir = process.env.BAKEOFF_HOME ?? path.join(findRepoRoot(), '.bakeoff');
 const N = Number(arg('n', '100000'));
-const TABLE = arg('table', 'document_chunks_v450_o10_j80_a')!;
+const ONLY = arg('only');
+const SQL_QUESTIONS = Number(arg('sql-questions', '40'));
 const SNAPSHOT = 50;
 const SPREAD = Number(arg('spread', '0.6'));
 
@@ -55,12 +62,15 @@ const summary = (xs: number[]) => ({ p50: percentile(xs, 0.5), p95: percentile(x
 const f = (x: number) => x.toFixed(3);
 
 async function main(): Promise<void> {
+  if (ONLY !== undefined && ONLY !== 'lexical') throw new Error(`--only: the only stage that runs alone is "lexical", got ${JSON.stringify(ONLY)}`);
+  if (!Number.isInteger(SQL_QUESTIONS) || SQL_QUESTIONS < 1) throw new Error(`--sql-questions must be a positive integer, got ${arg('sql-questions')}`);
   const t0 = process.hrtime.bigint();
   // 1. Real chunk vectors and texts from the candidate table of the full FAQ ingest.
   const dbDir = arg('db', path.join(stateDir, 'eval-faq', 'pglite'))!;
   const pg = arg('pg');
   if (!pg && !fs.existsSync(dbDir)) throw new Error(`no ingested FAQ table at ${dbDir}: run bench/eval-faq.ts first (or pass --db / --pg)`);
   const db = await openDb(pg ? { url: pg } : { dataDir: dbDir });
+  const TABLE = arg('table') ?? (await candidateTable(db));
   const real = await readTableVectors(db, TABLE);
   const texts = new Map((await db.query<{ chunk_id: string; bm25_text: string; doc_id: string }>(`SELECT chunk_id, bm25_text, doc_id FROM ${TABLE}`)).rows.map((r) => [r.chunk_id, r]));
   await db.close();
@@ -91,6 +101,32 @@ async function main(): Promise<void> {
     family.push(src);
   }
   const tData = ms(t0);
+  const dataset = await loadDataset();
+  const questions = dataset.cases.map((c) => c.question);
+  const machine = () => `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+  // 7 (here or after the others). Lexical leg over the same rows' texts (a synthetic row carries its family's real text).
+  const lexicalStage = async (): Promise<LexicalLatency> => {
+    const lexDb = await openDb({});
+    const lexRows = function* () {
+      for (let i = 0; i < total; i++) {
+        const row = texts.get(real.ids[family[i]])!;
+        yield { chunk_id: ids[i], doc_id: row.doc_id, bm25_text: row.bm25_text };
+      }
+    };
+    const result = await lexicalLatency(lexDb, 'document_chunks_latency_lexical', lexRows(), questions, { sqlQuestions: SQL_QUESTIONS });
+    await lexDb.close();
+    return result;
+  };
+  if (ONLY === 'lexical') {
+    const machineBefore = machine();
+    const lexical = await lexicalStage();
+    const out = { date: new Date().toISOString(), machine_before: machineBefore, machine_after: machine(), table: TABLE, chunks: total, real_chunks: nReal, synthetic_chunks: total - nReal, queries: questions.length, lexical, targets: { lexical_p95_ms: 10 } };
+    const json = arg('json');
+    if (json) fs.writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    process.stderr.write(`query latency, lexical stage alone, at ${total} chunks (${nReal} real + ${total - nReal} synthetic):\n  ${describeLexicalLatency(lexical)}`);
+    return;
+  }
 
   // 3. Indexes: flat truth and IVF (nlist = defaultNlist(n), trained on a 39·nlist sample).
   const tb = process.hrtime.bigint();
@@ -100,9 +136,7 @@ async function main(): Promise<void> {
   const tBuild = ms(tb);
 
   // 4. Real questions, encoded by the real model (timed one by one: a query arrives alone).
-  const dataset = await loadDataset();
   const embedder = await Embedder.load();
-  const questions = dataset.cases.map((c) => c.question);
   for (const q of questions.slice(0, 20)) await embedder.embedOne(q); // warm-up
   const encodeMs: number[] = [];
   const encodeCpuMs: number[] = [];
@@ -182,16 +216,7 @@ async function main(): Promise<void> {
   }
   await service.close();
 
-  // 7. Lexical leg over the same rows' texts (a synthetic row carries its family's real text).
-  const lexDb = await openDb({});
-  const lexRows = function* () {
-    for (let i = 0; i < total; i++) {
-      const row = texts.get(real.ids[family[i]])!;
-      yield { chunk_id: ids[i], doc_id: row.doc_id, bm25_text: row.bm25_text };
-    }
-  };
-  const lexical = await lexicalLatency(lexDb, 'document_chunks_latency_lexical', lexRows(), questions);
-  await lexDb.close();
+  const lexical = await lexicalStage();
 
   const enc = summary(encodeMs);
   const ann = summary(annMs);
@@ -200,7 +225,8 @@ async function main(): Promise<void> {
   const point = sweep.points.find((p) => p.nprobe === nprobe);
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    machine: machine(),
+    table: TABLE,
     chunks: total,
     real_chunks: nReal,
     synthetic_chunks: total - nReal,
@@ -236,6 +262,15 @@ async function main(): Promise<void> {
       `  rerank  p50 ${f(rr.p50)} ms  p95 ${f(rr.p95)} ms  (${SNAPSHOT} candidates; CPU p95 ${f(summary(rerankCpuMs).p95)} ms; target p95 ≤ 2)\n` +
       `  ${describeLexicalLatency(lexical)}`,
   );
+}
+
+/** The seeds' candidate table of the eval-faq ingest (its name ends in the config hash, which moves with the config). */
+async function candidateTable(db: Db): Promise<string> {
+  const r = await db.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'document\\_chunks\\_v450\\_o10\\_j80\\_a%' ORDER BY table_name`,
+  );
+  if (r.rows.length !== 1) throw new Error(`--table: expected one document_chunks_v450_o10_j80_a* table, found ${r.rows.length} (${r.rows.map((x) => x.table_name).join(', ') || 'none'}): name it`);
+  return r.rows[0].table_name;
 }
 
 function findRerankerModel(dir: string): string | null {
