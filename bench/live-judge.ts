@@ -12,12 +12,19 @@
 // (median 40 ms, σ 0.6): false rollbacks of an identical candidate, ×1.3 rolled back within 6 / 24
 // checks, and the requests per side pooled when an identical candidate's latency gate is first proven.
 //   node .bakeoff/bench-build/bench/live-judge.js --latency-rules --bakeoffs 2000 [--rows 0,1]
+// --scenarios 0: only these rows of SCENARIOS in the default table (0 = the healthy candidate).
+// --mid-stage: a regression that starts 4 h into stage 2 (50 %), at every offset within a recent-window
+// block in turn: checks to rollback BEFORE (stage-pooled CS alone: a judge without the recent-window
+// test, as bakeoffs started before patch 'recent-window-gate') and AFTER (pooled + recent window), fed
+// the very same windows in one run.
+//   node .bakeoff/bench-build/bench/live-judge.js --mid-stage --bakeoffs 500
 import * as os from 'node:os';
 import { judgeLive } from '../src/workflows/gates';
 import { criticalZ, normalCdf } from '../src/workflows/breach-significance';
 import { quantile } from '../src/workflows/latency-histogram';
 import type { SideEvidence } from '../src/workflows/live-evidence';
-import { initialJudgeState, judgeCheck, startStage, type LatencyRule } from '../src/workflows/live-judge';
+import { initialJudgeState, judgeCheck, startStage, type LatencyRule, type LiveJudgeState } from '../src/workflows/live-judge';
+import { RECENT_BLOCK_CHECKS, RECENT_SHARE } from '../src/workflows/recent-window';
 import { LiveThresholdsSchema, type LiveThresholds } from '../src/workflows/messages';
 import type { LiveSideKpis } from '../src/activities/types';
 import {
@@ -248,8 +255,86 @@ function latencyRules(bakeoffs: number, seed: number): void {
   for (const l of lines) console.log(l);
 }
 
+interface MidScenario {
+  label: string;
+  bad: SideModel;
+}
+
+const MID_SCENARIOS: MidScenario[] = [
+  { label: 'latency ×2 (median 80 ms)', bad: { ...HEALTHY_SIDE, medianMs: HEALTHY_SIDE.medianMs * 2 } },
+  { label: 'latency median +30 %', bad: { ...HEALTHY_SIDE, medianMs: HEALTHY_SIDE.medianMs * 1.3 } },
+  { label: 'errors +2 pts', bad: { ...HEALTHY_SIDE, errorRate: HEALTHY_SIDE.errorRate + 0.02 } },
+  { label: 'quality −5 pts', bad: { ...HEALTHY_SIDE, quality: HEALTHY_SIDE.quality - 0.05 } },
+];
+
+/** Stage 2 at 50 % (equal sides), healthy until check `onset`, then `bad`: checks from onset to each judge's rollback. */
+function simulateMidStage(perSide: number, bad: SideModel, onset: number, th: LiveThresholds, seed: number): { before: number | null; after: number | null } {
+  const sim = new TrafficSim(seed);
+  // Stage 1 is left out: at 50 % only the stage's own evidence is judged (the bakeoff pool is unused).
+  let before: LiveJudgeState = startStage(initialJudgeState({ recentWindow: false }), 1);
+  let after: LiveJudgeState = startStage(initialJudgeState({ recentWindow: true }), 1);
+  const out: { before: number | null; after: number | null } = { before: null, after: null };
+  for (let c = 0; c < CHECKS_PER_STAGE && (out.before === null || out.after === null); c++) {
+    const w = sim.window(HEALTHY_SIDE, c >= onset ? bad : HEALTHY_SIDE, perSide, perSide);
+    const o = { thresholds: th, stages: RAMP.length, stageEnd: c === CHECKS_PER_STAGE - 1, percent: 50 };
+    if (out.before === null) {
+      const r = judgeCheck(before, w, o);
+      before = r.state;
+      if (r.decision.action === 'rollback') out.before = c - onset + 1;
+    }
+    if (out.after === null) {
+      const r = judgeCheck(after, w, o);
+      after = r.state;
+      if (r.decision.action === 'rollback') out.after = c - onset + 1;
+    }
+  }
+  return out;
+}
+
+function midStage(bakeoffs: number, seed: number): void {
+  const th = LiveThresholdsSchema.parse({});
+  const t0 = performance.now();
+  const lines: string[] = [];
+  const fmt = (xs: (number | null)[]) => {
+    const at = xs.map((x) => x ?? Infinity).sort((a, b) => a - b);
+    const q = (p: number) => at[Math.min(at.length - 1, Math.floor(p * (at.length - 1)))];
+    const show = (x: number) => (Number.isFinite(x) ? String(x) : 'never');
+    const early = (x: number | null) => x !== null && x <= 0;
+    const within = (k: number) => pct(xs.filter((x) => x !== null && x > 0 && x <= k).length / xs.length);
+    return [show(q(0.5)), show(q(0.95)), show(at[at.length - 1]), within(RECENT_BLOCK_CHECKS), String(xs.filter(early).length)];
+  };
+  for (const perSide of [200, 1000]) {
+    MID_SCENARIOS.forEach((sc, si) => {
+      const before: (number | null)[] = [];
+      const after: (number | null)[] = [];
+      for (let b = 0; b < bakeoffs; b++) {
+        // Onset 4 h into the stage plus b mod 12 checks: every offset within a block equally often.
+        const o = simulateMidStage(perSide, sc.bad, 48 + (b % RECENT_BLOCK_CHECKS), th, seed * 1_000_003 + (perSide + si) * 100_003 + b);
+        before.push(o.before);
+        after.push(o.after);
+      }
+      const fb = fmt(before);
+      const fa = fmt(after);
+      const line = `| ${perSide}/side | ${sc.label} | ${fb[0]} | ${fa[0]} | ${fb[1]} | ${fa[1]} | ${fb[2]} | ${fa[2]} | ${fb[3]} | ${fa[3]} | ${fb[4]} / ${fa[4]} |`;
+      lines.push(line);
+      process.stderr.write(`${line} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    });
+  }
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  console.log(`Mid-stage regression: ${bakeoffs} simulated stage-2 soaks (50 %, ${CHECKS_PER_STAGE} checks of 5 min) per row, seed ${seed}; healthy for 4 h (48 checks) + 0..11 checks, then the candidate degrades.`);
+  console.log(`BEFORE: the stage-pooled CS alone (alpha ${th.alpha} / 9 per gate-stage). AFTER: pooled CS at ${1 - RECENT_SHARE} of that + a recent-window CS on blocks of ${RECENT_BLOCK_CHECKS} checks at ${RECENT_SHARE}·/(j(j+1)) for block j. Same windows for both.`);
+  console.log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load} at the end; ${new Date().toISOString().slice(0, 10)}; ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
+  console.log('');
+  console.log('| traffic per window | regression after 4 h | BEFORE median checks to rollback | AFTER median | BEFORE p95 | AFTER p95 | BEFORE max | AFTER max | BEFORE within 12 checks (1 h) | AFTER within 12 checks | rolled back before the onset (BEFORE / AFTER) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const l of lines) console.log(l);
+}
+
 function main(): void {
   if (process.argv.includes('--latency-rules')) return latencyRules(arg('bakeoffs', 2000), arg('seed', 1));
+  if (process.argv.includes('--mid-stage')) return midStage(arg('bakeoffs', 500), arg('seed', 1));
+  const scArg = process.argv.indexOf('--scenarios');
+  const only = scArg > 0 ? process.argv[scArg + 1].split(',').map(Number) : SCENARIOS.map((_, i) => i);
   const bakeoffs = arg('bakeoffs', 2000);
   const seed = arg('seed', 1);
   const th = LiveThresholdsSchema.parse({});
@@ -257,6 +342,7 @@ function main(): void {
   const rows: Row[] = [];
   TRAFFIC.forEach((t, ti) =>
     SCENARIOS.forEach((sc, si) => {
+      if (!only.includes(si)) return;
       const r0 = performance.now();
       const fresh: Outcome[] = [];
       const old: Outcome[] = [];
@@ -273,7 +359,7 @@ function main(): void {
   const secs = (performance.now() - t0) / 1000;
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
   console.log(`Live judge bench: ${bakeoffs} simulated default bakeoffs per row (3 stages × ${CHECKS_PER_STAGE} checks of 5 min), seed ${seed}.`);
-  console.log(`alpha ${th.alpha} (per gate and stage ${(th.alpha / (3 * RAMP.length)).toPrecision(3)}), minSamples ${th.minSamples}, tolerances: errors +${th.maxErrorRateIncreasePts} pts, quality −${th.maxQualityDropPts} pts, p95 +${th.maxP95IncreasePct} % (≥ +${th.p95MinIncreaseMs} ms).`);
+  console.log(`alpha ${th.alpha} (per gate and stage ${(th.alpha / (3 * RAMP.length)).toPrecision(3)}: ${1 - RECENT_SHARE} of it to the stage-pooled CS, ${RECENT_SHARE} to the recent-window blocks of ${RECENT_BLOCK_CHECKS} checks), minSamples ${th.minSamples}, tolerances: errors +${th.maxErrorRateIncreasePts} pts, quality −${th.maxQualityDropPts} pts, p95 +${th.maxP95IncreasePct} % (≥ +${th.p95MinIncreaseMs} ms).`);
   console.log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load} at the end; ${new Date().toISOString().slice(0, 10)}; ${secs.toFixed(0)} s.`);
   console.log('');
   console.log('| traffic per window | candidate | NEW rolled back | NEW within 6 checks | NEW median checks to rollback | NEW operator stops / bakeoff | OLD rolled back | OLD within 6 checks | OLD median checks | OLD operator stops / bakeoff | oracle: best test within 6 checks |');
