@@ -2,7 +2,7 @@
 // promoted, rolled back and failed alike. Three bakeoffs end three ways; the list opened through the
 // link docs/operations.md gives (with the columns `bakeoff screenshot --list` and the doc set) must
 // show each one's outcome in its BakeoffOutcome cell, the link must save the view, and the workflow
-// page must say the outcome in words (Current Details). Real dev server with its Web UI, the real
+// page (User Metadata → Current Details) must say the stage while it runs and the outcome after. Real dev server with its Web UI, the real
 // workflow bundle and platform activities on PGlite, Debian's chromium; the data plane is the workflow
 // tests' scripted fixture (test/fixtures/data-plane.ts) because the UI, not retrieval, is under test
 // and it lets one bakeoff fail its gates in seconds. Screenshots: test-artifacts/ui-outcomes/.
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createActivities } from '../../src/activities';
@@ -19,7 +19,6 @@ import { BAKEOFF_LIST_COLUMNS, BAKEOFF_VIEW_NAME, BAKEOFFS_QUERY, listColumnsSto
 import type { Db } from '../../src/platform/db';
 import { repoRoot } from '../../src/platform/paths';
 import { startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
-import type { bakeoff } from '../../src/workflows/bakeoff';
 import { promoteSignal, rollbackSignal } from '../../src/workflows/messages';
 import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { createFixtureDataPlane, HEALTHY, type FixtureDataPlane, type FixtureScript } from '../fixtures/data-plane';
@@ -109,42 +108,54 @@ suite('Web UI list: each bakeoff\'s outcome', () => {
     return cells;
   }
 
-  test('the list shows promoted, rolled-back and failed in the BakeoffOutcome column; the link saves the view; the page says it in words', async () => {
+  test('the list shows promoted, rolled-back and failed in the BakeoffOutcome column; the link saves the view; the page shows the stage, then the outcome', async () => {
     const t0 = Date.now();
     const tag = randomBytes(3).toString('hex');
     const ids = { failed: `bakeoff-out-failed-${tag}`, promoted: `bakeoff-out-promoted-${tag}`, rolledBack: `bakeoff-out-rolled-${tag}` };
-
-    // 1. Failed at the offline gates (the fixture's script is the plane's, so this one runs first).
-    const failed = await startBakeoff(client, bakeoffInput('out_failed', `v450_f${tag}`), { taskQueue, workflowId: ids.failed });
-    expect((await failed.result()).outcome).toBe('failed');
-
-    // 2. Promoted by an operator (promote --full in the first stage) and rolled back by one.
-    dataPlane.script = HEALTHY;
-    const canaryInput = (lane: string, v: string) => bakeoffInput(lane, v, { ramp: [{ percent: 10, soak: '20m' }], checkInterval: '10m' });
-    const promoted: WorkflowHandle<typeof bakeoff> = await startBakeoff(client, canaryInput('out_promoted', `v450_p${tag}`), { taskQueue, workflowId: ids.promoted });
-    const rolled: WorkflowHandle<typeof bakeoff> = await startBakeoff(client, canaryInput('out_rolled', `v450_r${tag}`), { taskQueue, workflowId: ids.rolledBack });
-    await Promise.all([promoted, rolled].map((h) => waitForStatus(h, (s) => s.phase === 'canary', 60_000)));
-    await promoted.signal(promoteSignal, { by: 'oncall-ui', full: true });
-    await rolled.signal(rollbackSignal, { by: 'oncall-ui', reason: 'outcome-list test' });
-    expect((await promoted.result()).outcome).toBe('promoted');
-    expect((await rolled.result()).outcome).toBe('rolled-back');
-
-    // 3. `bakeoff screenshot --list`: the list with the outcome columns, as a PNG.
-    const png = path.join(ARTIFACTS, 'bakeoffs-list.png');
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: server.address, BAKEOFF_UI_URL: uiUrl, BAKEOFF_CHROMIUM: CHROMIUM };
-    const shot = await bakeoffInProcess(['screenshot', '--list', '--out', png, '--timeout', '40'], env);
-    expect(shot.stderr).toBe('');
-    expect(shot.code).toBe(0);
-    expect(shot.stdout.trim()).toBe(`${png}: ${workflowsListUrl(uiUrl, 'default', BAKEOFFS_QUERY)}`);
-    expect(fs.statSync(png).size).toBeGreaterThan(20_000);
-
-    // 4. The documented link (filter + saved view) in a browser with the documented columns: each
-    // bakeoff's BakeoffOutcome cell says how it ended. Visibility lags completion by a moment: reload.
     const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
+    // The documented columns, as *Configure Columns* stores them in the browser.
+    await page.addInitScript(seedStorage, [UI_COLUMNS_STORAGE_KEY, listColumnsStorage('default')] as [string, string]);
+    /** Current Details, on the User Metadata tab; the UI renders its markdown in an iframe. */
+    const currentDetails = (id: string, runId: string) => {
+      const url = `${uiUrl}/namespaces/default/workflows/${id}/${runId}/user-metadata`;
+      return { url, frame: page.frameLocator('#user-metadata-current-details') };
+    };
     try {
-      await page.addInitScript(seedStorage, [UI_COLUMNS_STORAGE_KEY, listColumnsStorage('default')] as [string, string]);
+      // 1. Failed at the offline gates (the fixture's script is the plane's, so this one runs first).
+      const failed = await startBakeoff(client, bakeoffInput('out_failed', `v450_f${tag}`), { taskQueue, workflowId: ids.failed });
+      expect((await failed.result()).outcome).toBe('failed');
+
+      // 2. Two canaries: one promoted by an operator (promote --full), one rolled back by one.
+      dataPlane.script = HEALTHY;
+      const canaryInput = (lane: string, v: string) => bakeoffInput(lane, v, { ramp: [{ percent: 10, soak: '20m' }], checkInterval: '10m' });
+      const promoted = await startBakeoff(client, canaryInput('out_promoted', `v450_p${tag}`), { taskQueue, workflowId: ids.promoted });
+      const rolled = await startBakeoff(client, canaryInput('out_rolled', `v450_r${tag}`), { taskQueue, workflowId: ids.rolledBack });
+      await Promise.all([promoted, rolled].map((h) => waitForStatus(h, (s) => s.phase === 'canary', 60_000)));
+      await promoted.signal(promoteSignal, { by: 'oncall-ui', full: true });
+
+      // While it runs, the workflow page says which stage it is in.
+      const running = currentDetails(ids.rolledBack, rolled.firstExecutionRunId);
+      await page.goto(running.url);
+      await running.frame.getByText('Stage 1 of 1 · 10 % of traffic to the candidate', { exact: false }).waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'running-current-details.png') });
+
+      await rolled.signal(rollbackSignal, { by: 'oncall-ui', reason: 'outcome-list test' });
+      expect((await promoted.result()).outcome).toBe('promoted');
+      expect((await rolled.result()).outcome).toBe('rolled-back');
+
+      // 3. `bakeoff screenshot --list`: the list with the outcome columns, as a PNG.
+      const png = path.join(ARTIFACTS, 'bakeoffs-list.png');
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: server.address, BAKEOFF_UI_URL: uiUrl, BAKEOFF_CHROMIUM: CHROMIUM };
+      const shot = await bakeoffInProcess(['screenshot', '--list', '--out', png, '--timeout', '40'], env);
+      expect(shot.stderr).toBe('');
+      expect(shot.code).toBe(0);
+      expect(shot.stdout.trim()).toBe(`${png}: ${workflowsListUrl(uiUrl, 'default', BAKEOFFS_QUERY)}`);
+      expect(fs.statSync(png).size).toBeGreaterThan(20_000);
+
+      // 4. The documented link (filter + saved view) with the documented columns: each bakeoff's
+      // BakeoffOutcome cell says how it ended. Visibility lags completion by a moment: reload.
       await page.goto(workflowsListUrl(uiUrl, 'default', BAKEOFFS_QUERY, BAKEOFF_VIEW_NAME));
       const want = new Map([[ids.failed, 'failed'], [ids.promoted, 'promoted'], [ids.rolledBack, 'rolled-back']]);
       let outcomes = new Map<string, string>();
@@ -157,19 +168,21 @@ suite('Web UI list: each bakeoff\'s outcome', () => {
       }
       await page.screenshot({ path: path.join(ARTIFACTS, 'bakeoffs-view.png') });
       expect(Object.fromEntries(outcomes)).toEqual(Object.fromEntries(want));
-      // The list's Status column still says Completed for all three: the outcome column is what differs.
+      // The Status column still says Completed for all three: the outcome column is what tells them apart.
       expect(new Set((await cellsUnder(page, 'Status')).values())).toEqual(new Set(['Completed']));
-      // Every documented column is there, and the link saved the view under its name.
       const headers = (await page.locator('thead th').allInnerTexts()).map((t) => t.trim());
       expect(headers).toEqual(expect.arrayContaining([...BAKEOFF_LIST_COLUMNS]));
+      // The link saved the view under its name (UI 2.50 keeps saved views in localStorage).
       const saved = await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('saved-workflow-queries'));
       expect(JSON.parse(saved ?? '{}')).toMatchObject({ default: [{ name: BAKEOFF_VIEW_NAME, query: BAKEOFFS_QUERY }] });
+      await page.getByText(BAKEOFF_VIEW_NAME, { exact: true }).first().waitFor();
 
-      // 5. The workflow page: Current Details says the outcome in words.
-      await page.goto(`${uiUrl}/namespaces/default/workflows/${ids.rolledBack}`);
-      await page.getByText('Rolled back', { exact: false }).first().waitFor();
-      expect(await page.locator('body').innerText()).toContain('outcome-list test (by oncall-ui');
-      await page.screenshot({ path: path.join(ARTIFACTS, 'rolled-back-page.png') });
+      // 5. Once it has ended, the same page says the outcome in words.
+      const ended = currentDetails(ids.rolledBack, rolled.firstExecutionRunId);
+      await page.goto(ended.url);
+      await ended.frame.getByText('Rolled back', { exact: false }).first().waitFor();
+      expect(await ended.frame.locator('body').innerText()).toContain('outcome-list test (by oncall-ui');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'rolled-back-current-details.png') });
     } catch (err) {
       await page.screenshot({ path: path.join(ARTIFACTS, 'FAILED.png') }).catch(() => undefined);
       throw err;
