@@ -23,19 +23,31 @@ export function documentContentHash(title: string, text: string | Uint8Array): s
 export class CorpusFingerprinter {
   private readonly lines: string[] = [];
   private readonly sequenceHash = createHash('sha256');
+  private count = 0;
+
+  /** sequenceOnly: keep no lines (a second pass that only checks the sequence); digest().snapshot is then ''. */
+  constructor(private readonly sequenceOnly = false) {}
 
   /** One document, in source order. */
   add(id: string, contentHash: string): void {
     const line = `${id}\t${contentHash}\n`;
-    this.lines.push(line);
+    if (!this.sequenceOnly) this.lines.push(line);
     this.sequenceHash.update(line);
+    this.count++;
+  }
+
+  /** One input document ({doc_id, title, text}) as fingerprintDocuments counts it. */
+  addDocument(raw: unknown): void {
+    const d = (raw ?? {}) as { doc_id?: unknown; title?: unknown; text?: unknown };
+    const text = d.text instanceof Uint8Array ? d.text : String(d.text);
+    this.add(String(d.doc_id), documentContentHash(typeof d.title === 'string' ? d.title : String(d.title ?? ''), text));
   }
 
   digest(): CorpusFingerprints {
     const sorted = [...this.lines].sort();
     const snapshot = createHash('sha256');
     for (const line of sorted) snapshot.update(line);
-    return { snapshot: snapshot.digest('hex'), sequence: this.sequenceHash.copy().digest('hex'), documents: this.lines.length };
+    return { snapshot: this.sequenceOnly ? '' : snapshot.digest('hex'), sequence: this.sequenceHash.copy().digest('hex'), documents: this.count };
   }
 }
 
@@ -45,10 +57,6 @@ export class CorpusFingerprinter {
  */
 export function fingerprintDocuments(docs: readonly unknown[]): CorpusFingerprints {
   const f = new CorpusFingerprinter();
-  for (const raw of docs) {
-    const d = (raw ?? {}) as { doc_id?: unknown; title?: unknown; text?: unknown };
-    const text = d.text instanceof Uint8Array ? d.text : String(d.text);
-    f.add(String(d.doc_id), documentContentHash(typeof d.title === 'string' ? d.title : String(d.title ?? ''), text));
-  }
+  for (const raw of docs) f.addDocument(raw);
   return f.digest();
 }

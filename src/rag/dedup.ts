@@ -46,7 +46,7 @@ const imul = Math.imul;
 const floor = Math.floor;
 
 /** murmur3's 32-bit finaliser: a cheap, well-mixed bijection on uint32. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -126,7 +126,7 @@ export function lshParams(threshold: number, numPerm = DEFAULT_NUM_PERM): { band
   return { bands: best.bands, rows: best.rows };
 }
 
-function minhash(set: Float64Array, seeds: Uint32Array): Uint32Array {
+export function minhash(set: Float64Array, seeds: Uint32Array): Uint32Array {
   const sig = new Uint32Array(seeds.length).fill(0xffffffff);
   for (let i = 0; i < set.length; i++) {
     const v = set[i];
@@ -139,7 +139,7 @@ function minhash(set: Float64Array, seeds: Uint32Array): Uint32Array {
   return sig;
 }
 
-function permutationSeeds(numPerm: number, seed: number): Uint32Array {
+export function permutationSeeds(numPerm: number, seed: number): Uint32Array {
   const seeds = new Uint32Array(numPerm);
   let s = seed >>> 0;
   for (let i = 0; i < numPerm; i++) {

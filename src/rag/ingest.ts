@@ -1,16 +1,21 @@
 // Shadow ingest: documents → token-accurate chunks → near-duplicate removal → prefix policy →
 // batched embeddings → upserts into the version's shadow table, with a cursor committed together
-// with each batch. Everything before the embed/upsert phase is computed over the whole corpus and
-// is deterministic, so a resumed attempt makes exactly the same decisions as an uninterrupted one;
-// only the expensive part (embedding, writing) is skipped up to the cursor.
+// with each batch. The documents are read as a stream, twice: a first pass fingerprints the corpus
+// (so the resume cursor is judged, and a changed corpus refused, before anything is written), the
+// second chunks, deduplicates and writes batch by batch. Every document is chunked and deduplicated
+// in corpus order on every attempt, so a resumed attempt makes exactly the same decisions as an
+// uninterrupted one; only the expensive part (embedding, writing) is skipped up to the cursor.
+// Memory: one batch of documents and chunks, plus per document its id (the duplicate-id check and
+// the removed-document deletion) and one fingerprint line (~100 bytes), plus the near-duplicate
+// state of each kept chunk (src/rag/dedup-stream.ts) — never the corpus's texts.
 import { z } from 'zod';
 import { quoteIdent, type Db } from '../platform/db';
 import { TokenAccurateChunker, overlapTokensFor, type Chunk, type TokenCounter } from './chunk';
 import { ChunkStore, type ChunkRow } from './chunk-store';
-import { fingerprintDocuments } from './corpus-fingerprint';
+import { CorpusFingerprinter, fingerprintDocuments, type CorpusFingerprints } from './corpus-fingerprint';
 import { GUARDRAILS, parseLockedConfig, type LockedConfig } from './config';
 import { lexicalRankerOf } from './lexical-ranker';
-import { dedupNearDuplicates } from './dedup';
+import { NearDuplicateFilter } from './dedup-stream';
 import { advanceIngestCursor, beginIngestRun, ensureIngestRunsTable, failIngestRun, finishIngestRun, getIngestRun } from './ingest-runs';
 import { shardOfDoc, shardRunKey, type Shard } from './ingest-shard';
 import { applyPrefixPolicy } from './prefix';
@@ -29,10 +34,23 @@ export interface EmbedFn extends TokenCounter {
 
 export interface IngestProgress {
   docsDone: number;
+  /** Documents in the corpus (counted by the fingerprint pass). */
   docsTotal: number;
   /** Chunks written so far in this run (including those written by earlier attempts). */
   chunks: number;
+  /** Chunks kept so far (the corpus is chunked as it streams): exact once docsDone = docsTotal. */
   chunksTotal: number;
+}
+
+/**
+ * Input documents: an array, or an async iterable that starts from the first document each time
+ * [Symbol.asyncIterator]() is called (ingest reads it twice) — not a generator object, which reads once.
+ */
+export type IngestDocs = readonly unknown[] | AsyncIterable<unknown>;
+
+/** The corpus is not the one the caller expected (the snapshot locked into the config), or changed while it was read. */
+export class CorpusChangedError extends Error {
+  override name = 'CorpusChangedError';
 }
 
 export type SkipReason = 'malformed' | 'duplicate_doc_id' | 'too_large' | 'invalid_utf8' | 'binary' | 'empty';
@@ -42,7 +60,21 @@ export interface ShadowIngestOptions {
   db: Db;
   config: LockedConfig;
   /** Corpus documents {doc_id, title, source?, text}; text may be a string or raw UTF-8 bytes. */
-  docs: readonly unknown[];
+  docs: IngestDocs;
+  /**
+   * Snapshot fingerprint the corpus must have (a locked config's corpus_snapshot): checked after the
+   * fingerprint pass, before anything is written; a different corpus throws CorpusChangedError.
+   */
+  expectedSnapshot?: string;
+  /**
+   * Which documents this call embeds and writes (a shard's); default all. The others are still
+   * chunked and deduplicated, so every decision is the one an unfiltered ingest makes.
+   */
+  writesDoc?: (docId: string) => boolean;
+  /** Once the fingerprint pass is done, before anything is written (an activity heartbeats the sequence fingerprint). */
+  onCorpus?: (f: CorpusFingerprints) => void | Promise<void>;
+  /** Every 1,000 documents read without a commit (fingerprint pass, re-chunking before the cursor): keeps a heartbeat alive. */
+  onReading?: (docsRead: number) => void | Promise<void>;
   embedder: EmbedFn;
   /** Called after each committed batch; the activity heartbeats with it. A throw aborts the run (resumable). */
   onProgress?: (p: IngestProgress) => void | Promise<void>;
@@ -173,92 +205,66 @@ interface PreparedChunk {
   embedding_tokens: number;
 }
 
+const READING_EVERY = 1_000;
+
+/** One pass over the documents, from the first. */
+async function* documentsOf(docs: IngestDocs): AsyncGenerator<unknown> {
+  if (Array.isArray(docs)) {
+    yield* docs as readonly unknown[];
+    return;
+  }
+  const iterable = docs as AsyncIterable<unknown>;
+  const it = iterable[Symbol.asyncIterator]();
+  if ((it as unknown) === iterable) throw new Error('docs: a generator object can be read only once and ingest reads the corpus twice; pass an iterable whose [Symbol.asyncIterator]() starts over');
+  for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+}
+
+/** A document of the current batch: its kept chunks, ready to embed when it is written. */
+interface BatchDoc {
+  index: number;
+  doc_id: string;
+  chunks: PreparedChunk[];
+  /** Embedded and written in this attempt (at or after the cursor, and this call's to write). */
+  write: boolean;
+}
+
 export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestReport> {
   const t0 = performance.now();
   const config = parseLockedConfig(opts.config);
   const { db, embedder, docs } = opts;
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxDocBytes = opts.maxDocBytes ?? DEFAULT_MAX_DOC_BYTES;
+  const shard = opts.shard;
+  const writesDoc = opts.writesDoc ?? (shard ? (docId: string) => shardOfDoc(docId, shard.count) === shard.index : () => true);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
 
   // The target table is validated before any work: a bad name fails at once.
   const store = new ChunkStore(db, opts.table ?? config.shadow_table, embedder.dims);
 
-  // 1. Classify every document; bad ones are counted, never fatal.
-  const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
-  const skipped_examples: IngestReport['skipped_examples'] = [];
-  const good: GoodDoc[] = [];
-  const seen = new Set<string>();
-  docs.forEach((raw, index) => {
-    const c = classifyDoc(raw, index, maxDocBytes, seen);
-    if (c.ok) good.push(c.doc);
-    else {
-      skipped[c.reason]++;
-      if (skipped_examples.filter((e) => e.reason === c.reason).length < 5) skipped_examples.push({ doc_id: c.doc_id, index, reason: c.reason });
-    }
-  });
-
-  // 2. Chunk the whole corpus with the embedder's tokenizer.
-  const chunker = new TokenAccurateChunker(embedder, {
-    chunkSize: config.chunk_size,
-    overlapTokens: overlapTokensFor(config.chunk_size, config.overlap_ratio),
-  });
-  const identity = { chunk_version: config.chunk_version, config_hash: config.config_hash };
-  const chunksByDoc = new Map<number, Chunk[]>();
-  const allChunks: Chunk[] = [];
-  for (const d of good) {
-    const cs = chunker.chunk(d.doc_id, d.text, identity);
-    chunksByDoc.set(d.index, cs);
-    allChunks.push(...cs);
+  // 1. Fingerprint pass: the snapshot (what the corpus is) and the sequence (what a cursor counts into).
+  const scan = new CorpusFingerprinter();
+  let scanned = 0;
+  for await (const raw of documentsOf(docs)) {
+    scan.addDocument(raw);
+    if (++scanned % READING_EVERY === 0) await opts.onReading?.(scanned);
   }
-
-  // 3. Near-duplicates across the corpus, in corpus order (first occurrence kept).
-  const dedup = dedupNearDuplicates(
-    allChunks.map((c) => ({ id: c.chunk_id, text: c.text })),
-    { threshold: config.jaccard_threshold },
-  );
-  const removed = new Set(dedup.removedIds);
-
-  // 4. Prefix policy and the embedding-token budget for every kept chunk (cheap; keeps the report whole on resume).
-  const titles = new Map(good.map((d) => [d.index, d.title]));
-  const prepared = new Map<number, PreparedChunk[]>();
-  let maxEmbeddingTokens = 0;
-  let overModelLimit = 0;
-  let prefixTrimmed = 0;
-  for (const [docIndex, cs] of chunksByDoc) {
-    const list: PreparedChunk[] = [];
-    for (const chunk of cs) {
-      if (removed.has(chunk.chunk_id)) continue;
-      const p = applyPrefixPolicy(config.prefix_policy, titles.get(docIndex) ?? '', chunk.text, embedder, {
-        budget: GUARDRAILS.maxEmbeddingTokens,
-        modelMaxTokens: embedder.maxTokens,
-        chunkTokens: chunk.token_count,
-      });
-      maxEmbeddingTokens = Math.max(maxEmbeddingTokens, p.embedding_tokens);
-      if (embedder.maxTokens !== undefined && p.embedding_tokens > embedder.maxTokens) overModelLimit++;
-      if (p.prefix_trimmed) prefixTrimmed++;
-      list.push({ chunk, embedding_text: p.embedding_text, bm25_text: p.bm25_text, embedding_tokens: p.embedding_tokens });
-    }
-    prepared.set(docIndex, list);
+  const fingerprints = scan.digest();
+  const fingerprint = fingerprints.sequence;
+  const docsTotal = fingerprints.documents;
+  if (opts.expectedSnapshot !== undefined && fingerprints.snapshot !== opts.expectedSnapshot) {
+    throw new CorpusChangedError(`the corpus read now (snapshot ${fingerprints.snapshot.slice(0, 16)}…, ${docsTotal} documents) is not the one expected (${opts.expectedSnapshot.slice(0, 16)}…): nothing was written`);
   }
-  const keptTotal = allChunks.length - removed.size;
+  await opts.onCorpus?.(fingerprints);
 
-  // 5. Resume point.
+  // 2. Resume point.
   // Rows always carry the config's ingest_run_id; the cursor of another table is tracked under its own
   // key so a dry run into a scratch table never moves the real table's resume point.
   const unshardedKey = store.table === config.shadow_table ? config.ingest_run_id : `${config.ingest_run_id}@${store.table}`;
-  const shard = opts.shard;
+  // A shard resumes from its own cursor row (src/rag/ingest-shard.ts).
   const runKey = shard ? shardRunKey(unshardedKey, shard) : unshardedKey;
-  // The documents this run embeds and writes (a shard's own; all of them otherwise).
-  const docIdAt = new Map(good.map((d) => [d.index, d.doc_id]));
-  const mine = (docIndex: number): boolean => !shard || shardOfDoc(docIdAt.get(docIndex) ?? '', shard.count) === shard.index;
-  let myChunksTotal = 0;
-  for (const [docIndex, list] of prepared) if (mine(docIndex)) myChunksTotal += list.length;
   await store.ensureTable();
   await ensureIngestRunsTable(db);
   let previous = await getIngestRun(db, runKey);
-  const fingerprints = fingerprintDocuments(docs);
-  const fingerprint = fingerprints.sequence;
   // A changed corpus is a new ingest run: its row starts over (cursor 0, attempts 1, started now).
   if (previous && previous.corpus_fingerprint !== fingerprint) {
     await db.query('DELETE FROM ingest_runs WHERE ingest_run_id = $1', [runKey]);
@@ -271,7 +277,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     table_name: store.table,
     chunk_version: config.chunk_version,
     config_hash: config.config_hash,
-    docs_total: docs.length,
+    docs_total: docsTotal,
     corpus_fingerprint: fingerprint,
   });
   // A caller's cursor (a heartbeat's) is trusted only for the corpus it was taken over.
@@ -279,30 +285,47 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     opts.startCursor !== undefined && opts.startCursorCorpus !== undefined && opts.startCursorCorpus !== fingerprint
       ? `cursor ${opts.startCursor} was taken over corpus ${opts.startCursorCorpus.slice(0, 12)}, this is ${fingerprint.slice(0, 12)}: starting at ${storedCursor}`
       : null;
-  const resumedFrom = Math.min(Math.max(0, cursorRefused ? storedCursor : (opts.startCursor ?? storedCursor)), docs.length);
-  // Chunks already stored by earlier attempts: those of the documents before the cursor.
-  let chunksDone = 0;
-  for (const [docIndex, list] of prepared) if (docIndex < resumedFrom && mine(docIndex)) chunksDone += list.length;
-  await advanceIngestCursor(db, runKey, resumedFrom, chunksDone);
+  const resumedFrom = Math.min(Math.max(0, cursorRefused ? storedCursor : (opts.startCursor ?? storedCursor)), docsTotal);
 
-  // 6. Embed and upsert batch by batch; the cursor commits with the rows it covers.
+  // 3. Second pass, batch by batch: classify, chunk, deduplicate in corpus order, prefix policy; embed
+  // and upsert the documents from the cursor on, the cursor committing with the rows it covers.
+  const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
+  const skipped_examples: IngestReport['skipped_examples'] = [];
+  /** Ids of the ingestible documents: the duplicate-id check, and which rows belong to removed documents. */
+  const seen = new Set<string>();
+  const chunker = new TokenAccurateChunker(embedder, {
+    chunkSize: config.chunk_size,
+    overlapTokens: overlapTokensFor(config.chunk_size, config.overlap_ratio),
+  });
+  const identity = { chunk_version: config.chunk_version, config_hash: config.config_hash };
+  const dedup = new NearDuplicateFilter({ threshold: config.jaccard_threshold });
+  const reread = new CorpusFingerprinter(true);
+  let chunksBeforeDedup = 0;
+  let keptTotal = 0;
+  /** Kept chunks of the documents this call writes (a shard's share of keptTotal). */
+  let ownedChunks = 0;
+  let maxEmbeddingTokens = 0;
+  let overModelLimit = 0;
+  let prefixTrimmed = 0;
+  let chunksDone = 0;
   let embedMs = 0;
   let writtenThisAttempt = 0;
   let staleRemoved = 0;
   let docsRemoved = 0;
+  let cursorStored = false;
   const report = (rowsInTable: number): IngestReport => ({
     ingest_run_id: config.ingest_run_id,
     chunk_version: config.chunk_version,
     config_hash: config.config_hash,
     table: store.table,
     embedder: embedder.modelId,
-    docs_total: docs.length,
-    docs_ingested: good.length,
+    docs_total: docsTotal,
+    docs_ingested: seen.size,
     skipped,
     skipped_examples,
-    chunks_before_dedup: allChunks.length,
+    chunks_before_dedup: chunksBeforeDedup,
     chunks: keptTotal,
-    duplicates_removed: removed.size,
+    duplicates_removed: dedup.removed,
     dedup_rate: dedup.rate,
     max_chunk_tokens: chunker.stats.maxTokens,
     max_embedding_tokens: maxEmbeddingTokens,
@@ -312,7 +335,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     cursor_refused: cursorRefused,
     stale_chunks_removed: staleRemoved,
     docs_removed: docsRemoved,
-    ...(shard ? { shard: { ...shard, chunks: myChunksTotal } } : {}),
+    ...(shard ? { shard: { ...shard, chunks: ownedChunks } } : {}),
     prefix_trimmed: prefixTrimmed,
     token_count_mismatches: chunker.stats.countMismatches,
     oversize_words_split: chunker.stats.oversizeWordsSplit,
@@ -323,54 +346,115 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     embed_ms: Math.round(embedMs),
   });
 
-  try {
-    let pending: PreparedChunk[] = [];
-    for (let i = resumedFrom; i < docs.length; i++) {
-      if (mine(i)) pending.push(...(prepared.get(i) ?? []));
-      const last = i === docs.length - 1;
-      if (pending.length < batchSize && !last) continue;
-      const rows: ChunkRow[] = [];
-      for (let off = 0; off < pending.length; off += batchSize) {
-        const slice = pending.slice(off, off + batchSize);
-        const te = performance.now();
-        const vectors = await embedder.embed(slice.map((p) => p.embedding_text));
-        embedMs += performance.now() - te;
-        checkEmbeddings(vectors, slice.length, embedder.dims);
-        slice.forEach((p, j) =>
-          rows.push({
-            ...p.chunk,
-            ingest_run_id: config.ingest_run_id,
-            chunk_version: config.chunk_version,
-            config_hash: config.config_hash,
-            embedding_text: p.embedding_text,
-            bm25_text: p.bm25_text,
-            embedding: vectors[j],
-          }),
-        );
-      }
-      const cursor = i + 1;
-      chunksDone += rows.length;
-      await db.transaction(async (tx) => {
-        await store.upsert(rows, tx);
-        await advanceIngestCursor(tx, runKey, cursor, chunksDone);
+  /** A document's kept chunks with their embedding and BM25 texts (the report's figures counted here). */
+  const prepare = (d: GoodDoc): PreparedChunk[] => {
+    const list: PreparedChunk[] = [];
+    for (const chunk of chunker.chunk(d.doc_id, d.text, identity)) {
+      chunksBeforeDedup++;
+      if (dedup.isDuplicate(chunk.text)) continue;
+      const p = applyPrefixPolicy(config.prefix_policy, d.title, chunk.text, embedder, {
+        budget: GUARDRAILS.maxEmbeddingTokens,
+        modelMaxTokens: embedder.maxTokens,
+        chunkTokens: chunk.token_count,
       });
-      writtenThisAttempt += rows.length;
-      pending = [];
-      await opts.onProgress?.({ docsDone: cursor, docsTotal: docs.length, chunks: chunksDone, chunksTotal: myChunksTotal });
+      maxEmbeddingTokens = Math.max(maxEmbeddingTokens, p.embedding_tokens);
+      if (embedder.maxTokens !== undefined && p.embedding_tokens > embedder.maxTokens) overModelLimit++;
+      if (p.prefix_trimmed) prefixTrimmed++;
+      list.push({ chunk, embedding_text: p.embedding_text, bm25_text: p.bm25_text, embedding_tokens: p.embedding_tokens });
     }
-    if (docs.length === 0 || resumedFrom >= docs.length) {
-      await opts.onProgress?.({ docsDone: docs.length, docsTotal: docs.length, chunks: chunksDone, chunksTotal: myChunksTotal });
+    keptTotal += list.length;
+    return list;
+  };
+
+  /**
+   * Commits one batch: the rows of its documents this corpus no longer produces (an edited document's
+   * old chunks, chunks now deduplicated away) go, its new rows are upserted, and the cursor moves to
+   * `cursor` when the batch reaches past the resume point — all in one transaction.
+   */
+  const commit = async (batch: BatchDoc[], cursor: number): Promise<void> => {
+    const owned = batch.filter((d) => writesDoc(d.doc_id));
+    const pending = owned.filter((d) => d.write).flatMap((d) => d.chunks);
+    const rows: ChunkRow[] = [];
+    for (let off = 0; off < pending.length; off += batchSize) {
+      const slice = pending.slice(off, off + batchSize);
+      const te = performance.now();
+      const vectors = await embedder.embed(slice.map((p) => p.embedding_text));
+      embedMs += performance.now() - te;
+      checkEmbeddings(vectors, slice.length, embedder.dims);
+      slice.forEach((p, j) =>
+        rows.push({
+          ...p.chunk,
+          ingest_run_id: config.ingest_run_id,
+          chunk_version: config.chunk_version,
+          config_hash: config.config_hash,
+          embedding_text: p.embedding_text,
+          bm25_text: p.bm25_text,
+          embedding: vectors[j],
+        }),
+      );
     }
-    // The table holds exactly this corpus's chunks: rows of removed or changed documents (and chunks
-    // this run deduplicated away) go, before any statistics over the table are computed. `kept` is the
-    // whole corpus's, so a shard deletes no row another shard writes, and every stale row goes.
-    const kept = [...prepared.values()].flatMap((list) => list.map((p) => p.chunk.chunk_id));
-    const stale = await db.query<{ doc_id: string }>(`DELETE FROM ${quoteIdent(store.table)} WHERE chunk_id <> ALL($1::text[]) RETURNING doc_id`, [kept]);
-    staleRemoved = stale.rows.length;
-    const current = new Set(good.map((d) => d.doc_id));
-    docsRemoved = new Set(stale.rows.map((r) => r.doc_id).filter((id) => !current.has(id))).size;
+    const advances = cursor > resumedFrom || !cursorStored;
+    chunksDone += rows.length;
+    await db.transaction(async (tx) => {
+      if (owned.length > 0) {
+        const stale = await tx.query(`DELETE FROM ${quoteIdent(store.table)} WHERE doc_id = ANY($1::text[]) AND chunk_id <> ALL($2::text[])`, [
+          owned.map((d) => d.doc_id),
+          owned.flatMap((d) => d.chunks.map((p) => p.chunk.chunk_id)),
+        ]);
+        staleRemoved += stale.rowCount ?? 0;
+      }
+      if (rows.length > 0) await store.upsert(rows, tx);
+      if (advances) await advanceIngestCursor(tx, runKey, Math.max(cursor, resumedFrom), chunksDone);
+    });
+    cursorStored ||= advances;
+    writtenThisAttempt += rows.length;
+    if (cursor > resumedFrom) await opts.onProgress?.({ docsDone: cursor, docsTotal, chunks: chunksDone, chunksTotal: keptTotal });
+    else await opts.onReading?.(cursor);
+  };
+
+  try {
+    let batch: BatchDoc[] = [];
+    let batchChunks = 0;
+    let index = 0;
+    for await (const raw of documentsOf(docs)) {
+      const i = index++;
+      reread.addDocument(raw);
+      if (i >= docsTotal) throw new CorpusChangedError(`the corpus grew while it was read: more than the ${docsTotal} documents of the fingerprint pass`);
+      const c = classifyDoc(raw, i, maxDocBytes, seen);
+      if (!c.ok) {
+        skipped[c.reason]++;
+        if (skipped_examples.filter((e) => e.reason === c.reason).length < 5) skipped_examples.push({ doc_id: c.doc_id, index: i, reason: c.reason });
+        continue;
+      }
+      const chunks = prepare(c.doc);
+      const write = i >= resumedFrom;
+      const owns = writesDoc(c.doc.doc_id);
+      if (owns) ownedChunks += chunks.length;
+      if (!write && owns) chunksDone += chunks.length; // stored by an earlier attempt
+      batch.push({ index: i, doc_id: c.doc.doc_id, chunks: write ? chunks : chunks.map(idOnly), write });
+      batchChunks += chunks.length;
+      // The batch holding the last document commits only after the whole sequence was checked (below).
+      if (batchChunks >= batchSize && i < docsTotal - 1) {
+        await commit(batch, i + 1);
+        batch = [];
+        batchChunks = 0;
+      }
+    }
+    const second = reread.digest();
+    if (second.sequence !== fingerprint) {
+      throw new CorpusChangedError(`the corpus changed while it was read: ${second.documents} documents (sequence ${second.sequence.slice(0, 12)}) on the second pass, ${docsTotal} (${fingerprint.slice(0, 12)}) on the first`);
+    }
+    await commit(batch, docsTotal);
+    if (docsTotal === 0 || resumedFrom >= docsTotal) {
+      await opts.onProgress?.({ docsDone: docsTotal, docsTotal, chunks: chunksDone, chunksTotal: keptTotal });
+    }
+    // Rows of documents no longer in the corpus (or no longer ingestible) go too, before any
+    // statistics over the table are computed: the table holds exactly this corpus's chunks.
+    const stale = await db.query<{ doc_id: string }>(`DELETE FROM ${quoteIdent(store.table)} WHERE doc_id <> ALL($1::text[]) RETURNING doc_id`, [[...seen]]);
+    staleRemoved += stale.rows.length;
+    docsRemoved = new Set(stale.rows.map((r) => r.doc_id)).size;
     // The lexical ranker and its term statistics belong to this table and this run (one pass over it;
-    // after the last shard when sharded: finishShardedIngest).
+    // a shard leaves them to finishShardedIngest, once every shard is in).
     if (!shard) {
       await store.lexical.setRanker(lexicalRankerOf(config), config.ingest_run_id);
       await store.lexical.rebuildStats();
@@ -382,6 +466,11 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     await failIngestRun(db, runKey, err instanceof Error ? err.message : String(err)).catch(() => undefined);
     throw err;
   }
+}
+
+/** A document before the cursor keeps only its chunk ids in the batch (its stale rows are checked, nothing is embedded). */
+function idOnly(p: PreparedChunk): PreparedChunk {
+  return { chunk: { chunk_id: p.chunk.chunk_id } as Chunk, embedding_text: '', bm25_text: '', embedding_tokens: 0 };
 }
 
 /** The input documents' sequence fingerprint (src/rag/corpus-fingerprint.ts): a cursor is never applied to a different corpus. */
