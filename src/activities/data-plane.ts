@@ -22,6 +22,7 @@ import { ChunkStore } from '../rag/chunk-store';
 import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../rag/config';
 import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
 import { evaluateSide, tableFingerprints } from '../rag/evaluate';
+import { evaluatePaired, faqSide, judgedSide, type PairedSide } from '../rag/evaluate-paired';
 import { FaissIndex } from '../rag/faiss-index';
 import { corpusFingerprint, shadowIngest as runShadowIngest, type IngestProgress, type IngestReport } from '../rag/ingest';
 import type { Shard } from '../rag/ingest-shard';
@@ -33,7 +34,7 @@ import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptions
 import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { zodIssueLines } from '../platform/zod-issues';
-import type { DataPlaneActivities, EvalReport, EvaluateInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
+import type { DataPlaneActivities, EvalReport, EvaluateInput, EvaluatePairInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
 export const DEFAULT_SEED = 3;
 
@@ -95,6 +96,14 @@ const EvaluateInputSchema = z.strictObject({
   k: z.number().int().min(1).max(100),
   maxCases: z.number().int().min(1).optional(),
   runLabel: z.string().min(1).max(500),
+});
+const PairSide = z.strictObject({ table: TableName, index: z.string().min(1).nullable(), runLabel: z.string().min(1).max(500) });
+const EvaluatePairInputSchema = z.strictObject({
+  caseSetRef: EvaluateInputSchema.shape.caseSetRef,
+  k: EvaluateInputSchema.shape.k,
+  maxCases: EvaluateInputSchema.shape.maxCases,
+  candidate: PairSide,
+  baseline: PairSide,
 });
 const ProbeInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, index: z.string().min(1).nullable() });
 
@@ -352,7 +361,21 @@ export class DataPlane {
    * p95 gate failed on an equal model). Timed alone, the two sides' latencies compare like for like. A
    * waiting evaluation heartbeats, so its heartbeat timeout does not fire while it queues.
    */
-  async evaluate(raw: EvaluateInput): Promise<EvalReport> {
+  evaluate(raw: EvaluateInput): Promise<EvalReport> {
+    return this.timedAlone(() => this.evaluateAlone(raw));
+  }
+
+  /**
+   * Candidate and baseline in one activity, interleaved case by case (src/rag/evaluate-paired.ts): a
+   * latency comparison of two activities could compare two data workers, or one worker at two loads.
+   * Both sides are loaded (rerankers trained) before the first case is timed.
+   */
+  evaluatePair(raw: EvaluatePairInput): Promise<{ candidate: EvalReport; baseline: EvalReport }> {
+    return this.timedAlone(() => this.evaluatePairAlone(raw));
+  }
+
+  /** Runs `f` when every evaluation queued before it on this data plane has finished. */
+  private async timedAlone<T>(f: () => Promise<T>): Promise<T> {
     const turn = this.evaluations;
     let done!: () => void;
     const mine = new Promise<void>((r) => (done = r));
@@ -365,20 +388,61 @@ export class DataPlane {
       clearInterval(waiting);
     }
     try {
-      return await this.evaluateAlone(raw);
+      return await f();
     } finally {
       done();
     }
   }
 
-  private async evaluateAlone(raw: EvaluateInput): Promise<EvalReport> {
-    const input = parseInput(EvaluateInputSchema, raw, 'evaluate');
-    if (!parseCaseSetRef(input.caseSetRef).bundled) return this.evaluateRegistered(input);
+  /** The bundled FAQ's cases of a faq:split ref, the first maxCases of them if given. */
+  private async bundledCases(input: { caseSetRef: string; maxCases?: number }): Promise<{ dataset: Dataset; cases: EvalCase[] }> {
     const dataset = await this.dataset();
     const split = input.caseSetRef.slice('faq:'.length);
     let cases: EvalCase[] = split === 'all' ? dataset.cases : dataset.cases.filter((c) => c.split === split);
     if (input.maxCases !== undefined) cases = cases.slice(0, input.maxCases);
     if (cases.length === 0) throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: `case set ${input.caseSetRef} has no cases` });
+    return { dataset, cases };
+  }
+
+  private async evaluatePairAlone(raw: EvaluatePairInput): Promise<{ candidate: EvalReport; baseline: EvalReport }> {
+    const input = parseInput(EvaluatePairInputSchema, raw, 'evaluatePair');
+    const caseSet = input.caseSetRef + (input.maxCases !== undefined ? `[:${input.maxCases}]` : '');
+    const sides = { candidate: await this.side(input.candidate.table, input.candidate.index), baseline: await this.side(input.baseline.table, input.baseline.index) };
+    const common = (which: 'candidate' | 'baseline') => ({
+      side: which,
+      table: input[which].table,
+      db: this.deps.db,
+      retriever: sides[which].retriever,
+      encoder: sides[which].embedder,
+      k: input.k,
+      runLabel: input[which].runLabel,
+      caseSet,
+      manifestDir: this.manifestDir,
+    });
+    let pair: { candidate: PairedSide; baseline: PairedSide };
+    if (parseCaseSetRef(input.caseSetRef).bundled) {
+      const { dataset, cases } = await this.bundledCases(input);
+      const docs = new Map<string, CorpusDoc>(dataset.docs.map((d) => [d.doc_id, d]));
+      const faq = (which: 'candidate' | 'baseline') => faqSide({ ...common(which), cases, docs, seed: this.seed, datasetManifest: dataset.manifest, embedderId: sides[which].embedder.modelId });
+      pair = { candidate: faq('candidate'), baseline: faq('baseline') };
+    } else {
+      let cases = this.registeredCases(input.caseSetRef);
+      if (input.maxCases !== undefined) cases = cases.slice(0, input.maxCases);
+      const snapshot = this.registry(() => registeredSnapshot(this.home, parseCaseSetRef(input.caseSetRef).dataset));
+      const judged = (which: 'candidate' | 'baseline') => judgedSide({ ...common(which), cases, corpusSnapshot: snapshot });
+      pair = { candidate: judged('candidate'), baseline: judged('baseline') };
+    }
+    heartbeat({ phase: 'evaluate-pair', done: 0, total: pair.candidate.cases });
+    const out = await evaluatePaired(pair.candidate, pair.baseline, (done, total) => heartbeat({ phase: 'evaluate-pair', done, total }));
+    const m = (r: EvalReport) => `hit@${input.k} ${r.metrics.hit_rate.toFixed(3)}, MRR ${r.metrics.mrr.toFixed(3)}, p95 ${r.latencyMs.total.p95.toFixed(1)} ms`;
+    this.log(`evaluatePair on ${pair.candidate.cases} cases of ${caseSet}, interleaved: candidate ${input.candidate.table} ${m(out.candidate)}; baseline ${input.baseline.table} ${m(out.baseline)}`);
+    return out;
+  }
+
+  private async evaluateAlone(raw: EvaluateInput): Promise<EvalReport> {
+    const input = parseInput(EvaluateInputSchema, raw, 'evaluate');
+    if (!parseCaseSetRef(input.caseSetRef).bundled) return this.evaluateRegistered(input);
+    const { dataset, cases } = await this.bundledCases(input);
     const side = await this.side(input.table, input.index);
     const docs = new Map<string, CorpusDoc>(dataset.docs.map((d) => [d.doc_id, d]));
     heartbeat({ phase: 'evaluate', done: 0, total: cases.length });
@@ -617,6 +681,7 @@ export function createDataPlaneActivities(deps: DataPlaneDeps | DataPlane): Omit
   return {
     shadowIngest: (input) => plane.shadowIngest(input),
     evaluate: (input) => plane.evaluate(input),
+    evaluatePair: (input) => plane.evaluatePair(input),
     runProbes: (input) => plane.runProbes(input),
   };
 }

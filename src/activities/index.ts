@@ -52,7 +52,7 @@ export type WorkerActivities = BakeoffActivities & EvaluationHistoryActivities;
 
 export interface ActivityDeps extends PlatformDeps {
   /** ingest / evaluate / probes from src/rag; lockConfig defaults to src/rag/config's lockConfig. */
-  dataPlane: Omit<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes'> & Partial<Pick<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes'>>;
+  dataPlane: Omit<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes' | 'evaluatePair'> & Partial<Pick<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes' | 'evaluatePair'>>;
 }
 
 /** A data plane without sharded ingest (test fixtures): a bakeoff that asks for it fails in one line. */
@@ -60,14 +60,28 @@ const noShards = async (): Promise<never> => {
   throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: 'ingestParallelism > 1: this worker\'s data plane has no sharded ingest' });
 };
 
+/**
+ * A data plane without a paired evaluation (the workflow tests' fixture): the two sides one after the
+ * other, without per-case latencies, so the offline latency gate compares their p95s as before.
+ */
+function unpairedEvaluatePair(evaluate: DataPlaneActivities['evaluate']): DataPlaneActivities['evaluatePair'] {
+  return async (i) => {
+    const rest = { caseSetRef: i.caseSetRef, k: i.k, ...(i.maxCases !== undefined ? { maxCases: i.maxCases } : {}) };
+    const candidate = await evaluate({ ...rest, side: 'candidate', ...i.candidate });
+    const baseline = await evaluate({ ...rest, side: 'baseline', ...i.baseline });
+    return { candidate, baseline };
+  };
+}
+
 export function createActivities(deps: ActivityDeps): WorkerActivities {
-  const { lockConfig, shadowIngest, ingestShard, buildIndexes, evaluate, runProbes } = deps.dataPlane;
+  const { lockConfig, shadowIngest, ingestShard, buildIndexes, evaluate, evaluatePair, runProbes } = deps.dataPlane;
   return {
     lockConfig: lockConfig ?? createLockConfigActivities().lockConfig,
     shadowIngest,
     ingestShard: ingestShard ?? noShards,
     buildIndexes: buildIndexes ?? noShards,
     evaluate,
+    evaluatePair: evaluatePair ?? unpairedEvaluatePair(evaluate),
     runProbes,
     ...createPlatformActivities(deps),
   };

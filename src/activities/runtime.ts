@@ -72,6 +72,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
       shadowIngest: (i) => plane.shadowIngest(i),
       ...createIngestShardActivities(plane, db, opts.log),
       evaluate: (i) => plane.evaluate(i),
+      evaluatePair: (i) => plane.evaluatePair(i),
       runProbes: (i) => plane.runProbes(i),
     },
   });

@@ -9,7 +9,7 @@ import type { WindowEvidence } from '../workflows/live-evidence';
 import type { EvalReport, ShadowIngestReport } from '../workflows/report-types';
 
 // The report types live in a leaf module (no cycle with workflows/types.ts); re-exported for importers.
-export type { EvalReport, LatencyPercentiles, PerCaseScores, ShadowIngestReport } from '../workflows/report-types';
+export type { EvalReport, LatencyPercentiles, PairedLatency, PerCaseScores, ShadowIngestReport } from '../workflows/report-types';
 
 export type { LockedConfig };
 
@@ -70,6 +70,15 @@ export interface EvaluateInput {
   runLabel: string;
 }
 
+/** Both sides of an offline evaluation in one activity, timed case by case on one worker. */
+export interface EvaluatePairInput {
+  caseSetRef: string;
+  k: number;
+  maxCases?: number;
+  candidate: { table: string; index: string | null; runLabel: string };
+  baseline: { table: string; index: string | null; runLabel: string };
+}
+
 export interface ProbeInput {
   locked: LockedConfig;
   table: string;
@@ -95,6 +104,8 @@ export interface DataPlaneActivities {
   ingestShard(input: IngestShardInput): Promise<IngestShardReport>;
   buildIndexes(input: BuildIndexesInput): Promise<ShadowIngestReport>;
   evaluate(input: EvaluateInput): Promise<EvalReport>;
+  /** The candidate's report carries both sides' per-case latencies (pairedLatency). */
+  evaluatePair(input: EvaluatePairInput): Promise<{ candidate: EvalReport; baseline: EvalReport }>;
   runProbes(input: ProbeInput): Promise<ProbeResult[]>;
 }
 

@@ -105,7 +105,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      */
     heavy: dataSteps(
       { startToCloseTimeout: '6h', heartbeatTimeout: t.heartbeat, retry: { ...retry, maximumAttempts: 5 } },
-      ['shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'runProbes'],
+      ['shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'evaluatePair', 'runProbes'],
     ),
     /**
      * A table copy is one SQL statement, so the activity heartbeats on a timer while it runs: a worker
@@ -501,6 +501,16 @@ class BakeoffRun {
     const { input, candidate: c } = p;
     this.setPhase('evaluating', `evaluating candidate ${c.table} and baseline ${pointer.liveTable} on ${input.evalCases.ref}`);
     const evalBase = { caseSetRef: input.evalCases.ref, k: input.evalCases.k };
+    // One activity times both sides case by case on one worker (patch 'paired-evaluation'): two
+    // activities could run on two data workers, and the latency gate would compare machines.
+    if (patched('paired-evaluation')) {
+      s.status.evaluation = await this.steps.heavy.evaluatePair({
+        ...evalBase,
+        candidate: { table: c.table, index: c.index, runLabel: `${s.status.workflowId}/candidate` },
+        baseline: { table: pointer.liveTable, index: pointer.liveIndex, runLabel: `${s.status.workflowId}/baseline` },
+      });
+      return s.status.evaluation;
+    }
     const [candidate, baseline] = await Promise.all([
       this.steps.heavy.evaluate({ ...evalBase, side: 'candidate', table: c.table, index: c.index, runLabel: `${s.status.workflowId}/candidate` }),
       this.steps.heavy.evaluate({ ...evalBase, side: 'baseline', table: pointer.liveTable, index: pointer.liveIndex, runLabel: `${s.status.workflowId}/baseline` }),

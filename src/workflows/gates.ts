@@ -6,6 +6,7 @@ import type { EvalReport, LiveSideKpis, ProbeResult } from '../activities/types'
 import type { LiveThresholds, OfflineThresholds } from './messages';
 import { rateBreach } from './breach-significance';
 import { judgePairedQuality } from './paired-gates';
+import { pairedLatencyGate } from './paired-latency-gate';
 import type { Gate, Verdict } from './types';
 
 // Float arithmetic must not flip a verdict: 0.55 + 0.05 is 0.6000000000000001.
@@ -47,7 +48,10 @@ export function judgeOffline(candidate: EvalReport, baseline: EvalReport, t: Off
       f1Gate(candidate.metrics.f1, baseline.metrics.f1, t),
       precisionGate(candidate.metrics.precision, baseline.metrics.precision, t),
     ]),
-    p95Gate('p95_total_ms', 'offline', candidate.latencyMs.total.p95, baseline.latencyMs.total.p95, t.p95MaxIncreasePct),
+    // Both sides timed case by case on one worker (evaluatePair): judged on the per-case ratios.
+    candidate.pairedLatency
+      ? pairedLatencyGate(candidate, baseline, candidate.pairedLatency, t)
+      : p95Gate('p95_total_ms', 'offline', candidate.latencyMs.total.p95, baseline.latencyMs.total.p95, t.p95MaxIncreasePct),
   ];
   const n = paired ? paired.n : Math.min(candidate.cases, baseline.cases);
   if (n >= t.minCases) return gates;

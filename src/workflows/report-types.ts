@@ -53,6 +53,20 @@ export interface EvalReport {
    * A metric listed as unsupported holds 0 and its gate is not applicable (src/workflows/paired-gates.ts).
    */
   caseSupport?: { caseSet: string; graded: boolean; unsupported: { metric: string; reason: string }[] };
+  /**
+   * Both sides' per-case latencies, timed case by case on one worker (the evaluatePair activity): the
+   * offline latency gate pairs them. On the candidate's report of a paired evaluation only.
+   */
+  pairedLatency?: PairedLatency;
+}
+
+/** Per-case total latency (ms, 2 decimals) of both sides, in case-id order. */
+export interface PairedLatency {
+  caseIdsSha256: string;
+  candidateTotalMs: number[];
+  baselineTotalMs: number[];
+  /** Cases in which the candidate was timed first (the order alternates case by case). */
+  candidateFirst: number;
 }
 
 /** Compact per-case scores: arrays in case-id order (~80 kB for 5,000 cases). */
