@@ -42,6 +42,8 @@ const WorkerEnv = z.object({
   WORKER_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   /** Sticky-queue schedule-to-start timeout in ms (bench/resume-latency.ts compares the SDK's 10 s). */
   WORKER_STICKY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  /** Worker role (src/worker.ts): control, data or all (the default, one process for both queues). */
+  WORKER_ROLE: z.enum(['control', 'data', 'all']).default('all'),
 });
 
 /** One line per event on stdout; the parent waits for READY and keeps the rest as the worker's log. */
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
+    role: env.WORKER_ROLE,
     activities: withFaults(runtime.activities, plan),
     maxConcurrentActivityTaskExecutions: env.WORKER_MAX_ACTIVITIES,
     extra: {
@@ -132,7 +135,7 @@ async function main(): Promise<void> {
       stickyQueueScheduleToStartTimeout: env.WORKER_STICKY_TIMEOUT_MS,
     },
   });
-  say(`READY in ${Date.now() - t0} ms (process up ${Math.round(process.uptime() * 1000)} ms): task queue ${settings.taskQueue}, ${dataset.docs.length} docs / ${dataset.cases.length} cases, faults ${JSON.stringify(plan)}`);
+  say(`READY in ${Date.now() - t0} ms (process up ${Math.round(process.uptime() * 1000)} ms): task queue ${settings.taskQueue}, ${dataset.docs.length} docs / ${dataset.cases.length} cases, faults ${JSON.stringify(plan)}, role ${env.WORKER_ROLE}`);
   try {
     await worker.run();
   } finally {

@@ -26,6 +26,8 @@ export interface WorkerProcessOptions {
   faults?: FaultPlan;
   /** Extra environment (e.g. TEMPORAL_API_KEY for the secret scan). */
   env?: Record<string, string>;
+  /** Pin the process to this CPU (taskset -c): one core's worth of inference, as a fair share of 2 cores. */
+  cpu?: number;
   /** Every line the child prints is appended here (kept across restarts; scanned for secrets). */
   logFile: string;
   readyTimeoutMs?: number;
@@ -81,7 +83,10 @@ export class WorkerProcess {
       ...(opts.bundlePath ? { WORKER_BUNDLE: opts.bundlePath } : {}),
       ...opts.env,
     };
-    const child = spawn(process.execPath, ['-r', REGISTER, MAIN], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [process.execPath, '-r', REGISTER, MAIN];
+    // taskset execs node in place: the child's pid is the worker's, so kill() still reaches it.
+    const [cmd, ...args] = opts.cpu === undefined ? argv : ['taskset', '-c', String(opts.cpu), ...argv];
+    const child = spawn(cmd, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const w = new WorkerProcess(child, opts);
     await w.waitForLine(/READY/, opts.readyTimeoutMs ?? 120_000);
     return w;
