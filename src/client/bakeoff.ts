@@ -8,6 +8,7 @@ import type { bakeoff } from '../workflows/bakeoff';
 import type { BakeoffInput } from '../workflows/messages';
 import { SEARCH_ATTRIBUTE_CONFIG_HASH, SEARCH_ATTRIBUTE_OUTCOME, SEARCH_ATTRIBUTE_PHASE, statusQuery } from '../workflows/messages';
 import type { BakeoffStatus } from '../workflows/types';
+import { bakeoffUiSummary } from './ui-summary';
 import { assertWorkflowId } from './workflow-id';
 
 export { BakeoffInputError, parseBakeoffInput } from '../activities/validate-input';
@@ -67,6 +68,8 @@ export async function startBakeoff(client: Client, raw: unknown, opts: StartBake
       taskQueue: opts.taskQueue,
       workflowId,
       args: [input],
+      // The Web UI's Summary and Details (User Metadata tab): what this bakeoff is and its plan.
+      ...bakeoffUiSummary(input),
       // A running bakeoff of this config is never replaced; a finished one may be re-run.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -139,6 +139,9 @@ suite('Web UI list: each bakeoff\'s outcome', () => {
       const running = currentDetails(ids.rolledBack, rolled.firstExecutionRunId);
       await page.goto(running.url);
       await running.frame.getByText('Stage 1 of 1 · 10 % of traffic to the candidate', { exact: false }).waitFor();
+      // Next to it, the Summary set at start says what this bakeoff is (src/client/ui-summary.ts).
+      await page.frameLocator('#user-metadata-summary').getByText(`(v450_r${tag}) on lane out_rolled, requested by test`, { exact: false }).waitFor();
+      await page.frameLocator('#user-metadata-details').getByText('offline gates → 10 % for 20m → promote', { exact: false }).waitFor();
       await page.screenshot({ path: path.join(ARTIFACTS, 'running-current-details.png') });
 
       await rolled.signal(rollbackSignal, { by: 'oncall-ui', reason: 'outcome-list test' });
