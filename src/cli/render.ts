@@ -181,7 +181,7 @@ export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
   if (o.workflowUrl) field('Web UI', o.workflowUrl);
   out.push('', 'Gates', renderGates(s.gates));
   if (s.shadow && s.shadow.live.lastGates.length > 0) out.push('', `Shadow gates (mirrored requests, last check ${formatTime(s.shadow.live.lastAt)})`, renderGates(s.shadow.live.lastGates));
-  if (l.lastGates.length > 0) out.push('', `Live gates (last check, ${formatTime(l.lastAt)})`, renderGates(l.lastGates));
+  if (l.lastGates.length > 0) out.push('', `Live gates (last check${l.lastStage !== undefined ? ` of stage ${l.lastStage + 1}` : ''}, ${formatTime(l.lastAt)})`, renderGates(l.lastGates));
   const n = o.events ?? 8;
   if (n > 0 && s.events.length > 0) {
     out.push('', 'Recent events');

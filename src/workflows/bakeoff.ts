@@ -834,6 +834,7 @@ class BakeoffRun {
     s.judge = state;
     const live = s.status.live;
     const changed = recordCheck(live, now, decision.verdict, decision.gates);
+    live.lastStage = i; // status data, not a command: no patch
     live.failStreak = state.failStreak ?? 0;
     live.inconclusiveStreak = 0; // no inconclusive streak: inconclusive mid-stage just keeps soaking
     const pooled = `${state.stage.candidate.requests}/${state.stage.baseline.requests} candidate/baseline requests pooled`;
@@ -863,6 +864,7 @@ class BakeoffRun {
     clock.checked(now);
     const live = s.status.live;
     const changed = recordCheck(live, now, r.verdict, r.gates);
+    live.lastStage = i;
     if (changed) {
       const why = r.verdict === 'pass' ? 'all live gates pass' : decidingGates(r.gates).map(describeGate).join('; ');
       this.event('live-check', `stage ${i + 1}: live check ${r.verdict}: ${why}`);

@@ -80,6 +80,12 @@ export interface LiveCheckSummary {
   lastAt: number | null;
   lastVerdict: Verdict | null;
   lastGates: Gate[];
+  /**
+   * Index of the canary stage whose evidence the last check judged. A stage's last check can be seen
+   * only after the next stage has started, so `stage` then names the wrong one. Absent: no canary
+   * check yet, or a status from before this field.
+   */
+  lastStage?: number;
 }
 
 /**
