@@ -14,6 +14,7 @@ import { RegistryError } from '../data/registry';
 import { parseCaseSetRef, CaseSetRefSchema } from '../data/registry-ref';
 import { registeredCorpusBatches, registeredSnapshot, resolveRegisteredCaseSet, type IngestDoc } from '../data/registry-resolve';
 import type { LabelledCase } from '../data/sources/cases';
+import { SourceError } from '../data/sources/types';
 import { evaluateJudged } from '../rag/evaluate-judged';
 import { quoteIdent, SAFE_IDENTIFIER, type Db } from '../platform/db';
 import { stateDir } from '../platform/paths';
@@ -24,7 +25,7 @@ import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
 import { evaluateSide, tableFingerprints } from '../rag/evaluate';
 import { evaluatePaired, faqSide, judgedSide, type PairedSide } from '../rag/evaluate-paired';
 import { FaissIndex } from '../rag/faiss-index';
-import { corpusFingerprint, shadowIngest as runShadowIngest, type IngestProgress, type IngestReport } from '../rag/ingest';
+import { CorpusChangedError, shadowIngest as runShadowIngest, type IngestDocs, type IngestProgress, type IngestReport } from '../rag/ingest';
 import type { Shard } from '../rag/ingest-shard';
 import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
 import { LearnedReranker } from '../rag/rerank';
@@ -269,22 +270,30 @@ export class DataPlane {
     }
     const registered = registeredDatasetOf(locked);
     const dataset = registered === null ? await this.dataset() : null;
-    const docs: readonly (CorpusDoc | IngestDoc)[] = dataset ? dataset.docs : await this.registeredCorpus(locked, registered!);
+    const docs: IngestDocs = dataset ? dataset.docs : this.registeredCorpus(locked, registered!);
     const ctx = activityContext();
     const previous = ctx?.info.heartbeatDetails as Partial<IngestHeartbeat> | undefined;
-    const corpus = corpusFingerprint(docs);
+    /** The corpus's sequence fingerprint, known once ingest's fingerprint pass has read it. */
+    let corpus = '';
     // A heartbeat cursor is a position in one document sequence: trusted only with that sequence's
     // fingerprint (a heartbeat without one, or over a changed corpus, falls back to the stored cursor).
     const shardName = shard ? `${shard.index}/${shard.count}` : undefined;
     const resumable = previous && previous.ingestRunId === locked.ingest_run_id && previous.table === input.table && previous.shard === shardName && typeof previous.cursor === 'number';
     const startCursor = resumable ? previous.cursor : undefined;
     const startCursorCorpus = resumable ? (typeof previous.corpusFingerprint === 'string' ? previous.corpusFingerprint : 'unrecorded') : undefined;
-    if (resumable) this.log(`shadowIngest ${input.table}: last heartbeat at document ${startCursor} (${previous.phase}), corpus ${startCursorCorpus === corpus ? 'unchanged: resuming there' : 'changed or unrecorded: not trusted'}`);
 
     const report = await runShadowIngest({
       db: this.deps.db,
       config: locked,
       docs,
+      // A registered corpus must still be the snapshot the config locked (checked before anything is written).
+      expectedSnapshot: registered !== null ? locked.corpus_snapshot : undefined,
+      onCorpus: (f) => {
+        corpus = f.sequence;
+        if (resumable) this.log(`shadowIngest ${input.table}: last heartbeat at document ${startCursor} (${previous.phase}), corpus ${startCursorCorpus === corpus ? 'unchanged: resuming there' : 'changed or unrecorded: not trusted'}`);
+      },
+      // Reading without committing (the fingerprint pass): the last heartbeat's cursor stays the one to resume from.
+      onReading: () => heartbeat(resumable ? previous : undefined),
       embedder,
       table: input.table,
       startCursor,
@@ -296,12 +305,19 @@ export class DataPlane {
         this.deps.onIngestProgress?.(p);
         heartbeat({ phase: 'ingest', ingestRunId: locked.ingest_run_id, table: input.table, cursor: p.docsDone, docsTotal: p.docsTotal, chunks: p.chunks, corpusFingerprint: corpus, ...(shardName ? { shard: shardName } : {}) } satisfies IngestHeartbeat);
       },
+    }).catch((err: unknown) => {
+      // Not the locked corpus, or it changed while it was read: the user's data to fix, not retried.
+      if (err instanceof CorpusChangedError || err instanceof RegistryError || err instanceof SourceError) {
+        const where = err instanceof RegistryError ? '' : registered !== null ? `dataset ${registered}: ` : 'bundled FAQ corpus: ';
+        throw ApplicationFailure.create({ type: 'CorpusChanged', nonRetryable: true, message: `${where}${err.message}` });
+      }
+      throw err;
     });
     if (report.cursor_refused) this.log(`shadowIngest ${input.table}: heartbeat cursor not used: ${report.cursor_refused}`);
     if (report.stale_chunks_removed > 0) this.log(`shadowIngest ${input.table}: ${report.stale_chunks_removed} chunks no longer produced by the corpus deleted (${report.docs_removed} documents gone from it)`);
     // New rows change what a cached reranker of this table was trained on (a shard's worker may not build).
     for (const key of [...this.rerankers.keys()]) if (key.startsWith(`${input.table}|`)) this.rerankers.delete(key);
-    return { report, docsTotal: docs.length, corpus };
+    return { report, docsTotal: report.docs_total, corpus };
   }
 
   /** The FAISS indexes of an ingested table (published to the artifact store when there is one). */
@@ -513,20 +529,19 @@ export class DataPlane {
   }
 
   /**
-   * A registered corpus, refused when its registered snapshot is not the one the config locked, and
-   * re-checked against the registration while it is read (registeredCorpusBatches).
+   * A registered corpus as a stream that ingest reads (twice) batch by batch, never whole: refused when
+   * its registered snapshot is not the one the config locked, and re-checked against the registration
+   * on every pass (registeredCorpusBatches; its RegistryError becomes CorpusChanged in ingestRows).
    */
-  private async registeredCorpus(locked: LockedConfig, name: string): Promise<IngestDoc[]> {
+  private registeredCorpus(locked: LockedConfig, name: string): AsyncIterable<IngestDoc> {
     const mismatch = corpusSnapshotMismatch(locked, this.registry(() => registeredSnapshot(this.home, name)));
     if (mismatch) throw ApplicationFailure.create({ type: 'CorpusChanged', nonRetryable: true, message: mismatch });
-    const docs: IngestDoc[] = [];
-    try {
-      for await (const batch of registeredCorpusBatches(this.home, name)) docs.push(...batch);
-    } catch (err) {
-      if (err instanceof RegistryError) throw ApplicationFailure.create({ type: 'CorpusChanged', nonRetryable: true, message: err.message });
-      throw err;
-    }
-    return docs;
+    const home = this.home;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const batch of registeredCorpusBatches(home, name)) yield* batch;
+      },
+    };
   }
 
   // ---- runProbes ---------------------------------------------------------------------------------
