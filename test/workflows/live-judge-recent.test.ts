@@ -9,6 +9,7 @@ import { gateAlpha, initialJudgeState, judgeCheck, startStage, type LiveJudgeSta
 import { LiveThresholdsSchema } from '../../src/workflows/messages';
 import { addToRecent, freshRecentWindow, RECENT_BLOCK_CHECKS, RECENT_SHARE, recentBlockShare } from '../../src/workflows/recent-window';
 import type { Gate } from '../../src/workflows/types';
+import { HEALTHY_TRAFFIC, lognormalHistogram } from './harness';
 import { HEALTHY_SIDE, TrafficSim, type SideModel } from './live-traffic-sim';
 
 const DEFAULTS = LiveThresholdsSchema.parse({});
@@ -56,6 +57,30 @@ test('a latency doubling after 4 healthy hours of a stage is rolled back within 
   expect(Math.max(...fresh)).toBeLessThanOrEqual(4);
   expect(Math.min(...pooled)).toBeGreaterThanOrEqual(12);
   for (let k = 0; k < fresh.length; k++) expect(fresh[k]).toBeLessThan(pooled[k]);
+});
+
+test('the ramp test\'s windows (400 per side, p95 22 → 44 ms after 4 h of stage 2) through the judge: 1 check with the recent window, 26 (130 min) with the stage-pooled CS alone', () => {
+  // The deterministic histograms test/workflows/bakeoff-ramp.test.ts writes into live_kpis, replayed
+  // through the pure judge so the BEFORE figure of that workflow test is reproduced, not quoted.
+  const n = HEALTHY_TRAFFIC.samples;
+  const errors = Math.round(n * HEALTHY_TRAFFIC.errorRate);
+  const side = (p95Ms: number) => ({ requests: n, errors, qualityN: n - errors, qualityHits: Math.round(HEALTHY_TRAFFIC.qualityProxy * (n - errors)), latency: lognormalHistogram(n, p95Ms), cachedAnswers: 0 });
+  const checksAfter = (recentWindow: boolean, onset: number): number | null => {
+    let s = startStage(initialJudgeState({ recentWindow }), 1);
+    for (let c = 0; c < 192; c++) {
+      const w = { fromMs: c * 300_000, toMs: (c + 1) * 300_000, baseline: side(22), candidate: side(c >= onset ? 44 : 22) };
+      const r = judgeCheck(s, w, { thresholds: DEFAULTS, stages: 3, stageEnd: c === 191, percent: 50 });
+      s = r.state;
+      if (r.decision.action === 'rollback') return c - onset + 1;
+    }
+    return null;
+  };
+  // Onset at a block's first check (as in the workflow test) and at its last (the worst alignment).
+  const measured = [48, 59].map((onset) => ({ onset, recent: checksAfter(true, onset), pooled: checksAfter(false, onset) }));
+  process.stdout.write(`[recent window] ramp-test windows: ${JSON.stringify(measured)}\n`);
+  expect(measured[0]).toEqual({ onset: 48, recent: 1, pooled: 26 });
+  expect(measured[1].recent!).toBeLessThanOrEqual(2);
+  expect(measured[1].pooled!).toBeGreaterThanOrEqual(26);
 });
 
 test('a recent-window failure says so and carries the block\'s figures; a judge without `recent` (before the patch) keeps the pooled test at the whole budget', () => {
