@@ -65,8 +65,9 @@ export async function finishShardedIngest(db: Db, config: LockedConfig, table: s
   const sum = (field: string) => reports.reduce((acc, r) => acc + (typeof r[field] === 'number' ? (r[field] as number) : 0), 0);
   // Whole-corpus figures are the same in every shard's report (each chunks the whole corpus); counts of
   // written or deleted rows are per shard and add up.
+  const { shard: _first, ...whole } = reports[0] ?? {};
   const summary = {
-    ...reports[0],
+    ...whole,
     shards: shards.length,
     resumed_from: null,
     chunks_written_this_attempt: sum('chunks_written_this_attempt'),
