@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { quoteIdent, type Queryable } from '../platform/db';
 import type { ArtifactStore } from '../store/artifacts';
-import { defaultNlist, FaissIndex } from './faiss-index';
-import { runNprobeSweep, type SweepResult } from './nprobe-sweep';
+import { FaissIndex } from './faiss-index';
+import { buildAndSaveIndexesOffThread } from './index-build-thread';
+import type { SweepResult } from './nprobe-sweep';
 import { binaryVectorDims, decodeVectorInto, vectorRead } from './vector-codec';
 
 export const CURRENT_FILE = 'current.json';
@@ -40,7 +41,8 @@ export async function readTableVectors(db: Queryable, table: string, onPage?: (r
   const dim = dimRow.rows[0]?.d ?? 0;
   const ids: string[] = [];
   const parts: Float32Array[] = [];
-  const page = 2000;
+  // Small pages: on PGlite (in-process, synchronous WASM) each statement holds the event loop while it runs.
+  const page = 256;
   for (let after = ''; ; ) {
     const r = await db.query<{ chunk_id: string; e: Uint8Array }>(
       `SELECT chunk_id, ${vectorRead('embedding')} AS e FROM ${qt} WHERE chunk_id > $1 ORDER BY chunk_id LIMIT $2`,
@@ -74,14 +76,6 @@ export interface BuiltIndexes {
   sweep: SweepResult | null;
 }
 
-/** nprobe values tried: powers of two up to nlist, and nlist itself (an exhaustive, exact search). */
-function nprobeCandidates(nlist: number): number[] {
-  const out: number[] = [];
-  for (let p = 1; p < nlist; p *= 2) out.push(p);
-  out.push(nlist);
-  return out;
-}
-
 export async function buildTableIndexes(o: {
   db: Queryable;
   table: string;
@@ -102,25 +96,19 @@ export async function buildTableIndexes(o: {
 }): Promise<BuiltIndexes> {
   const { ids, vectors, dim } = await readTableVectors(o.db, o.table, (n) => o.onProgress?.(`read ${n} vectors`));
   if (ids.length === 0) throw new Error(`${o.table} has no rows to index`);
-  const flat = FaissIndex.build(vectors, ids, { kind: 'flat' });
-  const nlist = defaultNlist(ids.length);
-  const ivf = FaissIndex.build(vectors, ids, { kind: 'ivf', nlist, seed: 42 });
-  await o.onProgress?.(`built flat and IVF${nlist} over ${ids.length} vectors`);
-  let sweep: SweepResult | null = null;
-  if (o.sweepQueries.length > 0) {
-    const q = new Float32Array(o.sweepQueries.length * dim);
-    o.sweepQueries.forEach((v, i) => q.set(v, i * dim));
-    sweep = runNprobeSweep(flat, ivf, q, { nprobes: nprobeCandidates(nlist), k: 10, minOverlap: o.minOverlap ?? SWEEP_MIN_OVERLAP, warmupQueries: 5 });
-  }
-  // Without a sweep (no queries), or if nothing met the target, search every list: exact, never wrong.
-  const nprobe = sweep?.chosen?.nprobe ?? nlist;
-  ivf.setNprobe(nprobe);
+  const q = new Float32Array(o.sweepQueries.length * dim);
+  o.sweepQueries.forEach((v, i) => q.set(v, i * dim));
   const runDir = path.join(o.indexDir, o.table, o.ingestRunId);
   const flatDir = path.join(runDir, 'flat');
   const ivfDir = path.join(runDir, 'ivf');
-  flat.save(flatDir);
-  ivf.save(ivfDir);
-  if (sweep) fs.writeFileSync(path.join(runDir, 'sweep.json'), JSON.stringify(sweep, null, 2) + '\n');
+  // Built, swept and saved on a worker thread: this thread keeps polling and heartbeating meanwhile.
+  const built = await buildAndSaveIndexesOffThread({
+    ids, vectors, sweepQueries: q, minOverlap: o.minOverlap ?? SWEEP_MIN_OVERLAP, flatDir, ivfDir, sweepFile: path.join(runDir, 'sweep.json'),
+  });
+  const { nlist, nprobe, sweep } = built;
+  await o.onProgress?.(`built flat and IVF${nlist} over ${ids.length} vectors`);
+  const flat = FaissIndex.fromBuffer(built.flat, ids);
+  const ivf = FaissIndex.fromBuffer(built.ivf, ids);
   const pointer: IndexPointer = {
     table: o.table,
     ingest_run_id: o.ingestRunId,
