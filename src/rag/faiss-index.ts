@@ -237,21 +237,6 @@ export class FaissIndex {
     return new FaissIndex(native, manifest.kind, manifest.dim, ids);
   }
 
-  /**
-   * An index from toBuffer()'s bytes and its chunk ids, unverified: for bytes handed over in memory
-   * (an index built on a worker thread, src/rag/index-build-thread.ts), not read from disk (load()).
-   */
-  static fromBuffer(bytes: Uint8Array, chunkIds: readonly string[]): FaissIndex {
-    const native = loadFaiss().fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (native.ntotal() !== chunkIds.length) throw new FaissIndexError(`an index of ${native.ntotal()} vectors handed over with ${chunkIds.length} chunk ids`);
-    return new FaissIndex(native, native.getNlist() === null ? 'flat' : 'ivf', native.getDimension(), [...chunkIds]);
-  }
-
-  /** The serialized index (what save() writes as index.faiss). */
-  toBuffer(): Buffer {
-    return this.native.toBuffer();
-  }
-
   get ntotal(): number {
     return this.native.ntotal();
   }

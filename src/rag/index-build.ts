@@ -1,7 +1,7 @@
 // A table's two FAISS indexes, built, swept and saved in one synchronous step: flat (the truth) and
 // IVF (what serving uses), nprobe chosen by the sweep on realistic queries. Synchronous FAISS calls
 // (k-means training, adds, thousands of sweep searches) hold the calling thread for seconds at scale,
-// so buildTableIndexes runs this on a worker thread (index-build-thread.ts); it takes and returns
+// so buildTableIndexes runs this in a child process (index-build-child.ts); it takes and returns
 // plain data (typed arrays, strings) for that reason.
 import * as fs from 'node:fs';
 import { defaultNlist, FaissIndex } from './faiss-index';
@@ -21,9 +21,6 @@ export interface IndexBuildInput {
 }
 
 export interface IndexBuildOutput {
-  /** toBuffer() of each index: the caller's in-memory copies (FaissIndex.fromBuffer). */
-  flat: Uint8Array;
-  ivf: Uint8Array;
   nlist: number;
   nprobe: number;
   sweep: SweepResult | null;
@@ -50,5 +47,5 @@ export function buildAndSaveIndexes(o: IndexBuildInput): IndexBuildOutput {
   flat.save(o.flatDir);
   ivf.save(o.ivfDir);
   if (sweep) fs.writeFileSync(o.sweepFile, JSON.stringify(sweep, null, 2) + '\n');
-  return { flat: flat.toBuffer(), ivf: ivf.toBuffer(), nlist, nprobe, sweep };
+  return { nlist, nprobe, sweep };
 }

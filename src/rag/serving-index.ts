@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { quoteIdent, type Queryable } from '../platform/db';
 import type { ArtifactStore } from '../store/artifacts';
 import { FaissIndex } from './faiss-index';
-import { buildAndSaveIndexesOffThread } from './index-build-thread';
+import { buildAndSaveIndexesInChild } from './index-build-child';
 import type { SweepResult } from './nprobe-sweep';
 import { binaryVectorDims, decodeVectorInto, vectorRead } from './vector-codec';
 
@@ -101,14 +101,14 @@ export async function buildTableIndexes(o: {
   const runDir = path.join(o.indexDir, o.table, o.ingestRunId);
   const flatDir = path.join(runDir, 'flat');
   const ivfDir = path.join(runDir, 'ivf');
-  // Built, swept and saved on a worker thread: this thread keeps polling and heartbeating meanwhile.
-  const built = await buildAndSaveIndexesOffThread({
+  // Built, swept and saved in a child process: this thread keeps polling and heartbeating meanwhile.
+  const built = await buildAndSaveIndexesInChild({
     ids, vectors, sweepQueries: q, minOverlap: o.minOverlap ?? SWEEP_MIN_OVERLAP, flatDir, ivfDir, sweepFile: path.join(runDir, 'sweep.json'),
   });
   const { nlist, nprobe, sweep } = built;
   await o.onProgress?.(`built flat and IVF${nlist} over ${ids.length} vectors`);
-  const flat = FaissIndex.fromBuffer(built.flat, ids);
-  const ivf = FaissIndex.fromBuffer(built.ivf, ids);
+  const flat = FaissIndex.load(flatDir);
+  const ivf = FaissIndex.load(ivfDir);
   const pointer: IndexPointer = {
     table: o.table,
     ingest_run_id: o.ingestRunId,
