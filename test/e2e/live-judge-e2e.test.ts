@@ -18,7 +18,7 @@
 // the sizing by seeded simulation of the same judge (stage length, rate, σ, thresholds). A loaded
 // machine widens the searches' spread and slows them: before each bakeoff the test measures the
 // baseline's served σ of ln(ms) and rate, and stretches the stages (≤ ×4) by the evidence it lacks
-// (stageStretch), so the stages carry the evidence the simulation assumed; quiet: 60 s + 40 s.
+// (stageStretch), so the stages carry the evidence the simulation assumed; quiet: 60 s + 120 s.
 // The tiny 6-case world leaves the OFFLINE verdict inconclusive (as in the chaos suites), so an
 // operator approval before the canary is expected and counted apart from canary stops.
 // Each check is labelled with the stage whose evidence it judged (status live.lastStage): the stage
@@ -40,7 +40,7 @@ import { isTerminal, type BakeoffResult, type BakeoffStatus, type Gate } from '.
 import { chaosInput } from '../chaos/chaos-input';
 import { createWorld, type World } from '../chaos/world';
 import { WorkerProcess } from '../support/worker-process';
-import { BACKEND, CHECK_INTERVAL_S, DRILL, FULL_RAMP, LIVE, MIRROR_PER_SECOND, MIRROR_SLOTS, RATE_PER_SECOND, SHORT_RAMP, stageStretch } from './live-judge-e2e-plan';
+import { BACKEND, CHECK_INTERVAL_S, DRILL, FULL_RAMP, LIVE, MIRROR_PER_SECOND, MIRROR_SLOTS, RATE_PER_SECOND, SHORT_RAMP, stageSeconds, stageStretch } from './live-judge-e2e-plan';
 
 const TEMPORAL = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS!;
 const PG = process.env.BAKEOFF_TEST_PG_URL!;
@@ -53,11 +53,15 @@ const PG = process.env.BAKEOFF_TEST_PG_URL!;
 const BURST_MS = 4_000;
 const FULL = process.env.BAKEOFF_FULL === '1';
 /** The ramp of one run: short mode stretches its stages on a loaded machine (stageStretch). */
-const rampOf = (stretch: number) => (FULL ? FULL_RAMP : SHORT_RAMP).map((s) => ({ percent: s.percent, soak: `${Math.round(s.soakS * (FULL ? 1 : stretch))}s` }));
+const rampOf = (stretch: number) => {
+  const ramp = FULL ? FULL_RAMP : SHORT_RAMP;
+  const seconds = stageSeconds(ramp, stretch);
+  return ramp.map((s, i) => ({ percent: s.percent, soak: `${seconds[i]}s` }));
+};
 const STAGES = SHORT_RAMP.length;
 /** Calibration: the baseline's served requests of this span (after the first 2 s) before the bakeoff starts. */
 const CALIBRATE_MS = 8_000;
-/** Short mode at MAX_STRETCH (load ~22 on 2 cores) ran a healthy bakeoff in 7.4 min; a quiet one takes ~2. */
+/** Short mode stretched (load ~22 on 2 cores) runs a healthy bakeoff in ~7.5 min; a quiet one in ~3. */
 const TEST_MS = FULL ? 900_000 : 720_000;
 const CHECK_INTERVAL = `${CHECK_INTERVAL_S}s`;
 
