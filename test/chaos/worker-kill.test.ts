@@ -41,7 +41,7 @@ function promotePoints(): KillPoint[] {
     { name: 'locking', faults: { delayMs: { lockConfig: 2500 } }, at: at('locking'), maxDelayMs: 2000 },
     { name: 'backing-up (after the backup committed)', faults: { crashAfter: { activity: 'backupLive' } } },
     { name: 'ingesting (after 2 committed batches)', faults: { crashAfterIngestBatches: 2 } },
-    { name: 'evaluating', faults: { delayMs: { evaluate: 3000 } }, at: at('evaluating'), maxDelayMs: 2500 },
+    { name: 'evaluating', faults: { delayMs: { evaluate: 3000, evaluatePair: 3000 } }, at: at('evaluating'), maxDelayMs: 2500 },
     { name: 'probing', faults: { delayMs: { runProbes: 3000 } }, at: at('probing'), maxDelayMs: 2500 },
     {
       name: 'gating (awaiting the operator)',

@@ -18,6 +18,7 @@ import { checkEffectsOnce, failedChecks, findings, type Findings } from '../chao
 import { createWorld, type World } from '../chaos/world';
 import { quoteIdent, type Db } from '../../src/platform/db';
 import { CONTROL_ACTIVITY_SLOTS } from '../../src/worker';
+import { DATA_ACTIVITY_NAMES } from '../../src/workflows/task-queues';
 import { bySize, chaosSeed, ReliabilityRecorder, seededRandom } from '../support/reliability-record';
 
 jest.setTimeout(bySize(10, 40) * 60_000);
@@ -26,7 +27,8 @@ const TEMPORAL = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS!;
 const PG = process.env.BAKEOFF_TEST_PG_URL!;
 const CONCURRENT = bySize(6, 20);
 const MAX_ACTIVITIES = 3;
-const HEAVY = new Set(['shadowIngest', 'evaluate', 'runProbes']);
+/** The data queue's activities (ingest, shards, index builds, evaluations, probes). */
+const HEAVY = new Set<string>(DATA_ACTIVITY_NAMES);
 const recorder = new ReliabilityRecorder('load');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
