@@ -39,9 +39,9 @@ import type { DataPlaneActivities, EvalReport, EvaluateInput, EvaluatePairInput,
 
 export const DEFAULT_SEED = 3;
 
-/** What the data plane needs from an embedding model (Embedder has it; tests may wrap one). */
 const isInside = (file: string, dir: string): boolean => !path.relative(dir, file).startsWith('..') && !path.isAbsolute(path.relative(dir, file));
 
+/** What the data plane needs from an embedding model (Embedder has it; tests may wrap one). */
 export type EmbedderLike = Pick<Embedder, 'name' | 'modelId' | 'dims' | 'maxTokens' | 'tokenizerHash' | 'countTokens' | 'embeddingTokens' | 'embed' | 'embedOne'>;
 
 export interface DataPlaneDeps {
