@@ -16,11 +16,11 @@ import { registeredCorpusBatches, registeredSnapshot, resolveRegisteredCaseSet, 
 import type { LabelledCase } from '../data/sources/cases';
 import { SourceError } from '../data/sources/types';
 import { evaluateJudged } from '../rag/evaluate-judged';
-import { quoteIdent, SAFE_IDENTIFIER, type Db } from '../platform/db';
+import { quoteIdent, type Db } from '../platform/db';
 import { stateDir } from '../platform/paths';
 import type { ArtifactStore } from '../store/artifacts';
 import { ChunkStore } from '../rag/chunk-store';
-import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../rag/config';
+import type { LockedConfig } from '../rag/config';
 import { DEFAULT_EMBEDDER, Embedder } from '../rag/embed';
 import { evaluateSide, tableFingerprints } from '../rag/evaluate';
 import { evaluatePaired, faqSide, judgedSide, type PairedSide } from '../rag/evaluate-paired';
@@ -34,7 +34,7 @@ import { trainTableReranker } from '../rag/rerank-training';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
 import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
-import { zodIssueLines } from '../platform/zod-issues';
+import { lockedOrFail, parseInput, TableName } from './activity-input';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, EvaluatePairInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
 export const DEFAULT_SEED = 3;
@@ -85,7 +85,6 @@ export interface IngestHeartbeat {
   shard?: string;
 }
 
-const TableName = z.string().regex(SAFE_IDENTIFIER, { error: (iss) => `table ${JSON.stringify(iss.input)} is not a safe SQL identifier (${SAFE_IDENTIFIER})` });
 
 const ShadowIngestInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, dryRun: z.boolean() });
 const EvaluateInputSchema = z.strictObject({
@@ -107,25 +106,6 @@ const EvaluatePairInputSchema = z.strictObject({
   baseline: PairSide,
 });
 const ProbeInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, index: z.string().min(1).nullable() });
-
-function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issues = zodIssueLines(parsed.error);
-    const unsafe = parsed.error.issues.some((i) => i.path[0] === 'table');
-    throw ApplicationFailure.create({ type: unsafe ? 'UnsafeIdentifier' : 'BakeoffInputError', nonRetryable: true, message: `invalid ${what} input: ${issues.join('; ')}` });
-  }
-  return parsed.data;
-}
-
-function lockedOrFail(value: unknown): LockedConfig {
-  try {
-    return parseLockedConfig(value);
-  } catch (err) {
-    if (err instanceof ConfigValidationError) throw ApplicationFailure.create({ type: 'ConfigValidationError', nonRetryable: true, message: err.message });
-    throw err;
-  }
-}
 
 /** The activity context when running as an activity; null in plain calls (scripts, benches). */
 function activityContext(): Context | null {

@@ -7,34 +7,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import * as os from 'node:os';
 import { z } from 'zod';
-import { SAFE_IDENTIFIER, type Db } from '../platform/db';
-import { zodIssueLines } from '../platform/zod-issues';
+import type { Db } from '../platform/db';
 import { ChunkStore } from '../rag/chunk-store';
-import { ConfigValidationError, parseLockedConfig, type LockedConfig } from '../rag/config';
 import { ensureIngestRunsTable } from '../rag/ingest-runs';
 import { finishedShards, finishShardedIngest, MAX_INGEST_SHARDS, ShardSchema, ShardsIncomplete } from '../rag/ingest-shard';
+import { lockedOrFail, parseInput, TableName } from './activity-input';
 import type { DataPlane } from './data-plane';
 import type { BuildIndexesInput, IngestShardInput, IngestShardReport, ShadowIngestReport } from './types';
 
-const TableName = z.string().regex(SAFE_IDENTIFIER, { error: (iss) => `table ${JSON.stringify(iss.input)} is not a safe SQL identifier (${SAFE_IDENTIFIER})` });
 const IngestShardInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, dryRun: z.boolean(), shard: ShardSchema });
 const BuildIndexesInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, dryRun: z.boolean(), shards: z.int().min(1).max(MAX_INGEST_SHARDS) });
-
-function parse<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const unsafe = parsed.error.issues.some((i) => i.path[0] === 'table');
-  throw ApplicationFailure.create({ type: unsafe ? 'UnsafeIdentifier' : 'BakeoffInputError', nonRetryable: true, message: `invalid ${what} input: ${zodIssueLines(parsed.error).join('; ')}` });
-}
-
-function lockedOrFail(value: unknown): LockedConfig {
-  try {
-    return parseLockedConfig(value);
-  } catch (err) {
-    if (err instanceof ConfigValidationError) throw ApplicationFailure.create({ type: 'ConfigValidationError', nonRetryable: true, message: err.message });
-    throw err;
-  }
-}
 
 /** Two shards starting at once both CREATE ... IF NOT EXISTS; PostgreSQL may fail the loser with a duplicate. */
 async function ensureTables(db: Db, table: string, dims: number): Promise<void> {
@@ -56,7 +38,7 @@ const WORKER = `${os.hostname()}:${process.pid}`;
 export function createIngestShardActivities(plane: DataPlane, db: Db, log: (line: string) => void = () => undefined) {
   return {
     async ingestShard(raw: IngestShardInput): Promise<IngestShardReport> {
-      const input = parse(IngestShardInputSchema, raw, 'ingestShard');
+      const input = parseInput(IngestShardInputSchema, raw, 'ingestShard');
       const locked = lockedOrFail(input.locked);
       const t0 = Date.now();
       const claim = await plane.claimTable(input.table, locked, input.dryRun);
@@ -80,7 +62,7 @@ export function createIngestShardActivities(plane: DataPlane, db: Db, log: (line
     },
 
     async buildIndexes(raw: BuildIndexesInput): Promise<ShadowIngestReport> {
-      const input = parse(BuildIndexesInputSchema, raw, 'buildIndexes');
+      const input = parseInput(BuildIndexesInputSchema, raw, 'buildIndexes');
       const locked = lockedOrFail(input.locked);
       const t0 = Date.now();
       const claim = await plane.claimTable(input.table, locked, input.dryRun);
