@@ -4,9 +4,7 @@
 // its shingle set (8 bytes per shingle, about one per word, plus ~100 bytes of typed-array header; the
 // exact Jaccard check reads it), one chain link per LSH band (4 bytes × bands) and at most one new
 // band-table entry per band. Removed items and texts are never kept.
-import { DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_SHINGLE_SIZE, fmix32, jaccard, lshParams, minhash, permutationSeeds, shingleSet, type DedupOptions } from './dedup';
-
-const imul = Math.imul;
+import { bandKey, DEFAULT_NUM_PERM, DEFAULT_SEED, DEFAULT_SHINGLE_SIZE, jaccard, lshParams, minhash, permutationSeeds, shingleSet, type DedupOptions } from './dedup';
 
 export class NearDuplicateFilter {
   readonly bands: number;
@@ -58,8 +56,7 @@ export class NearDuplicateFilter {
     const keys = new Array<number>(bands);
     const candidates: number[] = [];
     for (let b = 0; b < bands; b++) {
-      let h = b;
-      for (let r = 0; r < rows; r++) h = fmix32(imul(h, 0x01000193) ^ sig[b * rows + r]);
+      const h = bandKey(sig, b, rows);
       keys[b] = h;
       for (let i = this.heads[b].get(h) ?? -1; i >= 0; i = this.next[i * bands + b]) {
         if (this.stamp[i] !== call) {

@@ -126,6 +126,13 @@ export function lshParams(threshold: number, numPerm = DEFAULT_NUM_PERM): { band
   return { bands: best.bands, rows: best.rows };
 }
 
+/** The LSH bucket key of band b of a MinHash signature (rows values per band). */
+export function bandKey(sig: Uint32Array, b: number, rows: number): number {
+  let h = b;
+  for (let r = 0; r < rows; r++) h = fmix32(imul(h, 0x01000193) ^ sig[b * rows + r]);
+  return h;
+}
+
 export function minhash(set: Float64Array, seeds: Uint32Array): Uint32Array {
   const sig = new Uint32Array(seeds.length).fill(0xffffffff);
   for (let i = 0; i < set.length; i++) {
@@ -197,8 +204,7 @@ export function dedupNearDuplicates(items: readonly DedupItem[], opts: DedupOpti
       const keys = new Array<number>(bands);
       const candidates: number[] = [];
       for (let b = 0; b < bands; b++) {
-        let h = b;
-        for (let r = 0; r < rows; r++) h = fmix32(imul(h, 0x01000193) ^ sig[b * rows + r]);
+        const h = bandKey(sig, b, rows);
         keys[b] = h;
         for (const i of tables[b].get(h) ?? []) {
           if (stamp[i] !== j) {
