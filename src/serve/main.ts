@@ -14,6 +14,10 @@
 //   BAKEOFF_SERVE_CANDIDATE_DELAY_MS / _LATENCY_FACTOR
 //                                drill/test knob, off by default: slows the candidate's searches by a
 //                                fixed delay / a factor (1.3 = +30 %) so a canary can be seen catching it
+//   BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS / _SIGMA
+//                                drill/test knob, off by default: both sides wait a seeded LogNormal(median,
+//                                σ) after every search, like a remote vector store would, so a drill's
+//                                factor is stated in the latency gate's units on any machine
 import * as path from 'node:path';
 import { z } from 'zod';
 import { loadDataset, subsetForTests, type EvalCase } from '../data/dataset';
@@ -55,6 +59,8 @@ export const ServeEnvSchema = z.object({
   BAKEOFF_INDEX_DIR: z.string().min(1).default(path.join(stateDir, 'indexes')),
   BAKEOFF_SERVE_CANDIDATE_DELAY_MS: z.coerce.number({ error: 'BAKEOFF_SERVE_CANDIDATE_DELAY_MS must be a number' }).min(0).max(60_000).default(0),
   BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR: z.coerce.number({ error: 'BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR must be a number' }).min(1).max(100).default(1),
+  BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS: z.coerce.number({ error: 'BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS must be a number' }).min(0).max(10_000).default(0),
+  BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA: z.coerce.number({ error: 'BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA must be a number' }).min(0).max(3).default(0.6),
 });
 export type ServeEnv = z.output<typeof ServeEnvSchema>;
 
@@ -129,6 +135,7 @@ async function main(): Promise<void> {
     pollMs: env.BAKEOFF_SERVE_POLL_MS,
     kpiWindowMs: env.BAKEOFF_SERVE_KPI_WINDOW_MS,
     candidatePenalty: { delayMs: env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS, factor: env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR },
+    backendLatency: env.BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS > 0 ? { medianMs: env.BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS, sigma: env.BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA } : undefined,
     http: {
       port: env.BAKEOFF_SERVE_PORT,
       host: env.BAKEOFF_SERVE_HOST,
@@ -140,6 +147,9 @@ async function main(): Promise<void> {
   log(`lane '${env.BAKEOFF_LANE}' on ${running.url} (POST /search, GET /health, GET /metrics); τ = ${tau.toFixed(4)}`);
   if (env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS > 0 || env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR > 1) {
     log(`DRILL: candidate searches slowed by ${env.BAKEOFF_SERVE_CANDIDATE_DELAY_MS} ms + ×${env.BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR} (BAKEOFF_SERVE_CANDIDATE_*)`);
+  }
+  if (env.BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS > 0) {
+    log(`DRILL: every search waits a simulated backend LogNormal(${env.BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS} ms, σ ${env.BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA}) (BAKEOFF_SERVE_BACKEND_LATENCY_*)`);
   }
   let stopping = false;
   const stop = (signal: string) => {

@@ -23,6 +23,9 @@ test('the service environment: off by default, validated when set', () => {
   expect(() => loadServeEnv({ BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR: '0.5' })).toThrow(ServeConfigError);
   expect(() => loadServeEnv({ BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR: '0.5' })).toThrow(/BAKEOFF_SERVE_CANDIDATE_LATENCY_FACTOR/);
   expect(() => loadServeEnv({ BAKEOFF_SERVE_CANDIDATE_DELAY_MS: 'slow' })).toThrow(/BAKEOFF_SERVE_CANDIDATE_DELAY_MS must be a number/);
+  expect(env.BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS).toBe(0); // the simulated backend is off
+  expect(loadServeEnv({ BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS: '40', BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA: '0.25' })).toMatchObject({ BAKEOFF_SERVE_BACKEND_LATENCY_MEDIAN_MS: 40, BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA: 0.25 });
+  expect(() => loadServeEnv({ BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA: '-1' })).toThrow(/BAKEOFF_SERVE_BACKEND_LATENCY_SIGMA/);
 });
 
 test('the simulated backend draws the stated lognormal, seeded, and is off unless asked for', () => {
