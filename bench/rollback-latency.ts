@@ -10,8 +10,8 @@
 // evaluations while load bakeoff B ingests). The control workers (workflows, pointer, rollback) stay in
 // this process; the measured bakeoffs hold at 10 % until the load is running, then are rolled back
 // one at a time. Each loaded run records whether the full load (A evaluating, B ingesting) was on.
-//   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/rollback-latency.js [--runs 10] [--loaded] [--cases 40]
-import { fork, type ChildProcess } from 'node:child_process';
+//   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/rollback-latency.js [--runs 10] [--loaded] [--cases 40] [--data-cpu 1]
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -114,6 +114,11 @@ async function loadedRuns(client: Client, db: Db, dbUrl: string, address: string
       BENCH_MAX_ACTIVITIES: '3',
     },
   });
+  // --data-cpu N: the data worker on core N only (taskset -a: every thread, before the model spawns its
+  // pool), as a deployment keeps data workers on their own machines (docs/scaling.md); on a 2-core box one
+  // core stands in for the data machine. Absent: it competes with the control process for both cores.
+  const dataCpu = process.argv.indexOf('--data-cpu') > 0 ? arg('data-cpu', 1) : undefined;
+  if (dataCpu !== undefined && child.pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', String(dataCpu), String(child.pid)], { stdio: 'ignore' });
   const childExit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     const ready = await Promise.race([
@@ -207,6 +212,7 @@ async function main(): Promise<void> {
     if (full.length > 0) console.log(summary('  of which with the full load on (A evaluating, B ingesting)', full));
   }
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${loadAvgStart.map((x) => x.toFixed(1)).join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  if (load) console.log(process.argv.includes('--data-cpu') ? `data worker pinned to core ${arg('data-cpu', 1)} (taskset -a)` : 'data worker not pinned: it shares every core with the control process');
 }
 
 main().catch((err) => {
