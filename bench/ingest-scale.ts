@@ -10,7 +10,7 @@
 // Each worker also reports its process CPU time: chunks per CPU-second does not move with the load.
 //
 //   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/ingest-scale.js [--docs 120] [--rounds 2] [--pg URL]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -66,6 +66,10 @@ async function child(): Promise<void> {
   const docs = await corpus(Number(arg('docs')));
   const embedder = await Embedder.load();
   await embedder.embed(['warm-up sentence for the session']);
+  // onnxruntime pins the threads it creates to cores of its own choosing, escaping the taskset the
+  // process was started under (seen: a pool thread on core 1 in a process started on core 0, 2 CPU-s
+  // per wall second): pin every thread again now that they exist, so one worker really is one core.
+  execFileSync('taskset', ['-a', '-p', '-c', arg('cpu')!, String(process.pid)], { stdio: 'ignore' });
   const db = await openDb({ url });
   process.stdout.write('READY\n');
   await new Promise<void>((resolve) => readline.createInterface({ input: process.stdin }).once('line', () => resolve()));
@@ -89,7 +93,7 @@ interface Done {
 }
 
 function startWorker(o: { cpu: number; url: string; table: string; shard: number; count: number; docs: number }): { proc: ChildProcess; ready: Promise<void>; done: Promise<Done> } {
-  const argv = [...process.execArgv, process.argv[1], '--child', '--pg', o.url, '--table', o.table, '--shard', String(o.shard), '--count', String(o.count), '--docs', String(o.docs)];
+  const argv = [...process.execArgv, process.argv[1], '--child', '--cpu', String(o.cpu), '--pg', o.url, '--table', o.table, '--shard', String(o.shard), '--count', String(o.count), '--docs', String(o.docs)];
   const proc = spawn('taskset', ['-c', String(o.cpu), process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: proc.stdout! });
   let onReady!: () => void;
