@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stateDir } from './paths';
 import { portOpen } from './ports';
-import { startDevServer, waitForTemporal } from './temporal-dev-server';
+import { registerSearchAttributes, startDevServer, waitForTemporal } from './temporal-dev-server';
 
 export interface LocalTemporal {
   address: string;
@@ -46,7 +46,8 @@ export async function ensureLocalTemporal(log: (line: string) => void = () => un
     const rec = JSON.parse(fs.readFileSync(stateFile(), 'utf8')) as Recorded;
     if (alive(rec.pid)) {
       await waitForTemporal(rec.address, 15_000);
-      log(`reusing the local Temporal dev server at ${rec.address} (pid ${rec.pid})`);
+      const added = await registerSearchAttributes(rec.address);
+      log(`reusing the local Temporal dev server at ${rec.address} (pid ${rec.pid})${added.length > 0 ? `; registered search attribute(s) ${added.join(', ')}` : ''}`);
       return { address: rec.address, uiUrl: rec.uiUrl, started: false };
     }
   }

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { binDir } from './paths';
 import { freePort } from './ports';
 
@@ -64,6 +65,37 @@ export async function waitForTemporal(address: string, timeoutMs = 60_000): Prom
   throw new Error(`Temporal server at ${address} did not answer within ${timeoutMs} ms: ${String(lastErr)}`);
 }
 
+const INDEXED_VALUE_TYPE = {
+  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Bool: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+} as const;
+
+/**
+ * Registers the SEARCH_ATTRIBUTES a local dev server lacks. `start-dev --search-attribute` registers
+ * them only when it creates the SQLite file: a server started on a file from an older release (one
+ * without BakeoffOutcome) comes up without the new one, and every bakeoff start would be refused.
+ * Returns the names it added. Only for servers bakeoff runs itself; a real cluster is the operator's.
+ */
+export async function registerSearchAttributes(address: string, namespace = 'default'): Promise<string[]> {
+  const conn = await Connection.connect({ address, connectTimeout: 5000 });
+  try {
+    const r = await conn.operatorService.listSearchAttributes({ namespace });
+    const have = { ...(r.customAttributes ?? {}), ...(r.systemAttributes ?? {}) };
+    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in have));
+    if (missing.length === 0) return [];
+    try {
+      await conn.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]])) });
+    } catch (err) {
+      // ALREADY_EXISTS: the server's own start-up registration got there between the list and the add.
+      if ((err as { code?: number }).code !== 6) throw err;
+    }
+    return missing.map(([name]) => name);
+  } finally {
+    await conn.close();
+  }
+}
+
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const cli = findTemporalCli();
   const port = opts.port ?? (await freePort());
@@ -95,6 +127,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
         throw new Error(`temporal dev server exited during start-up (args: ${args.join(' ')})`);
       }),
     ]);
+    if (opts.dbFile) await registerSearchAttributes(address);
   } catch (e) {
     if (!exited) child.kill('SIGKILL');
     throw e;

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
+import { registerSearchAttributes, SEARCH_ATTRIBUTES, startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
 import { smoke, smokeAckSignal, smokeStateQuery } from '../../src/workflows/smoke';
 
 let server: DevServer;
@@ -51,5 +51,38 @@ test('timer, signal and query round-trip through a real dev server', async () =>
   } finally {
     await connection.close();
     await nativeConnection.close();
+  }
+});
+
+// `start-dev --search-attribute` registers attributes only when it creates its SQLite file: a demo's
+// .bakeoff/temporal.db from a release without BakeoffOutcome came back without it, and every bakeoff
+// start was refused. startDevServer registers what the file lacks.
+test('a dev server restarted on an older SQLite file gets the search attributes that file lacks', async () => {
+  const dbFile = path.join(dir, 'older.db');
+  const listed = async (s: DevServer) => {
+    const conn = await Connection.connect({ address: s.address });
+    try {
+      const r = await conn.operatorService.listSearchAttributes({ namespace: 'default' });
+      return Object.keys(r.customAttributes ?? {});
+    } finally {
+      await conn.close();
+    }
+  };
+  const first = await startDevServer({ dbFile, headless: true });
+  try {
+    const conn = await Connection.connect({ address: first.address });
+    // The file as an older release left it: no BakeoffOutcome.
+    await conn.operatorService.removeSearchAttributes({ namespace: 'default', searchAttributes: ['BakeoffOutcome'] });
+    await conn.close();
+    expect(await listed(first)).not.toContain('BakeoffOutcome');
+  } finally {
+    await first.stop();
+  }
+  const second = await startDevServer({ dbFile, headless: true });
+  try {
+    expect(await listed(second)).toEqual(expect.arrayContaining(Object.keys(SEARCH_ATTRIBUTES)));
+    expect(await registerSearchAttributes(second.address)).toEqual([]); // nothing left to add
+  } finally {
+    await second.stop();
   }
 });
