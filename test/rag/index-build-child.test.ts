@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { FaissIndex } from '../../src/rag/faiss-index';
 import { buildAndSaveIndexes, type IndexBuildInput } from '../../src/rag/index-build';
 import { buildAndSaveIndexesInChild } from '../../src/rag/index-build-child';
 import { ClusteredVectors } from '../support/clustered-vectors';
+import { longestStall } from '../support/event-loop-stall';
 
 const DIM = 64;
 // Big enough that the build holds a thread for well over the 1 s a workflow task may take.
@@ -33,25 +33,6 @@ function input(dir: string): IndexBuildInput {
     ivfDir: path.join(tmp, dir, 'ivf'),
     sweepFile: path.join(tmp, dir, 'sweep.json'),
   };
-}
-
-/** The longest gap between turns of the event loop (ms) while `f` ran, and f's result. */
-async function longestStall<T>(f: () => Promise<T>): Promise<{ stallMs: number; result: T }> {
-  let last = performance.now();
-  let worst = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-  }, 10);
-  try {
-    const result = await f();
-    // A stall that lasted until f returned counts too.
-    worst = Math.max(worst, performance.now() - last);
-    return { stallMs: worst, result };
-  } finally {
-    clearInterval(tick);
-  }
 }
 
 test('built in a child process, the caller stays responsive; in-process, the same build stalls it', async () => {

@@ -1,11 +1,11 @@
 // runOffThread with the reranker's Newton fit (what trainTableReranker does since issue 17): the
 // model is the one the same fit makes in-thread, bit for bit, and the caller's event loop keeps
 // turning while it runs; an error thrown there comes back with its name and message.
-import { performance } from 'node:perf_hooks';
 import { seededRandom } from '../../src/platform/seeded-random';
 import { runOffThread } from '../../src/rag/off-thread';
 import { trainLogisticReranker, type LogisticModel, type TrainingExample } from '../../src/rag/rerank';
 import { FEATURE_NAMES } from '../../src/rag/rerank-features';
+import { longestStall } from '../support/event-loop-stall';
 
 const RERANK = require.resolve('../../src/rag/rerank');
 
@@ -16,23 +16,6 @@ function examples(cases: number, perCase: number, seed: number): TrainingExample
     const features = Array.from({ length: perCase }, () => FEATURE_NAMES.map(() => r()));
     return { case_id: `c${c}`, split: 'train' as const, features, labels: features.map((f) => (f[0] + f[1] + 0.5 * r() > 1.2 ? 1 : 0)) };
   });
-}
-
-async function longestStall<T>(f: () => Promise<T>): Promise<{ stallMs: number; result: T }> {
-  let last = performance.now();
-  let worst = 0;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-  }, 10);
-  try {
-    const result = await f();
-    worst = Math.max(worst, performance.now() - last);
-    return { stallMs: worst, result };
-  } finally {
-    clearInterval(tick);
-  }
 }
 
 test('the fit off-thread equals the fit in-thread, and only the in-thread one stalls the caller', async () => {
