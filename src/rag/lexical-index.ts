@@ -35,6 +35,17 @@ export interface LexicalStats {
   terms: number;
 }
 
+/**
+ * Chunks per statement of a statistics rebuild: on PGlite one slice of the demo's table (~300-word
+ * chunks) takes well under the 250 ms a statement may hold the worker's event loop.
+ */
+export const STATS_SLICE_ROWS = 500;
+
+/** Lets timers and I/O run (a PGlite statement never yields on its own). */
+function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** `<prefix><table>` when it fits PostgreSQL's 63-byte identifiers, else a short stable hash of the table. */
 function sideTableName(prefix: string, table: string): string {
   const plain = `${prefix}${table}`;
@@ -99,19 +110,43 @@ export class LexicalIndex {
   }
 
   /**
-   * Recomputes df per lexeme (ts_stat) and the length of every chunk (occurrences in its tsvector)
-   * from the table's current rows, atomically. One pass over the table; ingest runs it once at its end.
+   * Recomputes df per lexeme and the length of every chunk (occurrences in its tsvector) from the
+   * table's current rows, atomically; ingest runs it once at its end. The table is read in slices of
+   * `sliceRows` chunks in chunk_id order (each slice adds its lengths and its df counts), with a turn
+   * of the event loop between slices: PGlite runs SQL on the caller's thread, and one whole-table
+   * statement held a worker's loop for ~2 s on the demo's table (issue 17). The result is the
+   * whole-table one: df counts each chunk holding a lexeme once, whichever slice it falls in.
    */
-  async rebuildStats(): Promise<LexicalStats> {
+  async rebuildStats(opts: { sliceRows?: number } = {}): Promise<LexicalStats> {
+    const sliceRows = opts.sliceRows ?? STATS_SLICE_ROWS;
+    if (!Number.isInteger(sliceRows) || sliceRows < 1) throw new Error(`sliceRows: must be a positive whole number, got ${sliceRows}`);
     return this.db.transaction(async (tx) => {
       await this.ensureTables(tx);
       await tx.query(`DELETE FROM ${this.qTerms}`);
-      await tx.query(`INSERT INTO ${this.qTerms} (lexeme, df) SELECT word, ndoc FROM ts_stat($1)`, [`SELECT tsv FROM ${this.qt}`]);
       await tx.query(`DELETE FROM ${this.qLengths}`);
-      await tx.query(
-        `INSERT INTO ${this.qLengths} (chunk_id, len)
-         SELECT chunk_id, (SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) FROM unnest(tsv) u)::int FROM ${this.qt}`,
-      );
+      let after: string | null = null;
+      for (;;) {
+        // Data-modifying CTEs run exactly once each, whether or not the outer SELECT reads them.
+        const slice: { rows: { rows: number; last: string | null }[] } = await tx.query(
+          `WITH s AS MATERIALIZED (
+                  SELECT chunk_id, tsv FROM ${this.qt} WHERE $1::text IS NULL OR chunk_id > $1::text ORDER BY chunk_id LIMIT $2),
+                l AS (
+                  INSERT INTO ${this.qLengths} (chunk_id, len)
+                  SELECT chunk_id, (SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) FROM unnest(tsv) u)::int FROM s
+                  RETURNING chunk_id),
+                d AS (
+                  INSERT INTO ${this.qTerms} AS t (lexeme, df)
+                  SELECT x.lexeme, count(*)::int FROM s CROSS JOIN LATERAL unnest(tsvector_to_array(s.tsv)) AS x(lexeme) GROUP BY x.lexeme
+                  ON CONFLICT (lexeme) DO UPDATE SET df = t.df + EXCLUDED.df
+                  RETURNING 1)
+           SELECT (SELECT count(*)::int FROM l) AS rows, (SELECT max(chunk_id) FROM s) AS last`,
+          [after, sliceRows],
+        );
+        const { rows, last } = slice.rows[0];
+        if (rows < sliceRows || last === null) break;
+        after = last;
+        await turnOfEventLoop();
+      }
       const s = await tx.query<{ n: number; avg_length: number | null; terms: number }>(
         `SELECT (SELECT count(*)::int FROM ${this.qLengths}) AS n, (SELECT avg(len)::float8 FROM ${this.qLengths}) AS avg_length,
                 (SELECT count(*)::int FROM ${this.qTerms}) AS terms`,
