@@ -2,12 +2,13 @@
 // and IVF (serving), with nprobe chosen by a sweep as the smallest value whose overlap@10 with flat
 // reaches the probe's target. Laid out as <indexDir>/<table>/<ingest_run_id>/{flat,ivf,sweep.json},
 // with <indexDir>/<table>/current.json naming the latest build (so a caller that knows only the
-// table finds its index).
+// table finds its index). The table's learned reranker is trained here too, once per build (issue 17),
+// saved as <runDir>/reranker-<vector source>.json and named in the pointer by sha256.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { quoteIdent, type Queryable } from '../platform/db';
-import type { ArtifactStore } from '../store/artifacts';
+import { sha256File, type ArtifactStore } from '../store/artifacts';
 import { FaissIndex } from './faiss-index';
 import { buildAndSaveIndexesInChild } from './index-build-child';
 import type { SweepResult } from './nprobe-sweep';
@@ -31,6 +32,14 @@ export const IndexPointerSchema = z.strictObject({
   // Artifact-store hashes of the flat and IVF directories (absent in builds before the store).
   flat_sha256: z.string().optional(),
   ivf_sha256: z.string().optional(),
+  // The nprobe sweep's result (sweep.json beside the index dirs), published by hash.
+  sweep_sha256: z.string().optional(),
+  // The learned reranker trained with this build (builds before it have none of these: the data plane
+  // then trains lazily as it always did). reranker_absent says why a build has no reranker.
+  reranker_sha256: z.string().optional(),
+  reranker_source: z.string().optional(),
+  reranker_lift_sha256: z.string().optional(),
+  reranker_absent: z.string().optional(),
 });
 export type IndexPointer = z.infer<typeof IndexPointerSchema>;
 
@@ -76,6 +85,14 @@ export interface BuiltIndexes {
   sweep: SweepResult | null;
 }
 
+/** What a build's reranker step produced: a saved model (and its dev lift), or why there is none. */
+export type BuildReranker = { modelFile: string; liftFile: string; source: string } | { absent: string };
+
+/** The file a table's reranker for one vector source is kept in, beside that run's indexes. */
+export function rerankerFile(indexDir: string, table: string, ingestRunId: string, source: string): string {
+  return path.join(indexDir, table, ingestRunId, `reranker-${source}.json`);
+}
+
 export async function buildTableIndexes(o: {
   db: Queryable;
   table: string;
@@ -93,6 +110,8 @@ export async function buildTableIndexes(o: {
   onProgress?: (what: string) => void | Promise<void>;
   /** When given, both index directories and the pointer are published there (any machine loads them by hash). */
   artifacts?: ArtifactStore;
+  /** Trains the table's reranker over the new IVF index before the pointer is written (named in it). */
+  reranker?: (built: { flat: FaissIndex; ivf: FaissIndex; runDir: string }) => Promise<BuildReranker>;
 }): Promise<BuiltIndexes> {
   const { ids, vectors, dim } = await readTableVectors(o.db, o.table, (n) => o.onProgress?.(`read ${n} vectors`));
   if (ids.length === 0) throw new Error(`${o.table} has no rows to index`);
@@ -121,9 +140,19 @@ export async function buildTableIndexes(o: {
     nprobe,
     overlap_at_10: sweep?.points.find((p) => p.nprobe === nprobe)?.overlapAtK ?? null,
   };
+  const reranker = o.reranker ? await o.reranker({ flat, ivf, runDir }) : null;
+  if (reranker && 'absent' in reranker) pointer.reranker_absent = reranker.absent;
+  if (reranker && 'modelFile' in reranker) {
+    pointer.reranker_source = reranker.source;
+    // Named by hash even without a shared store: a local load checks the file against it.
+    pointer.reranker_sha256 = o.artifacts ? (await o.artifacts.putFile(reranker.modelFile, 'reranker')).hash : await sha256File(reranker.modelFile);
+    if (o.artifacts) pointer.reranker_lift_sha256 = (await o.artifacts.putFile(reranker.liftFile, 'reranker-lift')).hash;
+  }
   if (o.artifacts) {
     pointer.flat_sha256 = await o.artifacts.putDir(flatDir, 'faiss-flat');
     pointer.ivf_sha256 = await o.artifacts.putDir(ivfDir, 'faiss-ivf');
+    const sweepFile = path.join(runDir, 'sweep.json');
+    if (sweep && fs.existsSync(sweepFile)) pointer.sweep_sha256 = (await o.artifacts.putFile(sweepFile, 'nprobe-sweep')).hash;
     const published = await o.artifacts.putBytes(JSON.stringify(pointer), 'index-pointer');
     await o.artifacts.setRef(indexRefName(o.table), published.hash);
     await o.onProgress?.(`published indexes: ivf sha256:${pointer.ivf_sha256.slice(0, 12)}`);

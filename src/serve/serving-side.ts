@@ -4,6 +4,9 @@
 // The layout of indexes and rerankers is the data plane's (src/activities/data-plane.ts):
 //   <indexDir>/<table>/current.json                          the latest index build (embedder, ivf path)
 //   <indexDir>/<table>/<ingest_run_id>/reranker-<source>.json the learned reranker for that vector source
+// A build whose pointer names its reranker by sha256 (reranker_sha256, trained with the index build) is
+// served with exactly that model, fetched by hash like the index: every replica ranks alike, and a
+// missing or corrupt artifact fails the load. Builds from before keep the local file lookup.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { quoteIdent, type Db } from '../platform/db';
@@ -11,6 +14,7 @@ import { DEFAULT_EMBEDDER } from '../rag/embed';
 import { tableFingerprints, type TableFingerprint } from '../rag/evaluate';
 import { FaissIndex } from '../rag/faiss-index';
 import { LearnedReranker } from '../rag/rerank';
+import { loadPublishedReranker, publishedRerankerFor } from '../rag/rerank-artifact';
 import { RerankerService, type RerankerServiceOptions } from '../rag/rerank-service';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type VectorSource } from '../rag/retrieve';
 import { readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
@@ -143,8 +147,18 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
   let reranker: FallbackReranker | null = null;
   let rerankerStatus: string;
   const modelFile = path.join(deps.indexDir, spec.table, ingestRunId, `reranker-${base.vector.source}.json`);
+  const publishedReranker = publishedRerankerFor(build, base.vector.source);
   if (deps.rerank === false) {
     rerankerStatus = 'disabled by configuration';
+  } else if (build?.reranker_absent) {
+    rerankerStatus = `absent: ${build.reranker_absent} (fused order is served)`;
+  } else if (build && publishedReranker) {
+    try {
+      reranker = new FallbackReranker(new RerankerService(await loadPublishedReranker({ pointer: build, sha256: publishedReranker, artifacts: deps.artifacts, indexDir: deps.indexDir }), deps.reranker));
+    } catch (err) {
+      throw new SideLoadError(spec, (err as Error).message);
+    }
+    rerankerStatus = `ready: sha256:${publishedReranker} (trained with the index build of ${build.ingest_run_id})`;
   } else if (!fs.existsSync(modelFile)) {
     rerankerStatus = `absent: no trained reranker at ${modelFile} (fused order is served)`;
   } else {
