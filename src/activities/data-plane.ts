@@ -30,9 +30,10 @@ import type { Shard } from '../rag/ingest-shard';
 import { probeDedupRate, probeFingerprints, probeIvfFlatOverlap, probeMaxEmbeddingTokens, probePrefixLeakage, probeSnapshotBreadth, probeUnitNorm } from '../rag/probes';
 import { LearnedReranker } from '../rag/rerank';
 import { RerankerService, type RerankerStats } from '../rag/rerank-service';
-import { trainTableReranker } from '../rag/rerank-training';
+import { loadPublishedReranker, publishedRerankerFor, RerankerUnavailable } from '../rag/rerank-artifact';
+import { trainTableReranker, type TrainingCase } from '../rag/rerank-training';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type RetrievalResult } from '../rag/retrieve';
-import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
+import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer, rerankerFile, type BuildReranker, type IndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { lockedOrFail, parseInput, TableName } from './activity-input';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, EvaluatePairInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
@@ -327,6 +328,8 @@ export class DataPlane {
       sweepQueries,
       onProgress: () => heartbeat(indexing),
       artifacts: this.deps.artifacts,
+      // Trained once, here, over the new IVF index: every worker and replica then loads it by hash.
+      reranker: ({ ivf }) => this.trainBuildReranker(input.table, locked.ingest_run_id, embedder, ivf, registered, dataset),
     });
     this.indexes.set(built.pointer.flat, { stamp: fs.readFileSync(path.join(built.pointer.flat, 'SHA256SUMS'), 'utf8'), index: built.flat });
     this.indexes.set(built.pointer.ivf, { stamp: fs.readFileSync(path.join(built.pointer.ivf, 'SHA256SUMS'), 'utf8'), index: built.ivf });
@@ -345,7 +348,40 @@ export class DataPlane {
       dedupRate: report.dedup_rate,
       index: { flat: built.pointer.flat, ivf: built.pointer.ivf },
       durationMs: Date.now() - t0,
+      ...(report.corpus_fingerprint ? { corpusSnapshot: report.corpus_fingerprint } : {}),
     };
+  }
+
+  /**
+   * The reranker of a new build, fitted on the dataset's own train split over this table (lift on dev):
+   * the bundled FAQ's gold documents, or a registered dataset's qrels (any relevant document a positive).
+   * None when the dataset lacks train or dev cases, or the table holds none of the train cases' relevant documents.
+   */
+  private async trainBuildReranker(table: string, ingestRunId: string, embedder: EmbedderLike, ivf: FaissIndex, registered: string | null, dataset: Dataset | null): Promise<BuildReranker> {
+    const name = registered ?? 'the bundled FAQ';
+    const cases: TrainingCase[] = (dataset ? dataset.cases : this.registeredCases(`${registered}:all`)).filter((c) => c.split === 'train' || c.split === 'dev');
+    const train = cases.filter((c) => c.split === 'train');
+    const none = (absent: string): BuildReranker => {
+      this.log(`reranker for ${table}: none (${absent}); fused order is served`);
+      return { absent };
+    };
+    if (train.length === 0 || !cases.some((c) => c.split === 'dev')) return none(`dataset ${name} has ${train.length} train and ${cases.length - train.length} dev cases; a reranker needs both`);
+    const relevant = [...new Set(train.flatMap((c) => ('relevant' in c ? Object.keys(c.relevant).filter((d) => c.relevant[d] > 0) : [c.gold_doc_id])))];
+    const held = await this.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdent(table)} WHERE doc_id = ANY($1::text[])`, [relevant]);
+    if (held.rows[0].n === 0) return none(`the table holds none of the relevant documents of ${name}'s train cases`);
+    const store = new ChunkStore(this.deps.db, table, embedder.dims);
+    const retriever = new HybridRetriever({ store, encoder: embedder, vector: faissSearcher(ivf), options: this.deps.retrieval });
+    const t0 = Date.now();
+    const trained = await trainTableReranker(retriever, cases, { source: `${table}@${ingestRunId}`, onCase: (done, total) => heartbeat({ phase: 'rerank-training', done, total }) });
+    const modelFile = rerankerFile(this.indexDir, table, ingestRunId, retriever.vector.source);
+    new LearnedReranker(trained.model).save(modelFile);
+    const liftFile = modelFile.replace(/\.json$/, '.lift.json');
+    fs.writeFileSync(liftFile, JSON.stringify(trained.lift, null, 2) + '\n');
+    this.log(
+      `reranker for ${table}: trained with the index build on ${trained.trainCases.length} train cases of ${name} in ${Date.now() - t0} ms; ` +
+        `dev MRR@10 ${trained.lift.fused.mrr_at_10.toFixed(3)} → ${trained.lift.reranked.mrr_at_10.toFixed(3)}`,
+    );
+    return { modelFile, liftFile, source: retriever.vector.source };
   }
 
   // ---- evaluate ----------------------------------------------------------------------------------
@@ -620,11 +656,33 @@ export class DataPlane {
     return p;
   }
 
+  /** This ingest run's build record: the published one (any worker's), else this worker's own. */
+  private async buildOf(table: string, ingestRunId: string): Promise<IndexPointer | null> {
+    const published = this.deps.artifacts ? await readPublishedIndexPointer(this.deps.artifacts, table) : null;
+    if (published?.ingest_run_id === ingestRunId) return published;
+    const local = readIndexPointer(this.indexDir, table);
+    return local?.ingest_run_id === ingestRunId ? local : null;
+  }
+
   private async loadOrTrainReranker(table: string, ingestRunId: string, retriever: HybridRetriever): Promise<RerankerService | null> {
     const dir = path.join(this.indexDir, table, ingestRunId);
     const file = path.join(dir, `reranker-${retriever.vector.source}.json`);
+    const build = await this.buildOf(table, ingestRunId);
+    const published = publishedRerankerFor(build, retriever.vector.source);
     let model: LearnedReranker;
-    if (fs.existsSync(file)) {
+    if (build?.reranker_absent) {
+      this.log(`reranker for ${table}: none (${build.reranker_absent})`);
+      return null;
+    } else if (build && published) {
+      // The build's reranker, by hash: never retrained here (another fit could rank differently).
+      try {
+        model = await loadPublishedReranker({ pointer: build, sha256: published, artifacts: this.deps.artifacts, indexDir: this.indexDir });
+      } catch (err) {
+        if (err instanceof RerankerUnavailable) throw ApplicationFailure.create({ type: 'RerankerUnavailable', nonRetryable: true, message: err.message });
+        throw err;
+      }
+      this.log(`reranker for ${table}: sha256:${published.slice(0, 12)} published with the index build, loaded by hash`);
+    } else if (fs.existsSync(file)) {
       model = LearnedReranker.load(file);
     } else {
       const dataset = await this.dataset();
