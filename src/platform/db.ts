@@ -180,6 +180,11 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   return db;
 }
 
+/** Lets timers and I/O run between statements: a PGlite statement holds the caller's thread until it ends. */
+export function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** SQL identifiers we create (shadow tables, versions) must match this; never interpolate anything else. */
 export const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 

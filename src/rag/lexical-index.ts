@@ -10,7 +10,7 @@
 // existed, test fixtures). The side tables deliberately do not start with document_chunks_, so they are
 // never mistaken for shadow tables.
 import { createHash } from 'node:crypto';
-import { quoteIdent, type Db, type Queryable } from '../platform/db';
+import { quoteIdent, turnOfEventLoop, type Db, type Queryable } from '../platform/db';
 import { memoryBm25Search, warmMemoryIndex } from './lexical-memory-index';
 import { LEGACY_LEXICAL_RANKER, type LexicalRanker } from './lexical-ranker';
 
@@ -40,11 +40,6 @@ export interface LexicalStats {
  * chunks) takes well under the 250 ms a statement may hold the worker's event loop.
  */
 export const STATS_SLICE_ROWS = 500;
-
-/** Lets timers and I/O run (a PGlite statement never yields on its own). */
-function turnOfEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** `<prefix><table>` when it fits PostgreSQL's 63-byte identifiers, else a short stable hash of the table. */
 function sideTableName(prefix: string, table: string): string {
