@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { z } from 'zod';
 import { parseBakeoffInput, BakeoffInputError } from '../client/bakeoff';
 import { defaultShadowFor, isShadowOff, withShadowDefault } from '../client/shadow-defaults';
 import { modelsDir } from '../platform/paths';
 import { DEFAULT_EMBEDDER } from '../rag/embed';
 import { parseDuration } from '../workflows/duration';
 import type { BakeoffInput } from '../workflows/messages';
+import { MAX_INGEST_SHARDS } from '../workflows/shard-ingest';
 import { CliError } from './errors';
 
 /** Flags of `start` / `dry-run` that shape the input (all optional; the file may give them). */
@@ -34,7 +36,19 @@ export interface InputFlags {
   /** Shadow stage soak, or "off" (default: src/client/shadow-defaults.ts). */
   shadow?: string;
   webhook?: string;
+  /** Shards of the shadow ingest run at once on the data workers (workflow input ingestParallelism). */
+  ingestParallelism?: string;
   by: string;
+}
+
+/** --ingest-parallelism: a whole number 1..64, checked here so the error names the flag. */
+const IngestParallelismFlag = z.string().regex(/^\s*\d+\s*$/).transform(Number).pipe(z.int().min(1).max(MAX_INGEST_SHARDS));
+
+function ingestParallelismFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const r = IngestParallelismFlag.safeParse(value);
+  if (!r.success) throw new CliError(`--ingest-parallelism ${JSON.stringify(value)}: must be a whole number from 1 to ${MAX_INGEST_SHARDS}`);
+  return r.data;
 }
 
 const CANDIDATE_KEYS = ['chunk_size', 'overlap_ratio', 'jaccard_threshold', 'prefix_policy', 'chunk_version'];
@@ -159,6 +173,7 @@ export function buildRawInput(flags: InputFlags, extra: { dryRun?: boolean } = {
   if (flags.ramp !== undefined) raw.ramp = parseRampFlag(flags.ramp);
   if (flags.checkInterval !== undefined) raw.checkInterval = durationFlag('check-interval', flags.checkInterval);
   if (flags.operatorDeadline !== undefined) raw.operatorDeadline = durationFlag('operator-deadline', flags.operatorDeadline);
+  if (flags.ingestParallelism !== undefined) raw.ingestParallelism = ingestParallelismFlag(flags.ingestParallelism);
   if (flags.dryRunSoak !== undefined) raw.dryRunSoak = durationFlag('dry-run-soak', flags.dryRunSoak);
   // A name is resolved by the worker (BAKEOFF_WEBHOOK_<NAME>); a URL still works but lands in history.
   if (flags.webhook !== undefined) raw[/^[a-z][a-z0-9+.-]*:/i.test(flags.webhook) ? 'notifyWebhookUrl' : 'notifyWebhook'] = flags.webhook;

@@ -13,7 +13,6 @@ import {
   isCancellation,
   patched,
   log,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -21,7 +20,8 @@ import {
 } from '@temporalio/workflow';
 import type { BakeoffActivities, EvalReport, LiveCheckResult, LockedConfig, PointerState, ProbeResult } from '../activities/types';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
-import { dataSteps } from './activity-proxies';
+import { dataSteps, summarizedActivities } from './activity-proxies';
+import { operatorTimerSummary, soakTimerSummary } from './summaries';
 import { SHARDED_INGEST_PATCH, shardedIngest } from './shard-ingest';
 import { currentDetails } from './current-details';
 import { formatDuration } from './duration';
@@ -98,7 +98,7 @@ const DEFAULT_TIMEOUTS = { step: 60_000, heartbeat: 5 * 60_000 };
 function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
   return {
     /** Short database steps: retried until they succeed (the pointer must end up right). */
-    quick: proxyActivities<BakeoffActivities>({ startToCloseTimeout: t.step, retry }),
+    quick: summarizedActivities<BakeoffActivities>({ startToCloseTimeout: t.step, retry }),
     /**
      * Data-plane steps: long, and they heartbeat so a dead worker is noticed within the heartbeat
      * timeout. They run on the data workers' queue (./activity-proxies, patch 'data-task-queue').
@@ -111,7 +111,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      * A table copy is one SQL statement, so the activity heartbeats on a timer while it runs: a worker
      * that dies mid-copy is noticed within the heartbeat timeout, not after the 2 h start-to-close.
      */
-    backup: proxyActivities<Pick<BakeoffActivities, 'backupLive'>>({
+    backup: summarizedActivities<Pick<BakeoffActivities, 'backupLive'>>({
       startToCloseTimeout: '2h',
       heartbeatTimeout: t.heartbeat,
       retry: { ...retry, maximumAttempts: 5 },
@@ -120,7 +120,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      * The traffic split (patch 'fenced-split'): a rollback that cancels it waits until the activity
      * has finished or been refused by the fence, so a late split can never undo the rollback.
      */
-    split: proxyActivities<Pick<BakeoffActivities, 'setTrafficSplit'>>({
+    split: summarizedActivities<Pick<BakeoffActivities, 'setTrafficSplit'>>({
       startToCloseTimeout: t.step,
       heartbeatTimeout: Math.min(t.step, 30_000),
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -130,7 +130,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      * The shadow stage's mirror (patch 'shadow-stage'): like the split, a rollback that cancels it
      * waits until it has finished, so a late setMirror can never land after the clearMirror.
      */
-    mirror: proxyActivities<Pick<BakeoffActivities, 'setMirror'>>({
+    mirror: summarizedActivities<Pick<BakeoffActivities, 'setMirror'>>({
       startToCloseTimeout: t.step,
       heartbeatTimeout: Math.min(t.step, 30_000),
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -140,7 +140,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
 }
 
 /** Notifications must never hold up or fail a bakeoff: few attempts, failures only logged. */
-const notifier = proxyActivities<Pick<BakeoffActivities, 'notify'>>({
+const notifier = summarizedActivities<Pick<BakeoffActivities, 'notify'>>({
   startToCloseTimeout: '30s',
   retry: { ...retry, maximumAttempts: 3 },
 });
@@ -568,7 +568,7 @@ class BakeoffRun {
     s.status.awaiting = { reason, since: now, deadline: now + deadline, resumesAt };
     this.setPhase('awaiting-operator', `${reason} — approve or abort within ${formatDuration(deadline)}`);
     this.notify('operator', `decision needed: ${reason}`);
-    const decided = await condition(() => s.approval !== null, deadline);
+    const decided = await condition(() => s.approval !== null, deadline, { summary: operatorTimerSummary(now + deadline) });
     s.status.awaiting = null;
     // Set by the approve handler while this waited, which TypeScript's narrowing cannot see.
     const a = s.approval as BakeoffState['approval'];
@@ -623,7 +623,7 @@ class BakeoffRun {
         await this.shadowCheck(p, cfg, st, true);
         break;
       }
-      await this.sleepUntilDue(clock, interval);
+      await this.sleepUntilDue(clock, interval, `shadow stage: mirroring ${cfg.percent} % for ${formatDuration(cfg.soak)}`);
       if (clock.checkDue(Date.now(), interval)) {
         const stageEnd = clock.expired(this.clockStopped());
         if ((await this.shadowCheck(p, cfg, st, stageEnd)) === 'advance' || stageEnd) break;
@@ -795,7 +795,7 @@ class BakeoffRun {
       const info = workflowInfo();
       if (info.historyLength >= input.continueAsNewAfterEvents || info.continueAsNewSuggested) return 'continue-as-new';
 
-      await this.sleepUntilDue(clock, interval);
+      await this.sleepUntilDue(clock, interval, `stage ${i + 1}/${input.ramp.length} soak: ${input.ramp[i].percent} % for ${formatDuration(clock.p.soakMs)}`);
       if (clock.checkDue(Date.now(), interval)) {
         if (!s.judge) {
           await this.liveCheck(p, clock, i);
@@ -887,12 +887,14 @@ class BakeoffRun {
     }
   }
 
-  /** Sleeps until the next check is due or the soak runs out, waking early for any message. */
-  private async sleepUntilDue(clock: SoakClock, interval: number): Promise<void> {
-    const wait = clock.waitMs(Date.now(), interval, this.clockStopped());
+  /** Sleeps until the next check is due or the soak runs out, waking early for any message; `what` soaks (the timer's UI summary). */
+  private async sleepUntilDue(clock: SoakClock, interval: number, what: string): Promise<void> {
+    const stopped = this.clockStopped();
+    const wait = clock.waitMs(Date.now(), interval, stopped);
     if (wait > 0) {
       const seen = this.wakeSeq;
-      await condition(() => this.wakeSeq !== seen, wait);
+      const summary = soakTimerSummary(stopped ? `${what} (clock stopped)` : what, clock.remainingAt(Date.now(), stopped), wait);
+      await condition(() => this.wakeSeq !== seen, wait, { summary });
     }
     this.tick();
   }

@@ -3,12 +3,12 @@
 // appends the result to evaluation_history, from which the 7-day trend is computed. Deterministic
 // code only: the pointer read, the evaluation and the append are activities.
 import type { RetryPolicy } from '@temporalio/common';
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { EvaluationKind, RecordEvaluationResult } from '../store/evaluation-history';
 import type { EvaluationHistoryActivities } from '../activities/record-evaluation';
 import type { BakeoffActivities, EvalReport } from '../activities/types';
-import { dataSteps } from './activity-proxies';
+import { dataSteps, summarizedActivities } from './activity-proxies';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
 import { laneSchema } from './messages';
 import { formatZodIssues } from '../platform/zod-issues';
@@ -44,7 +44,7 @@ const retry: RetryPolicy = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
 
-const quick = proxyActivities<Pick<BakeoffActivities, 'readPointer'> & EvaluationHistoryActivities>({
+const quick = summarizedActivities<Pick<BakeoffActivities, 'readPointer'> & EvaluationHistoryActivities>({
   startToCloseTimeout: '1m',
   retry: { ...retry, maximumAttempts: 10 },
 });

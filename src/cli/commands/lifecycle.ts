@@ -36,6 +36,7 @@ function addInputOptions(cmd: Command): Command {
     .option('--shadow <duration>', 'shadow stage soak before any split (mirrored requests, never served), or off (default 30m; dry run 60s)')
     .option('--operator-deadline <duration>', 'how long an inconclusive verdict waits for approve/abort (default 24h)')
     .option('--webhook <name>', 'notification webhook by name: the worker POSTs to its BAKEOFF_WEBHOOK_<NAME> (an http(s) URL is still accepted, deprecated: it is stored in the workflow history)')
+    .option('--ingest-parallelism <n>', 'shards of the shadow ingest run at once on the data workers, 1..64 (default 1: one shadowIngest activity; docs/scaling.md)')
     .option('--by <name>', 'who is asking (default $USER)')
     .option('--workflow-id <id>', 'override the workflow id derived from the config');
 }
