@@ -36,6 +36,7 @@ import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptions
 import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer, rerankerFile, type BuildReranker, type IndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { lockedOrFail, parseInput, TableName } from './activity-input';
+import { lockCorpus } from './lock-corpus';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, EvaluatePairInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
 export const DEFAULT_SEED = 3;
@@ -267,8 +268,8 @@ export class DataPlane {
       db: this.deps.db,
       config: locked,
       docs,
-      // A registered corpus must still be the snapshot the config locked (checked before anything is written).
-      expectedSnapshot: registered !== null ? locked.corpus_snapshot : undefined,
+      // The corpus must still be the snapshot the bakeoff locked, FAQ or registered (checked before anything is written).
+      expectedSnapshot: locked.corpus_snapshot,
       onCorpus: (f) => {
         corpus = f.sequence;
         if (resumable) this.log(`shadowIngest ${input.table}: last heartbeat at document ${startCursor} (${previous.phase}), corpus ${startCursorCorpus === corpus ? 'unchanged: resuming there' : 'changed or unrecorded: not trusted'}`);
@@ -306,7 +307,7 @@ export class DataPlane {
     input: { table: string; dryRun: boolean },
     locked: LockedConfig,
     t0: number,
-    ingested: { report: Pick<IngestReport, 'ingest_run_id' | 'chunks' | 'docs_ingested' | 'duplicates_removed' | 'dedup_rate'>; docsTotal: number; corpus: string },
+    ingested: { report: Pick<IngestReport, 'ingest_run_id' | 'chunks' | 'docs_ingested' | 'duplicates_removed' | 'dedup_rate'> & { corpus_fingerprint?: string }; docsTotal: number; corpus: string },
   ): Promise<ShadowIngestReport> {
     const { report, docsTotal, corpus } = ingested;
     const embedder = await this.embedder(locked.embedder);
@@ -732,6 +733,7 @@ export class DataPlane {
 export function createDataPlaneActivities(deps: DataPlaneDeps | DataPlane): Omit<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes'> {
   const plane = deps instanceof DataPlane ? deps : new DataPlane(deps);
   return {
+    lockCorpus: (input) => lockCorpus(plane, input),
     shadowIngest: (input) => plane.shadowIngest(input),
     evaluate: (input) => plane.evaluate(input),
     evaluatePair: (input) => plane.evaluatePair(input),

@@ -52,12 +52,18 @@ export type WorkerActivities = BakeoffActivities & EvaluationHistoryActivities;
 
 export interface ActivityDeps extends PlatformDeps {
   /** ingest / evaluate / probes from src/rag; lockConfig defaults to src/rag/config's lockConfig. */
-  dataPlane: Omit<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes' | 'evaluatePair'> & Partial<Pick<DataPlaneActivities, 'lockConfig' | 'ingestShard' | 'buildIndexes' | 'evaluatePair'>>;
+  dataPlane: Omit<DataPlaneActivities, 'lockConfig' | 'lockCorpus' | 'ingestShard' | 'buildIndexes' | 'evaluatePair'> &
+    Partial<Pick<DataPlaneActivities, 'lockConfig' | 'lockCorpus' | 'ingestShard' | 'buildIndexes' | 'evaluatePair'>>;
 }
 
 /** A data plane without sharded ingest (test fixtures): a bakeoff that asks for it fails in one line. */
 const noShards = async (): Promise<never> => {
   throw ApplicationFailure.create({ type: 'BakeoffInputError', nonRetryable: true, message: 'ingestParallelism > 1: this worker\'s data plane has no sharded ingest' });
+};
+
+/** A data plane that cannot fingerprint a corpus: a bakeoff on it fails at the lock in one line, never ingests unlocked. */
+const noCorpusLock = async (): Promise<never> => {
+  throw ApplicationFailure.create({ type: 'DatasetUnavailable', nonRetryable: true, message: "this worker's data plane cannot fingerprint a corpus (no lockCorpus activity)" });
 };
 
 /**
@@ -74,9 +80,10 @@ function unpairedEvaluatePair(evaluate: DataPlaneActivities['evaluate']): DataPl
 }
 
 export function createActivities(deps: ActivityDeps): WorkerActivities {
-  const { lockConfig, shadowIngest, ingestShard, buildIndexes, evaluate, evaluatePair, runProbes } = deps.dataPlane;
+  const { lockConfig, lockCorpus, shadowIngest, ingestShard, buildIndexes, evaluate, evaluatePair, runProbes } = deps.dataPlane;
   return {
     lockConfig: lockConfig ?? createLockConfigActivities().lockConfig,
+    lockCorpus: lockCorpus ?? noCorpusLock,
     shadowIngest,
     ingestShard: ingestShard ?? noShards,
     buildIndexes: buildIndexes ?? noShards,

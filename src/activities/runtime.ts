@@ -9,6 +9,7 @@ import { ConfigError, describeIssues } from '../platform/temporal-config';
 import { createActivities, ensurePlatformSchema, type WorkerActivities } from './index';
 import { DataPlane, type DataPlaneDeps } from './data-plane';
 import { createIngestShardActivities } from './ingest-shards';
+import { lockCorpus } from './lock-corpus';
 import { ThreadedEmbedder } from '../rag/threaded-embedder';
 import { ArtifactStore } from '../store/artifacts';
 
@@ -69,6 +70,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
     log: opts.log,
     workflowClosed: opts.workflowClosed,
     dataPlane: {
+      lockCorpus: (i) => lockCorpus(plane, i),
       shadowIngest: (i) => plane.shadowIngest(i),
       ...createIngestShardActivities(plane, db, opts.log),
       evaluate: (i) => plane.evaluate(i),

@@ -6,10 +6,10 @@ import type { LockedConfig } from '../rag/config';
 import type { BakeoffInput, BakeoffInputRaw } from '../workflows/messages';
 import type { BakeoffStatus, Gate, GateDirection, Verdict } from '../workflows/types';
 import type { WindowEvidence } from '../workflows/live-evidence';
-import type { EvalReport, ShadowIngestReport } from '../workflows/report-types';
+import type { EvalReport, LockedCorpus, ShadowIngestReport } from '../workflows/report-types';
 
 // The report types live in a leaf module (no cycle with workflows/types.ts); re-exported for importers.
-export type { EvalReport, LatencyPercentiles, PairedLatency, PerCaseScores, ShadowIngestReport } from '../workflows/report-types';
+export type { EvalReport, LatencyPercentiles, LockedCorpus, PairedLatency, PerCaseScores, ShadowIngestReport } from '../workflows/report-types';
 
 export type { LockedConfig };
 
@@ -25,6 +25,11 @@ export interface Idempotent {
 export interface LockConfigInput {
   candidate: Record<string, unknown>;
   requestedBy: string;
+}
+
+/** The corpus a locked config will ingest (the bundled FAQ, or its `dataset`), to fingerprint on the data plane. */
+export interface LockCorpusInput {
+  locked: LockedConfig;
 }
 
 export interface ShadowIngestInput {
@@ -99,6 +104,8 @@ export interface ProbeResult {
 
 export interface DataPlaneActivities {
   lockConfig(input: LockConfigInput): Promise<LockedConfig>;
+  /** Fingerprints the corpus the bakeoff will ingest (data queue); its snapshot becomes locked.corpus_snapshot. */
+  lockCorpus(input: LockCorpusInput): Promise<LockedCorpus>;
   shadowIngest(input: ShadowIngestInput): Promise<ShadowIngestReport>;
   /** Sharded ingest (input ingestParallelism > 1): each shard, then one index build from the table. */
   ingestShard(input: IngestShardInput): Promise<IngestShardReport>;

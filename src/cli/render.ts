@@ -153,6 +153,7 @@ export function renderStatus(a: StatusAnswer, o: RenderOptions): string {
   field('Verdict', s.verdict ? `${s.verdict.toUpperCase()} (offline gates)` : 'not judged yet');
   field('Requested', `by ${s.requestedBy} · lane ${s.lane}`);
   if (s.configHash) field('Config', `${s.configHash.slice(0, 16)}… · ingest ${s.ingestRunId ?? '—'} · table ${s.shadowTable ?? '—'}`);
+  if (s.corpus) field('Corpus', `${s.corpus.dataset} · ${s.corpus.documents} documents · snapshot sha256 ${s.corpus.snapshot}`);
   if (s.baseline) field('Baseline', `${s.baseline.table} (config ${s.baseline.configHash?.slice(0, 16) ?? '?'}…, pointer v${s.baseline.pointerVersion})`);
   if (s.backupId) field('Backup', `${s.backupId} (restore: bakeoff backup restore ${s.backupId} --confirm)`);
   const l = s.live;

@@ -91,6 +91,7 @@ function summarySection(s: BakeoffStatus): string {
       ['Requested by', e(s.requestedBy)],
       ['Config hash', code(s.configHash)],
       ['Ingest run', code(s.ingestRunId)],
+      ['Corpus', s.corpus ? `${e(s.corpus.dataset)} · ${e(s.corpus.documents)} documents · snapshot sha256 ${code(s.corpus.snapshot)}` : '—'],
       ['Candidate table', code(s.shadowTable)],
       ['Baseline', s.baseline ? `${code(s.baseline.table)} · config ${code(s.baseline.configHash)} · pointer v${e(s.baseline.pointerVersion)}` : '—'],
       ['Offline verdict', verdictBadge(s.verdict)],

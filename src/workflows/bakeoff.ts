@@ -79,6 +79,9 @@ import {
   type Verdict,
 } from './types';
 
+/** patched() id: the corpus is fingerprinted on the data plane right after lockConfig (older histories replay without it). */
+const CORPUS_LOCK_PATCH = 'corpus-lock';
+
 // ---------------------------------------------------------------------------------------------
 // Activity stubs, grouped by how long a step may take and how it fails.
 
@@ -105,7 +108,7 @@ function stepsFor(t: { step: number; heartbeat: number } = DEFAULT_TIMEOUTS) {
      */
     heavy: dataSteps(
       { startToCloseTimeout: '6h', heartbeatTimeout: t.heartbeat, retry: { ...retry, maximumAttempts: 5 } },
-      ['shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'evaluatePair', 'runProbes'],
+      ['lockCorpus', 'shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'evaluatePair', 'runProbes'],
     ),
     /**
      * A table copy is one SQL statement, so the activity heartbeats on a timer while it runs: a worker
@@ -443,7 +446,15 @@ class BakeoffRun {
       s.status.lease = { lane: lease.lane, since: Date.now(), ...(lease.tookOverFrom ? { tookOverFrom: lease.tookOverFrom } : {}) };
       this.event('note', `lane ${lease.lane} leased to this bakeoff${lease.tookOverFrom ? ` (taken over from ${lease.tookOverFrom})` : ''}`);
     }
-    const locked = await this.steps.quick.lockConfig({ candidate: input.candidate, requestedBy: input.requestedBy });
+    let locked = await this.steps.quick.lockConfig({ candidate: input.candidate, requestedBy: input.requestedBy });
+    // The corpus it will ingest, fingerprinted where it lives (the data plane; the control worker may
+    // have no copy) and locked in, so ingest refuses any other and the reports name it.
+    if (patched(CORPUS_LOCK_PATCH)) {
+      const corpus = await this.steps.heavy.lockCorpus({ locked });
+      locked = { ...locked, corpus_snapshot: corpus.snapshot };
+      s.status.corpus = corpus;
+      this.event('note', `corpus ${corpus.dataset} locked: ${corpus.documents} documents, snapshot sha256 ${corpus.snapshot}`);
+    }
     s.locked = locked;
     s.status.configHash = locked.config_hash;
     s.status.ingestRunId = locked.ingest_run_id;

@@ -14,6 +14,17 @@ export interface ShadowIngestReport {
   /** FAISS index files (flat = truth, IVF = serving), when built. */
   index: { flat: string; ivf: string } | null;
   durationMs: number;
+  /** Snapshot sha256 of the corpus read (src/rag/corpus-fingerprint.ts); absent in reports before it. */
+  corpusSnapshot?: string;
+}
+
+/** The corpus a bakeoff judged, fingerprinted by the data plane right after the config was locked. */
+export interface LockedCorpus {
+  /** `faq` (the bundled FAQ) or a registered dataset's name. */
+  dataset: string;
+  /** sha256 over the sorted (doc id, content hash) lines: src/rag/corpus-fingerprint.ts. */
+  snapshot: string;
+  documents: number;
 }
 
 export interface LatencyPercentiles {

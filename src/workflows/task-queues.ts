@@ -3,7 +3,7 @@
 // (BAKEOFF_TASK_QUEUE) keep working and a deployment never configures two names that disagree.
 
 /** The activities that do heavy, CPU-bound data-plane work; they run on the data queue. */
-export const DATA_ACTIVITY_NAMES = ['shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'evaluatePair', 'runProbes'] as const;
+export const DATA_ACTIVITY_NAMES = ['lockCorpus', 'shadowIngest', 'ingestShard', 'buildIndexes', 'evaluate', 'evaluatePair', 'runProbes'] as const;
 export type DataActivityName = (typeof DATA_ACTIVITY_NAMES)[number];
 
 /** The queue data workers poll: the control queue (where workflows run) plus `-data`. */

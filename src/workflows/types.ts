@@ -1,6 +1,6 @@
 // Pure shapes shared by the bakeoff workflow, its activities, the CLI and tests. No runtime imports:
 // this file is safe inside the workflow sandbox and costs nothing in the bundle.
-import type { EvalReport, ShadowIngestReport } from './report-types';
+import type { EvalReport, LockedCorpus, ShadowIngestReport } from './report-types';
 
 export type Phase =
   | 'locking'
@@ -207,6 +207,8 @@ export interface BakeoffStatus {
   stagesTotal: number;
   gates: Gate[];
   ingest: ShadowIngestReport | null;
+  /** The corpus locked for this bakeoff (patch 'corpus-lock'; absent in bakeoffs before it). */
+  corpus?: LockedCorpus | null;
   evaluation: { candidate: EvalReport; baseline: EvalReport } | null;
   live: LiveCheckSummary;
   /** The shadow stage (absent: the bakeoff has none). */

@@ -78,6 +78,10 @@ test('with the only data slot held by an ingest, a rollback signal restores the 
     db,
     log: () => undefined,
     dataPlane: {
+      lockCorpus: async (input) => {
+        ranOn.push(Context.current().info.taskQueue);
+        return plane.lockCorpus(input);
+      },
       shadowIngest: async (input: ShadowIngestInput) => {
         ranOn.push(Context.current().info.taskQueue);
         if (!gateOpen) {
