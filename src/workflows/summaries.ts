@@ -23,6 +23,7 @@ const traffic = (t: 'live' | 'mirror' | undefined): string => (t === 'mirror' ? 
 const DESCRIBERS: Describers = {
   validateInput: () => 'validate the bakeoff input',
   lockConfig: (i) => `lock the candidate config (requested by ${i.requestedBy})`,
+  lockCorpus: (i) => `fingerprint the ${i.locked.dataset ?? 'faq'} corpus for config ${hash8(i.locked.config_hash)}`,
   readPointer: (i) => `read the serving pointer of lane ${i.lane}`,
   claimLane: (i) => `lease lane ${i.lane} to this bakeoff`,
   releaseLane: (i) => `release lane ${i.lane}`,
