@@ -672,8 +672,7 @@ export class DataPlane {
     const published = publishedRerankerFor(build, retriever.vector.source);
     let model: LearnedReranker;
     if (build?.reranker_absent) {
-      this.log(`reranker for ${table}: none (${build.reranker_absent})`);
-      return null;
+      return null; // the build said why, once, in its log; the pointer and the serving status say it too
     } else if (build && published) {
       // The build's reranker, by hash: never retrained here (another fit could rank differently).
       try {
