@@ -30,7 +30,7 @@ import { decidingGates, describeGate, judgeOffline, overallVerdict, pointEstimat
 import { emptySide } from './latency-histogram';
 import type { WindowEvidence } from './live-evidence';
 import { checkTraffic, mirrorsFullStage, setFullStageMirror } from './full-stage-mirror';
-import { logLatencyRule, recentWindowGate } from './judge-patches';
+import { earlyLookGate, logLatencyRule, recentWindowGate } from './judge-patches';
 import { initialJudgeState, judgeCheck, startStage, type LiveDecision, type LiveJudgeState } from './live-judge';
 import {
   abortSignal,
@@ -603,7 +603,7 @@ class BakeoffRun {
     const s = this.s;
     const { input, candidate } = p;
     // One more "stage" of the judge's error budget: alpha / (gates × (ramp + 1)) per gate here.
-    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState({ latencyRule: logLatencyRule(), recentWindow: false }), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
+    const st = (s.shadow ??= { soak: initialSoak(), judge: startStage(initialJudgeState({ latencyRule: logLatencyRule(), recentWindow: false, earlyLook: false }), 0), pool: emptyMirrorPool(), mirrorSet: false, cleared: false, done: false });
     const clock = new SoakClock(st.soak);
     if (!st.soak.started) {
       if (s.status.paused) {
@@ -740,7 +740,7 @@ class BakeoffRun {
           await condition(() => !s.status.paused);
         }
         // The judge is chosen at a stage start, so one stage is never judged by both.
-        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState({ latencyRule: logLatencyRule(), recentWindow: recentWindowGate() }), i);
+        if (s.judge || patched('anytime-valid-judge')) s.judge = startStage(s.judge ?? initialJudgeState({ latencyRule: logLatencyRule(), recentWindow: recentWindowGate(), earlyLook: earlyLookGate() }), i);
         const soakMs = input.dryRun ? Math.min(stage.soak, input.dryRunSoak) : stage.soak;
         if (input.dryRun) {
           this.event('note', `dry run: stage ${i + 1} would send ${stage.percent}% to ${candidate.table}; pointer untouched`);

@@ -18,3 +18,12 @@ export function logLatencyRule(): LatencyRule {
 export function recentWindowGate(): boolean {
   return patched('recent-window-gate');
 }
+
+/**
+ * Whether a canary judge starting now takes the early look (early-look.ts) and spends the budget
+ * that way (gate weights; early / recent-from-block-2 / pooled): since patch 'early-look-gate'.
+ * Stored in the judge state (`early`), so a bakeoff whose judge started before keeps its budget.
+ */
+export function earlyLookGate(): boolean {
+  return patched('early-look-gate');
+}

@@ -16,12 +16,18 @@
 // stage being one CS at alpha / (gates · stages). Since patch 'recent-window-gate' each gate-stage's
 // share is split further between that stage-pooled CS and a recent-window test on fixed one-hour
 // blocks of the stage (recent-window.ts, which states the split and why alpha still holds), so a
-// regression late in a long stage is not diluted by the hours before it. Pure and deterministic: it runs inside the workflow
+// regression late in a long stage is not diluted by the hours before it. Since patch 'early-look-gate' the
+// gates get unequal shares of a stage's budget and each gate-stage's share is split three ways: an early
+// look (early-look.ts: one fixed-horizon test at the planned information, so a clear regression is
+// caught within ~6 checks), the recent-window blocks from the second on, and the stage-pooled CS.
+// Pure and deterministic: it runs inside the workflow
 // sandbox (no Node imports, no clocks, no randomness), and its state is plain JSON.
+import { criticalZ } from './breach-significance';
+import { earlyLookDue, EARLY_SHARE, freshEarlyLook, GATE_WEIGHTS, type EarlyLook } from './early-look';
 import { countAbove, emptySide, logMoments, mergeSide, quantile, totalCount } from './latency-histogram';
 import type { SideEvidence, WindowEvidence } from './live-evidence';
 import type { LiveThresholds } from './messages';
-import { addToRecent, freshRecentWindow, RECENT_BLOCK_CHECKS, RECENT_SHARE, recentBlockShare, type RecentWindow } from './recent-window';
+import { addToRecent, freshRecentWindow, RECENT_BLOCK_CHECKS, RECENT_SHARE, recentBlockShare, recentBlockShareFromSecond, type RecentWindow } from './recent-window';
 import type { Gate, Verdict } from './types';
 
 export interface LiveJudgeState {
@@ -50,6 +56,12 @@ export interface LiveJudgeState {
    * the judge of bakeoffs started before it — the stage-pooled CS alone, at the gate-stage's whole budget.
    */
   recent?: RecentWindow;
+  /**
+   * The stage's early look (patch 'early-look-gate', early-look.ts); its presence also selects that
+   * patch's budget (gate weights; early / recent-from-block-2 / pooled split). Absent: the judge of
+   * bakeoffs started before it — equal gate shares, pooled CS and recent blocks from block 1.
+   */
+  early?: EarlyLook;
 }
 
 /** mirrorSet: setMirror was asked for (so it must be cleared); judging: it was acknowledged. */
@@ -108,10 +120,11 @@ const LATENCY_Q = 0.95;
  * A fresh judge; new bakeoffs use the log-mean latency gate and the recent-window test (the workflow
  * passes its patched() choices; recentWindow false = the judge before 'recent-window-gate').
  */
-export function initialJudgeState(o: { latencyRule?: LatencyRule; recentWindow?: boolean } = {}): LiveJudgeState {
+export function initialJudgeState(o: { latencyRule?: LatencyRule; recentWindow?: boolean; earlyLook?: boolean } = {}): LiveJudgeState {
   const side = () => ({ baseline: emptySide(), candidate: emptySide() });
   const s: LiveJudgeState = { stageIndex: 0, stage: side(), bakeoff: side(), checks: 0, failStreak: 0, latencyRule: o.latencyRule ?? 'log-mean' };
   if (o.recentWindow ?? true) s.recent = freshRecentWindow();
+  if (o.earlyLook ?? true) s.early = freshEarlyLook();
   return s;
 }
 
@@ -119,12 +132,23 @@ export function initialJudgeState(o: { latencyRule?: LatencyRule; recentWindow?:
 export function startStage(s: LiveJudgeState, stageIndex: number): LiveJudgeState {
   const next: LiveJudgeState = { ...s, stageIndex, stage: { baseline: emptySide(), candidate: emptySide() }, failStreak: 0 };
   if (s.recent) next.recent = freshRecentWindow();
+  if (s.early) next.early = freshEarlyLook();
   return next;
 }
 
 /** The per-gate, per-stage level: alpha / (gates × stages). */
 export function gateAlpha(alpha: number, stages: number): number {
   return alpha / (JUDGED_GATES * Math.max(1, stages));
+}
+
+/** A gate's level per stage: gateAlpha, or since patch 'early-look-gate' alpha/stages × its GATE_WEIGHTS share. */
+export function weightedGateAlpha(alpha: number, stages: number, gate: string, weighted: boolean): number {
+  return weighted ? (alpha / Math.max(1, stages)) * (GATE_WEIGHTS[gate] ?? 1 / JUDGED_GATES) : gateAlpha(alpha, stages);
+}
+
+/** The planned information n* (request pairs) the mixture is tuned for and the early look is taken at. */
+export function plannedPairs(minSamples: number): number {
+  return (PLANNED_CHECKS * minSamples) / 2;
 }
 
 /**
@@ -136,7 +160,7 @@ export function gateAlpha(alpha: number, stages: number): number {
  * boundary then widens only like √(log n) for long soaks.
  */
 export function mixtureRho(minSamples: number, alpha: number): number {
-  const nStar = (PLANNED_CHECKS * minSamples) / 2;
+  const nStar = plannedPairs(minSamples);
   const l = 2 * Math.log(1 / alpha);
   return nStar / (l + Math.log(1 + l));
 }
@@ -168,7 +192,7 @@ export interface HarmInterval {
  * CS on harm = sign·(p_c − p_b) (sign −1 when higher is better): the observed difference ± the
  * mixture half-width times the Agresti–Caffo plug-in standard error.
  */
-export function harmCs(candidate: Proportion, baseline: Proportion, sign: 1 | -1, alpha: number, rho: number): HarmInterval {
+export function harmCs(candidate: Proportion, baseline: Proportion, sign: 1 | -1, alpha: number, rho: number, fixedHorizon = false): HarmInterval {
   const pc = candidate.x / candidate.n;
   const pb = baseline.x / baseline.n;
   const adj = (p: Proportion) => (p.x + 1) / (p.n + 2);
@@ -176,7 +200,7 @@ export function harmCs(candidate: Proportion, baseline: Proportion, sign: 1 | -1
   const ab = adj(baseline);
   const se = Math.sqrt((ac * (1 - ac)) / (candidate.n + 2) + (ab * (1 - ab)) / (baseline.n + 2));
   const n = 1 / (1 / candidate.n + 1 / baseline.n);
-  const w = se * csWidthInSe(n, rho, alpha);
+  const w = se * (fixedHorizon ? criticalZ(alpha) : csWidthInSe(n, rho, alpha));
   const harm = sign * (pc - pb);
   return { harm, lo: harm - w, hi: harm + w, n };
 }
@@ -209,8 +233,9 @@ function ruleText(v: Verdict, cs: HarmInterval, tolerance: number): string {
   return `within the ${tol} not yet proven, breach not proven either`;
 }
 
-function csText(cs: HarmInterval, alpha: number, nc: number, nb: number): string {
-  return `harm ${ptsOf(cs.harm)} pts (CS ${ptsOf(cs.lo)}..${ptsOf(cs.hi)} pts, α ${alpha.toPrecision(3)}), n ${Math.round(nc)} vs ${Math.round(nb)}`;
+function csText(cs: HarmInterval, alpha: number, nc: number, nb: number, fixedHorizon = false): string {
+  const what = fixedHorizon ? 'one-look z-interval' : 'CS';
+  return `harm ${ptsOf(cs.harm)} pts (${what} ${ptsOf(cs.lo)}..${ptsOf(cs.hi)} pts, α ${alpha.toPrecision(3)}), n ${Math.round(nc)} vs ${Math.round(nb)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,6 +249,8 @@ interface GateContext {
   minSamples: number;
   alpha: number;
   rho: number;
+  /** The early look: a one-sided fixed-horizon z at alpha instead of the mixture CS (only its fails count). */
+  fixedHorizon: boolean;
 }
 
 function tooFew(nc: number, nb: number, minSamples: number): string | null {
@@ -247,9 +274,9 @@ function rateGate(
   const threshold = baseline === null ? null : round6(higherIsBetter ? baseline - tolerance : baseline + tolerance);
   const base = { name, source: 'live' as const, value, baseline, threshold, direction };
   if (few) return { ...base, verdict: 'inconclusive', reason: `${few}${ctx.baselineNote}` };
-  const cs = harmCs(c, b, higherIsBetter ? -1 : 1, ctx.alpha, ctx.rho);
+  const cs = harmCs(c, b, higherIsBetter ? -1 : 1, ctx.alpha, ctx.rho, ctx.fixedHorizon);
   const verdict = verdictOf(cs, tolerance);
-  return { ...base, verdict, reason: `${csText(cs, ctx.alpha, c.n, b.n)}: ${ruleText(verdict, cs, tolerance)}${ctx.baselineNote}` };
+  return { ...base, verdict, reason: `${csText(cs, ctx.alpha, c.n, b.n, ctx.fixedHorizon)}: ${ruleText(verdict, cs, tolerance)}${ctx.baselineNote}` };
 }
 
 /**
@@ -279,7 +306,7 @@ function latencyGate(t: LiveThresholds, ctx: GateContext): Gate {
   }
   const c = { x: countAbove(ctx.candidate.latency, lim), n: nc };
   const b = { x: countAbove(ctx.baseline.latency, l), n: nb };
-  const cs = harmCs(c, b, 1, ctx.alpha, ctx.rho);
+  const cs = harmCs(c, b, 1, ctx.alpha, ctx.rho, ctx.fixedHorizon);
   const verdict = verdictOf(cs, 0);
   const what =
     `p95 ${ms(p95)} vs baseline ${ms(l)}, limit ${ms(lim)} (+${t.maxP95IncreasePct} %, at least +${floorMs} ms); ` +
@@ -318,7 +345,7 @@ function logLatencyGate(t: LiveThresholds, ctx: GateContext): Gate {
   if (few || !c || !b || tol === null) return { ...base, verdict: 'inconclusive', reason: `${few ?? 'no latency on one side'}${ctx.baselineNote}` };
   const harm = c.mean - b.mean;
   const n = 1 / (1 / nc + 1 / nb);
-  const w = Math.sqrt(c.variance / nc + b.variance / nb) * csWidthInSe(n, ctx.rho, ctx.alpha);
+  const w = Math.sqrt(c.variance / nc + b.variance / nb) * (ctx.fixedHorizon ? criticalZ(ctx.alpha) : csWidthInSe(n, ctx.rho, ctx.alpha));
   const cs: HarmInterval = { harm, lo: harm - w, hi: harm + w, n };
   const verdict = verdictOf(cs, tol);
   const ratio = (x: number) => `${signed((Math.exp(x) - 1) * 100, 1)} %`;
@@ -333,7 +360,7 @@ function logLatencyGate(t: LiveThresholds, ctx: GateContext): Gate {
   const p95b = quantile(ctx.baseline.latency, LATENCY_Q);
   const what =
     `geometric mean ${ms(gmC!)} vs baseline ${ms(gmB!)} (p95 ${ms(p95c!)} vs ${ms(p95b!)}): ` +
-    `shift ${ratio(harm)} (CS ${ratio(cs.lo)}..${ratio(cs.hi)}, α ${ctx.alpha.toPrecision(3)}, log-mean test), n ${nc} vs ${nb}`;
+    `shift ${ratio(harm)} (${ctx.fixedHorizon ? 'one-look z-interval' : 'CS'} ${ratio(cs.lo)}..${ratio(cs.hi)}, α ${ctx.alpha.toPrecision(3)}, log-mean test), n ${nc} vs ${nb}`;
   return { ...base, verdict, reason: `${what}: ${rule}${ctx.baselineNote}` };
 }
 
@@ -351,9 +378,28 @@ function samplesGate(candidate: SideEvidence, baseline: SideEvidence, minSamples
   };
 }
 
+/** The pools a check judges: the stage's, or at a 100 % stage the baseline pooled over the whole bakeoff. */
+export function judgedPools(
+  stage: { baseline: SideEvidence; candidate: SideEvidence },
+  bakeoffBaseline: SideEvidence,
+  minSamples: number,
+  percent?: number,
+): { candidate: SideEvidence; baseline: SideEvidence; baselineNote: string } {
+  const candidate = stage.candidate;
+  // A 100 % stage leaves the stage's baseline empty while the candidate has plenty: judge the
+  // candidate against the baseline pooled over the whole bakeoff instead (see JudgeOptions.percent).
+  const noBaselineByDesign = percent === undefined || percent >= 100;
+  if (noBaselineByDesign && stage.baseline.requests < minSamples && candidate.requests >= minSamples && bakeoffBaseline.requests > stage.baseline.requests) {
+    return { candidate, baseline: bakeoffBaseline, baselineNote: `; baseline pooled over the whole bakeoff (this stage has only ${stage.baseline.requests} baseline requests)` };
+  }
+  return { candidate, baseline: stage.baseline, baselineNote: '' };
+}
+
 /**
  * Judges pooled evidence (no state): the gates of one check. `share`: the part of the gate-stage's
- * budget this test may spend (1: all of it, the judge before 'recent-window-gate').
+ * budget this test may spend (1: all of it, the judge before 'recent-window-gate'). `o.weighted`: the
+ * gate shares of patch 'early-look-gate' (GATE_WEIGHTS); `o.fixedHorizon`: the early look's one-sided
+ * fixed-sample z instead of the confidence sequence.
  */
 export function judgePools(
   stage: { baseline: SideEvidence; candidate: SideEvidence },
@@ -363,20 +409,14 @@ export function judgePools(
   percent?: number,
   latencyRule: LatencyRule = 'p95-share',
   share = 1,
+  o: { weighted?: boolean; fixedHorizon?: boolean } = {},
 ): Gate[] {
   const t = thresholds;
-  const alpha = gateAlpha(t.alpha ?? DEFAULT_ALPHA, stages) * share;
-  const candidate = stage.candidate;
-  let baseline = stage.baseline;
-  let baselineNote = '';
-  // A 100 % stage leaves the stage's baseline empty while the candidate has plenty: judge the
-  // candidate against the baseline pooled over the whole bakeoff instead (see JudgeOptions.percent).
-  const noBaselineByDesign = percent === undefined || percent >= 100;
-  if (noBaselineByDesign && baseline.requests < t.minSamples && candidate.requests >= t.minSamples && bakeoffBaseline.requests > baseline.requests) {
-    baseline = bakeoffBaseline;
-    baselineNote = `; baseline pooled over the whole bakeoff (this stage has only ${stage.baseline.requests} baseline requests)`;
-  }
-  const ctx: GateContext = { candidate, baseline, baselineNote, minSamples: t.minSamples, alpha, rho: mixtureRho(t.minSamples, alpha) };
+  const { candidate, baseline, baselineNote } = judgedPools(stage, bakeoffBaseline, t.minSamples, percent);
+  const ctxOf = (gate: string): GateContext => {
+    const alpha = weightedGateAlpha(t.alpha ?? DEFAULT_ALPHA, stages, gate, !!o.weighted) * share;
+    return { candidate, baseline, baselineNote, minSamples: t.minSamples, alpha, rho: mixtureRho(t.minSamples, alpha), fixedHorizon: !!o.fixedHorizon };
+  };
   return [
     samplesGate(candidate, baseline, t.minSamples, baselineNote),
     rateGate(
@@ -385,7 +425,7 @@ export function judgePools(
       { x: baseline.errors, n: baseline.requests },
       false,
       t.maxErrorRateIncreasePts / 100,
-      ctx,
+      ctxOf('live:error_rate'),
     ),
     rateGate(
       'live:quality_proxy',
@@ -393,10 +433,38 @@ export function judgePools(
       { x: baseline.qualityHits, n: baseline.qualityN },
       true,
       t.maxQualityDropPts / 100,
-      ctx,
+      ctxOf('live:quality_proxy'),
     ),
-    latencyRule === 'log-mean' ? logLatencyGate(t, ctx) : latencyGate(t, ctx),
+    latencyRule === 'log-mean' ? logLatencyGate(t, ctxOf('live:latency')) : latencyGate(t, ctxOf('live:latency')),
   ];
+}
+
+/**
+ * The early look (early-look.ts) at this check, if due: its failures (to keep for the stage) and the
+ * stage check it was taken at. Once taken, the look's failures stand for the rest of the stage.
+ */
+function takeEarlyLook(
+  e: EarlyLook,
+  stage: { baseline: SideEvidence; candidate: SideEvidence },
+  bakeoffBaseline: SideEvidence,
+  t: LiveThresholds,
+  stages: number,
+  percent: number | undefined,
+  latencyRule: LatencyRule | undefined,
+): EarlyLook {
+  const stageCheck = e.checks + 1;
+  const pools = judgedPools(stage, bakeoffBaseline, t.minSamples, percent);
+  if (!earlyLookDue(e, pools.candidate.requests, pools.baseline.requests, t.minSamples, plannedPairs(t.minSamples))) return { ...e, checks: stageCheck };
+  const gates = judgePools(stage, bakeoffBaseline, t, stages, percent, latencyRule, EARLY_SHARE, { weighted: true, fixedHorizon: true });
+  const failed = gates
+    .filter((g) => g.name !== 'live:samples' && g.verdict === 'fail')
+    .map((g) => ({ ...g, reason: `${g.reason}; early look (one fixed-horizon test at check ${stageCheck} of the stage, ${Math.round(plannedPairs(t.minSamples))} request pairs planned)` }));
+  return { checks: stageCheck, at: stageCheck, failed };
+}
+
+/** A gate the early look failed stays failed, with the look's figures (its reason says so). */
+function withEarlyFailures(gates: Gate[], e: EarlyLook): Gate[] {
+  return gates.map((g) => (g.verdict === 'fail' ? g : (e.failed.find((x) => x.name === g.name) ?? g)));
 }
 
 /**
@@ -422,8 +490,16 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
   const mirrored = judgesMirroredPairs(s);
   const percent = mirrored ? 50 : o.percent;
   const recent = s.recent ? addToRecent(s.recent, w) : undefined;
-  let gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, recent ? 1 - RECENT_SHARE : 1);
-  if (recent) gates = withRecentFailures(gates, judgePools(recent.pool, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, recentBlockShare(recent.block)), recent);
+  // Since patch 'early-look-gate' (s.early): weighted gates, and the budget split early / recent / pooled.
+  const weighted = !!s.early;
+  const pooledShare = 1 - (recent ? RECENT_SHARE : 0) - (weighted ? EARLY_SHARE : 0);
+  let gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, pooledShare, { weighted });
+  const recentShare = !recent ? 0 : weighted ? recentBlockShareFromSecond(recent.block) : recentBlockShare(recent.block);
+  if (recent && recentShare > 0) {
+    gates = withRecentFailures(gates, judgePools(recent.pool, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, recentShare, { weighted }), recent);
+  }
+  const early = s.early ? takeEarlyLook(s.early, stage, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule) : undefined;
+  if (early) gates = withEarlyFailures(gates, early);
   if (mirrored) for (const g of gates) g.reason += '; mirrored requests (both sides answered off the response path, concurrent baseline)';
   const verdict = overallVerdict(gates);
   const failed = gates.filter((g) => g.verdict === 'fail');
@@ -432,6 +508,7 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
   if (s.latencyRule) state.latencyRule = s.latencyRule;
   if (s.fullStageMirror) state.fullStageMirror = s.fullStageMirror;
   if (recent) state.recent = recent;
+  if (early) state.early = early;
   const label = (g: Gate) => `${g.name}: ${g.reason}`;
   let decision: LiveDecision;
   if (failed.length > 0 && failStreak >= (o.thresholds.failureLimit ?? 1)) {
@@ -456,10 +533,10 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
  */
 export function replayJudge(
   windows: WindowEvidence[],
-  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[]; percents?: number[]; latencyRule?: LatencyRule; recentWindow?: boolean },
+  o: { thresholds: LiveThresholds; stages: number; checksPerStage: number[]; percents?: number[]; latencyRule?: LatencyRule; recentWindow?: boolean; earlyLook?: boolean },
 ): LiveDecision[] {
   const out: LiveDecision[] = [];
-  let s = initialJudgeState({ latencyRule: o.latencyRule, recentWindow: o.recentWindow });
+  let s = initialJudgeState({ latencyRule: o.latencyRule, recentWindow: o.recentWindow, earlyLook: o.earlyLook });
   let k = 0;
   for (let stage = 0; stage < o.checksPerStage.length && k < windows.length; stage++) {
     s = startStage(s, stage);

@@ -51,3 +51,12 @@ export function recentBlockShare(block: number): number {
   const j = Math.max(1, block);
   return RECENT_SHARE / (j * (j + 1));
 }
+
+/**
+ * Since patch 'early-look-gate': block 1 spends nothing (it holds exactly the stage-pooled evidence,
+ * so a test of it adds no power), and block j ≥ 2 spends RECENT_SHARE / (j(j−1)) — Σ_{j≥2} = RECENT_SHARE
+ * too, so blocks 2, 3, … get 3×, 2×, … what they got before.
+ */
+export function recentBlockShareFromSecond(block: number): number {
+  return block < 2 ? 0 : RECENT_SHARE / (block * (block - 1));
+}

@@ -5,9 +5,9 @@
 // is no live service in a unit test.
 import { criticalZ } from '../../src/workflows/breach-significance';
 import { logMoments } from '../../src/workflows/latency-histogram';
-import { gateAlpha, initialJudgeState, judgeCheck, startStage, type LiveJudgeState } from '../../src/workflows/live-judge';
+import { gateAlpha, initialJudgeState, judgeCheck, startStage, weightedGateAlpha, type LiveJudgeState } from '../../src/workflows/live-judge';
 import { LiveThresholdsSchema } from '../../src/workflows/messages';
-import { addToRecent, freshRecentWindow, RECENT_BLOCK_CHECKS, RECENT_SHARE, recentBlockShare } from '../../src/workflows/recent-window';
+import { addToRecent, freshRecentWindow, RECENT_BLOCK_CHECKS, RECENT_SHARE, recentBlockShare, recentBlockShareFromSecond } from '../../src/workflows/recent-window';
 import type { Gate } from '../../src/workflows/types';
 import { HEALTHY_TRAFFIC, lognormalHistogram } from './harness';
 import { HEALTHY_SIDE, TrafficSim, type SideModel } from './live-traffic-sim';
@@ -27,6 +27,13 @@ test('blocks: fixed by the check count, each starts empty; the budget spent over
   expect(spent).toBeLessThan(RECENT_SHARE);
   expect(spent).toBeGreaterThan(RECENT_SHARE * (1 - 1 / 10_000));
   expect(recentBlockShare(1)).toBeCloseTo(RECENT_SHARE / 2, 12);
+  // Since patch 'early-look-gate': block 1 (the stage-pooled evidence itself) spends nothing, blocks 2… the same total.
+  let fromSecond = 0;
+  for (let j = 1; j <= 10_000; j++) fromSecond += recentBlockShareFromSecond(j);
+  expect(recentBlockShareFromSecond(1)).toBe(0);
+  expect(recentBlockShareFromSecond(2)).toBeCloseTo(RECENT_SHARE / 2, 12);
+  expect(fromSecond).toBeLessThan(RECENT_SHARE);
+  expect(fromSecond).toBeGreaterThan(RECENT_SHARE * (1 - 1 / 9_999));
 });
 
 /** Checks (1-based, counted from the first degraded window) until rollback; null: never in the stage. */
@@ -103,8 +110,8 @@ test('a recent-window failure says so and carries the block\'s figures; a judge 
   expect(g.verdict).toBe('fail');
   // 4 healthy hours still prove the stage-pooled latency within its limit while the first doubled window fails the block.
   expect(g.reason).toMatch(/, n 400 vs 400: breach proven: .*; on the recent window only \(check 49 of the stage, recent-window test; the stage-pooled test: pass\)$/);
-  // The block's own α: 0.01/9 × 0.2 / (5·6) for block 5.
-  expect(g.reason).toContain(`α ${(gateAlpha(0.01, 3) * recentBlockShare(5)).toPrecision(3)}`);
+  // The block's own α (patch 'early-look-gate'): latency's 0.01/3 × 0.5, × 0.2 / (5·4) for block 5.
+  expect(g.reason).toContain(`α ${(weightedGateAlpha(0.01, 3, 'live:latency', true) * recentBlockShareFromSecond(5)).toPrecision(3)}`);
   expect(g.value! / g.baseline!).toBeGreaterThan(1.8);
   const rOld = judgeCheck(old, sim.window(HEALTHY_SIDE, doubled, 400, 400), { thresholds: DEFAULTS, stages: 3, stageEnd: false, percent: 50 });
   expect(rOld.decision.action).toBe('continue');

@@ -152,7 +152,8 @@ describe('live judge', () => {
     expect(empty.decision.action).toBe('ask-operator'); // a stage end without proof never advances
     // A second small window makes enough: now it is judged.
     const enough = judgeCheck(few.state, win(side(150, 1, 120), side(120, 1, 95)), opts());
-    expect(gate(enough.decision.gates, 'live:error_rate').reason).toMatch(/^harm .* \(CS .*α 0\.000889\), n 240 vs 300/);
+    // The stage-pooled CS of the error gate: 0.01/3 × 0.25 (its weight) × 0.3 (pooled share), patch 'early-look-gate'.
+    expect(gate(enough.decision.gates, 'live:error_rate').reason).toMatch(/^harm .* \(CS .*α 0\.000250\), n 240 vs 300/);
   });
 
   test('zero-error baselines: a finite interval, a proven non-breach, and a proven breach', () => {
@@ -185,7 +186,7 @@ describe('live judge', () => {
     const slowWindow = sim.window(HEALTHY_SIDE, { ...HEALTHY_SIDE, medianMs: 80 }, 2_000, 2_000);
     const slow = judgeCheck(startStage(initialJudgeState(), 0), slowWindow, opts());
     expect(gate(slow.decision.gates, 'live:latency').reason).toMatch(
-      /^geometric mean \d+\.\d ms vs baseline \d+\.\d ms \(p95 \d+\.\d ms vs \d+\.\d ms\): shift \+\d+\.\d % \(CS \+\d+\.\d %\.\.\+\d+\.\d %, α 0\.000889, log-mean test\), n 2000 vs 2000: breach proven: CS lower bound \+\d+\.\d % > the \+15\.0 % limit$/,
+      /^geometric mean \d+\.\d ms vs baseline \d+\.\d ms \(p95 \d+\.\d ms vs \d+\.\d ms\): shift \+\d+\.\d % \(CS \+\d+\.\d %\.\.\+\d+\.\d %, α 0\.000500, log-mean test\), n 2000 vs 2000: breach proven: CS lower bound \+\d+\.\d % > the \+15\.0 % limit$/,
     );
     // A judge started before patch 'log-latency-gate' (state without latencyRule) keeps the p95-share rule.
     const { latencyRule: _absent, ...older } = startStage(initialJudgeState(), 0);
@@ -301,7 +302,10 @@ describe('live judge', () => {
     expect(LiveThresholdsSchema.safeParse({ alpha: 0 }).success).toBe(false);
     const { alpha: _dropped, ...older } = DEFAULTS;
     const r = judgeCheck(startStage(initialJudgeState(), 0), win(side(500, 2, 400), side(500, 2, 400)), opts(false, older as LiveThresholds));
-    expect(gate(r.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.000889/); // the stage-pooled CS: 80 % of 0.01 / 9 (patch 'recent-window-gate')
+    expect(gate(r.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.000250/); // the stage-pooled CS: 0.3 of 0.01/3 × 0.25 (patch 'early-look-gate')
+    // A judge started before patch 'early-look-gate' keeps its budget: 80 % of 0.01 / 9 (patch 'recent-window-gate').
+    const before = judgeCheck(startStage(initialJudgeState({ earlyLook: false }), 0), win(side(500, 2, 400), side(500, 2, 400)), opts(false, older as LiveThresholds));
+    expect(gate(before.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.000889/);
   });
 
   test('the guarantee: a healthy candidate at zero tolerance is rolled back in at most alpha of bakeoffs, looking at every check', () => {

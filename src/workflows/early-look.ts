@@ -1,0 +1,58 @@
+// The live judge's early look (issue 11, patch 'early-look-gate'): one fixed-horizon test per gate
+// and stage, at the planned information, so a clear regression is rolled back within the first
+// ~30 minutes of a stage. Why a confidence sequence alone cannot: at its best (ρ tuned for n* = 600
+// request pairs, 6 checks of 200 per side) the normal-mixture half-width is ≈ 4.2 standard errors at
+// a gate-stage's α ≈ 0.001, while catching latency ×1.3 (harm ln 1.3 against the ln 1.15 tolerance,
+// 5.0 standard errors at n*) in 95 % of bakeoffs needs ≤ 3.36 — which the mixture reaches only near
+// α ≈ 0.01 per gate-stage, the whole bakeoff's budget. A single look at a time fixed in advance pays
+// no price for looking often: its one-sided z at α is the fixed-sample z_α (3.14 at α 0.00083).
+//
+// The look is taken once per stage and gate, at the first check where the judged pools hold
+// n* = PLANNED_CHECKS·minSamples/2 effective request pairs, 1/(1/n_c + 1/n_b) by request counts
+// (counts, never outcomes, so the look's time carries no information about the harm). A breach the
+// look proves stays proven for the rest of the stage (its reason is kept), so `failureLimit` > 1 still
+// rolls back. The look only ever fails a gate: proof of non-breach stays with the stage-pooled CS.
+//
+// Budget (why alpha still holds): each stage's alpha/stages is split over the gates by GATE_WEIGHTS
+// (latency half: the one gate whose regression the early look can catch at the minimum traffic; the
+// rate gates cannot reach 95 % within 6 checks with any level-0.01 test, docs/workflow.md), and each
+// gate-stage's share a into EARLY_SHARE (this look) + RECENT_SHARE (the recent-window blocks from the
+// second on, recent-window.ts) + the rest (the stage-pooled CS). Each test is valid at its level
+// (asymptotically: normal approximation of pooled counts and log latencies), so the union over
+// gates, stages and tests keeps P(a healthy candidate is ever rolled back) ≤ alpha.
+// Pure and deterministic (runs in the workflow sandbox); its state is plain JSON.
+import type { Gate } from './types';
+
+/** Share of each gate-stage's budget spent on the early look. */
+export const EARLY_SHARE = 0.5;
+
+/** The gates' shares of a stage's budget since the patch (Σ = 1). */
+export const GATE_WEIGHTS: Readonly<Record<string, number>> = {
+  'live:error_rate': 0.25,
+  'live:quality_proxy': 0.25,
+  'live:latency': 0.5,
+};
+
+/** This stage's look: whether it was taken (at which check of the stage) and the breaches it proved. */
+export interface EarlyLook {
+  /** Checks of the stage so far. */
+  checks: number;
+  /** Check of the stage (1-based) the look was taken at; 0: not yet. */
+  at: number;
+  /** Gates the look failed, with the look's figures; they stay failed for the rest of the stage. */
+  failed: Gate[];
+}
+
+export function freshEarlyLook(): EarlyLook {
+  return { checks: 0, at: 0, failed: [] };
+}
+
+/** Effective request pairs of two pools (0 if either is empty). */
+export function effectivePairs(nc: number, nb: number): number {
+  return nc > 0 && nb > 0 ? 1 / (1 / nc + 1 / nb) : 0;
+}
+
+/** The look is due at the first check whose judged pools reach nStar effective pairs and minSamples a side. */
+export function earlyLookDue(e: EarlyLook, nc: number, nb: number, minSamples: number, nStar: number): boolean {
+  return e.at === 0 && nc >= minSamples && nb >= minSamples && effectivePairs(nc, nb) >= nStar - 1e-9;
+}
