@@ -5,7 +5,9 @@
 // fed the very same windows in one run. Traffic: seeded synthetic windows (test/workflows/live-traffic-sim.ts)
 // with lognormal latency (median 40 ms, σ 0.6), quality proxy 0.8, error rate 0.5 %.
 // Also prints an oracle bound: the power of ONE fixed-horizon one-sided z-test at level alpha after
-// check 6 with the true variances — no valid test that looks at the same 6 windows can do better.
+// check 6 with the true variances — no valid test that looks at the same 6 windows can do better
+// (for latency: of the mean log latency against ln(1 + maxP95IncreasePct/100), the log-mean gate's harm).
+// NEW is the judge of new bakeoffs (patches 'log-latency-gate', 'recent-window-gate', 'early-look-gate').
 //   npx tsc -p bench/tsconfig.json && node .bakeoff/bench-build/bench/live-judge.js [--bakeoffs 2000] [--seed 1]
 // --latency-rules: instead, the two latency rules of the new judge side by side (issue 11 (a)): the
 // p95-share rule and the log-mean rule (patch 'log-latency-gate'), for the lognormal service
@@ -23,15 +25,14 @@ import { judgeLive } from '../src/workflows/gates';
 import { criticalZ, normalCdf } from '../src/workflows/breach-significance';
 import { quantile } from '../src/workflows/latency-histogram';
 import type { SideEvidence } from '../src/workflows/live-evidence';
-import { initialJudgeState, judgeCheck, startStage, type LatencyRule, type LiveJudgeState } from '../src/workflows/live-judge';
+import { EARLY_SHARE, GATE_WEIGHTS } from '../src/workflows/early-look';
+import { initialJudgeState, judgeCheck, PLANNED_CHECKS, startStage, type LatencyRule, type LiveJudgeState } from '../src/workflows/live-judge';
 import { RECENT_BLOCK_CHECKS, RECENT_SHARE } from '../src/workflows/recent-window';
 import { LiveThresholdsSchema, type LiveThresholds } from '../src/workflows/messages';
 import type { LiveSideKpis } from '../src/activities/types';
 import {
   HEALTHY_SIDE,
   TrafficSim,
-  lognormalQuantile,
-  lognormalShareAbove,
   splitOf,
   type SideModel,
 } from '../test/workflows/live-traffic-sim';
@@ -44,7 +45,6 @@ function arg(name: string, dflt: number): number {
 const RAMP = [10, 50, 100];
 const CHECKS_PER_STAGE = 192;
 const WITHIN = 6;
-const Z95 = 1.6448536;
 
 interface Traffic {
   label: string;
@@ -145,10 +145,9 @@ function oracle(t: Traffic, sc: Scenario, th: LiveThresholds): number | null {
   }
   if (c.errorRate !== b.errorRate) return power(c.errorRate, b.errorRate, nc, nb, c.errorRate - b.errorRate, th.maxErrorRateIncreasePts / 100);
   if (c.medianMs !== b.medianMs) {
-    const l = lognormalQuantile(b, Z95);
-    const lim = Math.max(l * (1 + th.maxP95IncreasePct / 100), l + th.p95MinIncreaseMs);
-    const sc2 = lognormalShareAbove(c, lim);
-    return power(sc2, 0.05, nc, nb, sc2 - 0.05, 0);
+    // The log-mean gate's harm ln(median ratio) against its tolerance, true σ on both sides.
+    const tol = Math.max(Math.log(1 + th.maxP95IncreasePct / 100), Math.log(1 + th.p95MinIncreaseMs / b.medianMs));
+    return normalCdf((Math.log(c.medianMs / b.medianMs) - tol) / Math.sqrt((c.sigma ** 2) / nc + (b.sigma ** 2) / nb) - z);
   }
   return null;
 }
@@ -359,7 +358,9 @@ function main(): void {
   const secs = (performance.now() - t0) / 1000;
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
   console.log(`Live judge bench: ${bakeoffs} simulated default bakeoffs per row (3 stages × ${CHECKS_PER_STAGE} checks of 5 min), seed ${seed}.`);
-  console.log(`alpha ${th.alpha} (per gate and stage ${(th.alpha / (3 * RAMP.length)).toPrecision(3)}: ${1 - RECENT_SHARE} of it to the stage-pooled CS, ${RECENT_SHARE} to the recent-window blocks of ${RECENT_BLOCK_CHECKS} checks), minSamples ${th.minSamples}, tolerances: errors +${th.maxErrorRateIncreasePts} pts, quality −${th.maxQualityDropPts} pts, p95 +${th.maxP95IncreasePct} % (≥ +${th.p95MinIncreaseMs} ms).`);
+  const perStage = th.alpha / RAMP.length;
+  const gates = Object.entries(GATE_WEIGHTS).map(([g, w]) => `${g.replace('live:', '')} ${(perStage * w).toPrecision(3)}`).join(', ');
+  console.log(`alpha ${th.alpha} over ${RAMP.length} stages, per gate and stage: ${gates}; each split ${EARLY_SHARE} early look (one z-test at ${PLANNED_CHECKS}·minSamples/2 request pairs), ${RECENT_SHARE} recent-window blocks of ${RECENT_BLOCK_CHECKS} checks (from the 2nd), ${(1 - EARLY_SHARE - RECENT_SHARE).toFixed(1)} stage-pooled CS; minSamples ${th.minSamples}, tolerances: errors +${th.maxErrorRateIncreasePts} pts, quality −${th.maxQualityDropPts} pts, latency +${th.maxP95IncreasePct} % (≥ +${th.p95MinIncreaseMs} ms).`);
   console.log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load} at the end; ${new Date().toISOString().slice(0, 10)}; ${secs.toFixed(0)} s.`);
   console.log('');
   console.log('| traffic per window | candidate | NEW rolled back | NEW within 6 checks | NEW median checks to rollback | NEW operator stops / bakeoff | OLD rolled back | OLD within 6 checks | OLD median checks | OLD operator stops / bakeoff | oracle: best test within 6 checks |');
