@@ -6,13 +6,18 @@
 // sharded (ingestParallelism 2). Data worker A SIGKILLs itself after its shard's second committed
 // batch; the shard is retried (A restarted, or B) and the candidate table must equal a clean run's,
 // row by row (md5 of span, texts and vector): nothing lost, nothing duplicated, nothing changed.
+// The reranker is trained once, by the index build, and named by sha256 in the published pointer: both
+// replicas report that hash in /health, no data worker trains another, and a data plane with an empty
+// state dir (in this process: the same DataPlane a worker runs) evaluates with it without training.
 // What is not real: chunk vectors come from the memo of the real model's own output
 // (test/support/rag-fixture.ts), and live KPIs from the chaos traffic player (test/chaos/traffic.ts).
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataPlane } from '../../src/activities/data-plane';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { cacheDir } from '../../src/platform/paths';
+import { readPublishedIndexPointer } from '../../src/rag/serving-index';
 import { startServing, type RunningService } from '../../src/serve/app';
 import { ArtifactStore } from '../../src/store/artifacts';
 import { readPointer } from '../../src/store/pointer';
@@ -123,6 +128,8 @@ describe('issue 17: one control worker, two data workers, two serving replicas',
 
     // Approve what a 56-document corpus leaves inconclusive; at the split, ask each replica until the candidate answers.
     const served: Record<string, { table: string; configHash: string | null } | null> = { 'replica-1': null, 'replica-2': null };
+    /** Each replica's /health rerank status of the candidate, once it served it. */
+    const rerankStatus: Record<string, string | null> = { 'replica-1': null, 'replica-2': null };
     let approvals = 0;
     const approvedSince = new Set<number>();
     for (;;) {
@@ -141,6 +148,10 @@ describe('issue 17: one control worker, two data workers, two serving replicas',
             const res = await fetch(`${r.url}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'how do I open a file', key: `user-${k}` }) });
             const body = (await res.json()) as { side?: string; table?: string; configHash?: string | null };
             if (res.ok && body.side === 'candidate' && body.table === pointer.candidateTable) served[name] = { table: body.table, configHash: body.configHash ?? null };
+          }
+          if (served[name] && !rerankStatus[name]) {
+            const health = (await (await fetch(`${r.url}/health`)).json()) as { rerank?: { candidate?: { status: string } | null } | null };
+            rerankStatus[name] = health.rerank?.candidate?.status ?? null;
           }
         }
       }
@@ -179,5 +190,28 @@ describe('issue 17: one control worker, two data workers, two serving replicas',
     expect(served['replica-1']?.table).toBe(table);
     expect(served['replica-2']?.table).toBe(table);
     for (const n of cached) expect(n).toBeGreaterThanOrEqual(1);
+
+    // The reranker: trained once, by the build, and named by hash; both replicas serve exactly it.
+    const published = await readPublishedIndexPointer(await ArtifactStore.open(world.db, { cacheDir: path.join(world.stateDir, '..', 'probe', 'artifacts') }), table);
+    const hash = published?.reranker_sha256 ?? '';
+    const dataLines = [logs.a, logs.b].flatMap((f) => fs.readFileSync(f, 'utf8').split('\n'));
+    const trainings = dataLines.filter((l) => l.includes(`reranker for ${table}: trained`));
+    log(`[scale] reranker sha256:${hash.slice(0, 12)}; replicas report ${JSON.stringify(rerankStatus)}; trainings on the data workers: ${trainings.length}`);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(trainings).toHaveLength(1);
+    expect(trainings[0]).toContain('trained with the index build');
+    for (const status of Object.values(rerankStatus)) expect(status).toMatch(new RegExp(`^ready: sha256:${hash}\\b`));
+    // A data worker with an empty state dir evaluates with the published reranker, training nothing.
+    const emptyHome = path.join(world.stateDir, '..', 'data-empty');
+    const emptyLog: string[] = [];
+    const empty = new DataPlane({
+      db: world.db, dataset: world.dataset, loadEmbedder: async () => world.embedder, indexDir: path.join(emptyHome, 'indexes'), manifestDir: path.join(emptyHome, 'eval'),
+      artifacts: await ArtifactStore.open(world.db, { cacheDir: path.join(emptyHome, 'artifacts') }), rerankAudit: false, log: (l) => emptyLog.push(l),
+    });
+    const evaluated = await empty.evaluate({ side: 'candidate', table, index: null, caseSetRef: 'faq:all', k: 10, maxCases: 3, runLabel: 'empty-state-dir' });
+    await empty.close();
+    expect(evaluated.cases).toBe(3);
+    expect(emptyLog).toContain(`reranker for ${table}: sha256:${hash.slice(0, 12)} published with the index build, loaded by hash`);
+    expect(emptyLog.filter((l) => l.includes('trained'))).toEqual([]);
   });
 });
