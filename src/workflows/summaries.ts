@@ -44,7 +44,7 @@ const DESCRIBERS: Describers = {
   clearCaches: (i) => `clear the answer caches of lane ${i.lane}`,
   promoteCandidate: (i) => `promote ${i.candidateTable} to live on lane ${i.lane} (config ${hash8(i.candidateConfigHash)})`,
   checkLiveKpis: (i) => `live check of lane ${i.lane}: last ${formatDuration(i.toMs - i.fromMs)} of ${traffic(i.traffic)}`,
-  notify: (i) => `notify (${i.event}): ${i.message}`,
+  notify: (i) => `notify ${i.event === 'phase' ? `phase → ${i.phase}` : i.event}: ${i.message}`,
   writeReport: (i) => `write the report (phase ${i.status.phase})`,
   recordEvaluation: (i) => `record the ${i.kind} evaluation of lane ${i.lane}`,
 };
