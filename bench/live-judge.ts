@@ -270,7 +270,7 @@ const MID_SCENARIOS: MidScenario[] = [
 function simulateMidStage(perSide: number, bad: SideModel, onset: number, th: LiveThresholds, seed: number): { before: number | null; after: number | null } {
   const sim = new TrafficSim(seed);
   // Stage 1 is left out: at 50 % only the stage's own evidence is judged (the bakeoff pool is unused).
-  let before: LiveJudgeState = startStage(initialJudgeState({ recentWindow: false }), 1);
+  let before: LiveJudgeState = startStage(initialJudgeState({ recentWindow: false, earlyLook: false }), 1);
   let after: LiveJudgeState = startStage(initialJudgeState({ recentWindow: true }), 1);
   const out: { before: number | null; after: number | null } = { before: null, after: null };
   for (let c = 0; c < CHECKS_PER_STAGE && (out.before === null || out.after === null); c++) {

@@ -40,7 +40,7 @@ test('blocks: fixed by the check count, each starts empty; the budget spent over
 function checksToRollback(recentWindow: boolean, onset: number, bad: SideModel, seed: number): number | null {
   const sim = new TrafficSim(seed);
   // Stage 2 of the default ramp (50 %, 192 checks of 5 min), 400 requests per side per window.
-  let s = startStage(initialJudgeState({ recentWindow }), 1);
+  let s = startStage(initialJudgeState({ recentWindow, earlyLook: recentWindow }), 1);
   for (let c = 0; c < 192; c++) {
     const w = sim.window(HEALTHY_SIDE, c >= onset ? bad : HEALTHY_SIDE, 400, 400);
     const r = judgeCheck(s, w, { thresholds: DEFAULTS, stages: 3, stageEnd: c === 191, percent: 50 });
@@ -73,7 +73,7 @@ test('the ramp test\'s windows (400 per side, p95 22 → 44 ms after 4 h of stag
   const errors = Math.round(n * HEALTHY_TRAFFIC.errorRate);
   const side = (p95Ms: number) => ({ requests: n, errors, qualityN: n - errors, qualityHits: Math.round(HEALTHY_TRAFFIC.qualityProxy * (n - errors)), latency: lognormalHistogram(n, p95Ms), cachedAnswers: 0 });
   const checksAfter = (recentWindow: boolean, onset: number): number | null => {
-    let s = startStage(initialJudgeState({ recentWindow }), 1);
+    let s = startStage(initialJudgeState({ recentWindow, earlyLook: recentWindow }), 1);
     for (let c = 0; c < 192; c++) {
       const w = { fromMs: c * 300_000, toMs: (c + 1) * 300_000, baseline: side(22), candidate: side(c >= onset ? 44 : 22) };
       const r = judgeCheck(s, w, { thresholds: DEFAULTS, stages: 3, stageEnd: c === 191, percent: 50 });
@@ -94,7 +94,8 @@ test('a recent-window failure says so and carries the block\'s figures; a judge 
   const sim = new TrafficSim(5);
   const doubled = { ...HEALTHY_SIDE, medianMs: 80 };
   let s = startStage(initialJudgeState(), 1);
-  let old: LiveJudgeState = startStage(initialJudgeState({ recentWindow: false }), 1);
+  // The judge before patch 'recent-window-gate' (which also predates 'early-look-gate').
+  let old: LiveJudgeState = startStage(initialJudgeState({ recentWindow: false, earlyLook: false }), 1);
   expect(old.recent).toBeUndefined();
   let last: ReturnType<typeof judgeCheck> | undefined;
   for (let c = 0; c < 49; c++) {
