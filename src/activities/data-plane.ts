@@ -330,7 +330,8 @@ export class DataPlane {
       onProgress: () => heartbeat(indexing),
       artifacts: this.deps.artifacts,
       // Trained once, here, over the new IVF index: every worker and replica then loads it by hash.
-      reranker: ({ ivf }) => this.trainBuildReranker(input.table, locked.ingest_run_id, embedder, ivf, registered, dataset),
+      // Its heartbeats keep the ingest's cursor (phase 'index'): a retried attempt still resumes from it.
+      reranker: ({ ivf }) => this.trainBuildReranker(input.table, locked.ingest_run_id, embedder, ivf, registered, dataset, () => heartbeat(indexing)),
     });
     this.indexes.set(built.pointer.flat, { stamp: fs.readFileSync(path.join(built.pointer.flat, 'SHA256SUMS'), 'utf8'), index: built.flat });
     this.indexes.set(built.pointer.ivf, { stamp: fs.readFileSync(path.join(built.pointer.ivf, 'SHA256SUMS'), 'utf8'), index: built.ivf });
@@ -358,7 +359,15 @@ export class DataPlane {
    * the bundled FAQ's gold documents, or a registered dataset's qrels (any relevant document a positive).
    * None when the dataset lacks train or dev cases, or the table holds none of the train cases' relevant documents.
    */
-  private async trainBuildReranker(table: string, ingestRunId: string, embedder: EmbedderLike, ivf: FaissIndex, registered: string | null, dataset: Dataset | null): Promise<BuildReranker> {
+  private async trainBuildReranker(
+    table: string,
+    ingestRunId: string,
+    embedder: EmbedderLike,
+    ivf: FaissIndex,
+    registered: string | null,
+    dataset: Dataset | null,
+    beat: () => void,
+  ): Promise<BuildReranker> {
     const name = registered ?? 'the bundled FAQ';
     const cases: TrainingCase[] = (dataset ? dataset.cases : this.registeredCases(`${registered}:all`)).filter((c) => c.split === 'train' || c.split === 'dev');
     const train = cases.filter((c) => c.split === 'train');
@@ -373,7 +382,7 @@ export class DataPlane {
     const store = new ChunkStore(this.deps.db, table, embedder.dims);
     const retriever = new HybridRetriever({ store, encoder: embedder, vector: faissSearcher(ivf), options: this.deps.retrieval });
     const t0 = Date.now();
-    const trained = await trainTableReranker(retriever, cases, { source: `${table}@${ingestRunId}`, onCase: (done, total) => heartbeat({ phase: 'rerank-training', done, total }) });
+    const trained = await trainTableReranker(retriever, cases, { source: `${table}@${ingestRunId}`, onCase: beat });
     const modelFile = rerankerFile(this.indexDir, table, ingestRunId, retriever.vector.source);
     new LearnedReranker(trained.model).save(modelFile);
     const liftFile = modelFile.replace(/\.json$/, '.lift.json');
