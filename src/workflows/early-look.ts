@@ -1,11 +1,11 @@
 // The live judge's early look (issue 11, patch 'early-look-gate'): one fixed-horizon test per gate
 // and stage, at the planned information, so a clear regression is rolled back within the first
 // ~30 minutes of a stage. Why a confidence sequence alone cannot: at its best (ρ tuned for n* = 600
-// request pairs, 6 checks of 200 per side) the normal-mixture half-width is ≈ 4.2 standard errors at
-// a gate-stage's α ≈ 0.001, while catching latency ×1.3 (harm ln 1.3 against the ln 1.15 tolerance,
-// 5.0 standard errors at n*) in 95 % of bakeoffs needs ≤ 3.36 — which the mixture reaches only near
-// α ≈ 0.01 per gate-stage, the whole bakeoff's budget. A single look at a time fixed in advance pays
-// no price for looking often: its one-sided z at α is the fixed-sample z_α (3.14 at α 0.00083).
+// request pairs, 6 checks of 200 per side) the normal-mixture half-width is 4.18 standard errors at a
+// gate-stage's α 0.00111, while catching latency ×1.3 (harm ln 1.3 against the ln 1.15 tolerance,
+// 5.0 standard errors at n*) in 95 % of bakeoffs needs ≤ 3.36 — which the mixture reaches only at
+// α ≈ 0.02 per gate-stage, twice the whole bakeoff's budget. One look at a time fixed in advance pays
+// no price for looking often: its one-sided threshold is the fixed-sample z_α (3.14 at α 0.00083).
 //
 // The look is taken once per stage and gate, at the first check where the judged pools hold
 // n* = PLANNED_CHECKS·minSamples/2 effective request pairs, 1/(1/n_c + 1/n_b) by request counts
