@@ -56,6 +56,17 @@ interface Background {
   exited: Promise<number | null>;
 }
 
+/** `npm run serve` and the replayer run dist/ (step 1's `npm run build`; `npm test`'s setup compiles it): one stale file there is the wrong code. */
+function staleDist(dir = path.join(repo, 'src')): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const src = path.join(dir, e.name);
+    if (e.isDirectory()) return staleDist(src);
+    if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) return [];
+    const out = path.join(repo, 'dist', path.relative(path.join(repo, 'src'), src)).replace(/\.ts$/, '.js');
+    return fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs ? [] : [path.relative(repo, src)];
+  });
+}
+
 let home: string;
 let env: NodeJS.ProcessEnv;
 const background: Background[] = [];
@@ -133,6 +144,8 @@ afterAll(async () => {
 }, 120_000);
 
 test(`step 10 of docs/operations.md runs as written: cluster, real ingest, worker, service, replayer, a canary judged on real requests (--sample ${SAMPLE})`, async () => {
+  const stale = staleDist();
+  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}: run \`npm run build\` first (step 1)`);
   const blocks = markedShBlocks(operationsMd, 'canary-walkthrough');
   const sized = (code: string) => (FULL ? code : code.replaceAll('--sample 40', `--sample ${SAMPLE}`));
   const terminalsAt = blocks.findIndex((b) => b.mark?.startsWith('own terminals'));
