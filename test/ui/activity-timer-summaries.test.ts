@@ -2,28 +2,39 @@
 // summary it says only "setTrafficSplit" or "Timer 4s". Every activity the bakeoff schedules and
 // every durable timer it starts now carries a one-line summary (src/workflows/summaries.ts) in its
 // event's user metadata, which the UI shows on the event. One compressed bakeoff (one 10 % stage of
-// 4s, no traffic, so its end asks an operator; then an operator rolls it back) on the REAL dev server
-// of the global setup (the time-skipping test server keeps no user metadata), with the real workflow
+// 4s, no traffic, so its end asks an operator; then an operator rolls it back) on a REAL dev server
+// with its Web UI (the time-skipping test server keeps no user metadata), with the real workflow
 // bundle and platform activities on PGlite; the data plane is the workflow tests' scripted fixture
-// (test/fixtures/data-plane.ts): the summaries, not retrieval, are under test.
+// (test/fixtures/data-plane.ts): the summaries, not retrieval, are under test. With Debian's
+// chromium the workflow page's History is opened too; screenshots: test-artifacts/ui-summaries/.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
+import { chromium } from 'playwright-core';
 import { createActivities } from '../../src/activities';
 import { startBakeoff } from '../../src/client/bakeoff';
 import type { Db } from '../../src/platform/db';
+import { repoRoot } from '../../src/platform/paths';
+import { startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
 import { rollbackSignal } from '../../src/workflows/messages';
 import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { createFixtureDataPlane, HEALTHY } from '../fixtures/data-plane';
 import { BASELINE_HASH, BASELINE_TABLE, bakeoffInput, createLane, openTestDb, waitForStatus, workflowBundle } from '../workflows/harness';
 
-const ADDRESS = process.env.BAKEOFF_TEST_TEMPORAL_ADDRESS;
+const CHROMIUM = process.env.BAKEOFF_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'ui-summaries');
+const haveChromium = fs.existsSync(CHROMIUM);
 const EventType = temporal.api.enums.v1.EventType;
 /** A duration as formatDuration writes it: '4s', '1s112ms', '0s'. */
 const DUR = String.raw`(?:\d+(?:ms|[dhms]))+`;
 
+let tmp: string;
+let server: DevServer;
 let db: Db;
 let connection: Connection;
 let client: Client;
@@ -33,13 +44,14 @@ let workerRun: Promise<void>;
 const taskQueue = `summaries-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
-  if (!ADDRESS) throw new Error('BAKEOFF_TEST_TEMPORAL_ADDRESS is not set (test/global-setup.ts)');
-  const [bundle, database] = await Promise.all([workflowBundle(), openTestDb()]);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-summaries-'));
+  const [srv, bundle, database] = await Promise.all([startDevServer({ logFile: path.join(tmp, 'temporal.log') }), workflowBundle(), openTestDb()]);
+  server = srv;
   db = database;
   await createLane(db, 'sum_lane');
-  connection = await Connection.connect({ address: ADDRESS });
+  connection = await Connection.connect({ address: server.address });
   client = new Client({ connection });
-  nativeConnection = await NativeConnection.connect({ address: ADDRESS });
+  nativeConnection = await NativeConnection.connect({ address: server.address });
   worker = await createBakeoffWorker({
     connection: nativeConnection,
     taskQueue,
@@ -56,7 +68,9 @@ afterAll(async () => {
   }
   await nativeConnection?.close().catch(() => undefined);
   await connection?.close().catch(() => undefined);
+  await server?.stop();
   await db?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 interface Summarized {
@@ -128,4 +142,30 @@ test('every activity and timer of a bakeoff carries a one-line summary of what i
   ]);
   // Nothing but these two kinds of timer.
   expect(timers.length).toBe(soakTimers.length + 1);
+
+  // The workflow page's History shows them on the events.
+  if (!haveChromium) {
+    process.stderr.write(`\n! test/ui/activity-timer-summaries.test.ts: no chromium at ${CHROMIUM}, the History page was not opened\n\n`);
+    return;
+  }
+  if (!server.uiUrl) throw new Error('the dev server was started without its Web UI');
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
+  page.setDefaultTimeout(30_000);
+  try {
+    await page.goto(`${server.uiUrl}/namespaces/default/workflows/${workflowId}/${handle.firstExecutionRunId}/history`);
+    // Newest first: the rollback's steps and the operator's timer are on the first page of events.
+    for (const text of [`restore pointer to ${BASELINE_TABLE}`, `smoke eval of baseline ${BASELINE_TABLE}`, `waiting for an operator (approve or abort) until ${deadline}`]) {
+      await page.getByText(text, { exact: false }).first().waitFor();
+    }
+    await page.getByText(`restore pointer to ${BASELINE_TABLE}`, { exact: false }).first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'history-summaries.png') });
+  } catch (err) {
+    await page.screenshot({ path: path.join(ARTIFACTS, 'FAILED.png'), fullPage: true }).catch(() => undefined);
+    throw err;
+  } finally {
+    await browser.close();
+  }
 }, 150_000);
