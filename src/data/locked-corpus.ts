@@ -3,12 +3,14 @@
 // ingest refuses a registered corpus whose snapshot differs from the locked one. A bakeoff also
 // fingerprints the corpus itself on the data plane (fingerprintCorpus, the lockCorpus activity), so
 // the bundled FAQ is locked too and ingest refuses any corpus that changed after the lock.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { LockedConfig } from '../rag/config';
 import { CorpusFingerprinter } from '../rag/corpus-fingerprint';
 import { CorpusChangedError } from '../rag/ingest';
 import type { LockedCorpus } from '../workflows/report-types';
 import { BUNDLED_DATASET } from './registry-manifest';
-import { readManifest } from './registry';
+import { readManifest, registryDir } from './registry';
 import { registeredCorpusBatches } from './registry-resolve';
 
 /** The registered dataset a config's chunks come from; null: the bundled FAQ. */
@@ -21,6 +23,17 @@ export function lockCorpusSnapshot(locked: LockedConfig, home: string): LockedCo
   const name = registeredDatasetOf(locked);
   if (name === null) return locked;
   return { ...locked, corpus_snapshot: readManifest(home, name).corpus.snapshot_sha256 };
+}
+
+/**
+ * lockCorpusSnapshot where this home has registered the dataset; else the config unchanged. The lockConfig
+ * activity runs on a control worker, which may hold no datasets: the data plane's lockCorpus then
+ * fingerprints the corpus (and refuses a dataset registered nowhere it looks).
+ */
+export function lockCorpusSnapshotIfRegistered(locked: LockedConfig, home: string): LockedConfig {
+  const name = registeredDatasetOf(locked);
+  if (name === null || !fs.existsSync(path.join(registryDir(home), name, 'manifest.json'))) return locked;
+  return lockCorpusSnapshot(locked, home);
 }
 
 /** null when the registered corpus is the locked one; else the one-line refusal. */
