@@ -10,12 +10,16 @@
 // length of lexical_settings): a rebuild of the statistics (new ingest run, stale-on-write rebuild)
 // changes the version and the next search loads afresh. Queries the index cannot answer exactly (a
 // websearch query that is not a plain OR of words) return null and the caller falls back to SQL.
-import type { Db, Queryable } from '../platform/db';
+import { turnOfEventLoop, type Db, type Queryable } from '../platform/db';
 import type { LexicalHit } from './lexical-index';
 
 /** Tables whose index stays in memory per database; the least recently used is dropped beyond this. */
 const MAX_TABLES = 4;
-const LOAD_BATCH = 10_000;
+/**
+ * Chunks per statement of a load: PGlite runs SQL on the caller's thread, and the whole demo table in
+ * one statement held a worker's event loop ~0.3-0.5 s under load (issue 17); pages take a turn of the loop between them.
+ */
+const LOAD_BATCH = 256;
 
 export interface MemoryIndexTables {
   /** Quoted identifiers of the chunk table and its two statistics side tables (df: terms, read per query). */
@@ -69,14 +73,14 @@ export class LexicalMemoryIndex {
       const chunkIndex: number[] = [];
       const lengths: number[] = [];
       const building = new Map<string, { rows: number[]; tfs: number[] }>();
-      let after: string | null = null;
+      let after = ''; // sorts before every chunk_id; no OR in the WHERE, so the primary key's index drives each page
       for (;;) {
         const page: { rows: { chunk_id: string; doc_id: string; chunk_index: number; len: number; lex: string[] | null; tf: number[] | null }[] } = await tx.query(
           `SELECT c.chunk_id, c.doc_id, c.chunk_index, d.len, u.lex, u.tf
              FROM ${t.chunks} c
              JOIN ${t.lengths} d ON d.chunk_id = c.chunk_id
              CROSS JOIN LATERAL (SELECT array_agg(x.lexeme) AS lex, array_agg(coalesce(array_length(x.positions, 1), 1)) AS tf FROM unnest(c.tsv) x) u
-            WHERE $1::text IS NULL OR c.chunk_id > $1::text
+            WHERE c.chunk_id > $1::text
             ORDER BY c.chunk_id
             LIMIT ${LOAD_BATCH}`,
           [after],
@@ -98,6 +102,7 @@ export class LexicalMemoryIndex {
         }
         if (page.rows.length < LOAD_BATCH) break;
         after = page.rows[page.rows.length - 1].chunk_id;
+        await turnOfEventLoop();
       }
       const postings = new Map<string, Postings>();
       for (const [lexeme, p] of building) postings.set(lexeme, { rows: Int32Array.from(p.rows), tfs: Int32Array.from(p.tfs) });
