@@ -23,7 +23,7 @@
 // Pure and deterministic: it runs inside the workflow
 // sandbox (no Node imports, no clocks, no randomness), and its state is plain JSON.
 import { criticalZ } from './breach-significance';
-import { earlyLookDue, EARLY_SHARE, freshEarlyLook, GATE_WEIGHTS, type EarlyLook } from './early-look';
+import { earlyLookDue, EARLY_SHARES, freshEarlyLook, GATE_WEIGHTS, type EarlyLook } from './early-look';
 import { countAbove, emptySide, logMoments, mergeSide, quantile, totalCount } from './latency-histogram';
 import type { SideEvidence, WindowEvidence } from './live-evidence';
 import type { LiveThresholds } from './messages';
@@ -200,7 +200,7 @@ export function harmCs(candidate: Proportion, baseline: Proportion, sign: 1 | -1
   const ab = adj(baseline);
   const se = Math.sqrt((ac * (1 - ac)) / (candidate.n + 2) + (ab * (1 - ab)) / (baseline.n + 2));
   const n = 1 / (1 / candidate.n + 1 / baseline.n);
-  const w = se * (fixedHorizon ? criticalZ(alpha) : csWidthInSe(n, rho, alpha));
+  const w = se * (alpha <= 0 ? Infinity : fixedHorizon ? criticalZ(alpha) : csWidthInSe(n, rho, alpha));
   const harm = sign * (pc - pb);
   return { harm, lo: harm - w, hi: harm + w, n };
 }
@@ -345,7 +345,7 @@ function logLatencyGate(t: LiveThresholds, ctx: GateContext): Gate {
   if (few || !c || !b || tol === null) return { ...base, verdict: 'inconclusive', reason: `${few ?? 'no latency on one side'}${ctx.baselineNote}` };
   const harm = c.mean - b.mean;
   const n = 1 / (1 / nc + 1 / nb);
-  const w = Math.sqrt(c.variance / nc + b.variance / nb) * (ctx.fixedHorizon ? criticalZ(ctx.alpha) : csWidthInSe(n, ctx.rho, ctx.alpha));
+  const w = Math.sqrt(c.variance / nc + b.variance / nb) * (ctx.alpha <= 0 ? Infinity : ctx.fixedHorizon ? criticalZ(ctx.alpha) : csWidthInSe(n, ctx.rho, ctx.alpha));
   const cs: HarmInterval = { harm, lo: harm - w, hi: harm + w, n };
   const verdict = verdictOf(cs, tol);
   const ratio = (x: number) => `${signed((Math.exp(x) - 1) * 100, 1)} %`;
@@ -397,7 +397,8 @@ export function judgedPools(
 
 /**
  * Judges pooled evidence (no state): the gates of one check. `share`: the part of the gate-stage's
- * budget this test may spend (1: all of it, the judge before 'recent-window-gate'). `o.weighted`: the
+ * budget this test may spend (1: all of it, the judge before 'recent-window-gate'), one for all gates
+ * or per gate name (absent: 0, the gate cannot fail: its interval is unbounded). `o.weighted`: the
  * gate shares of patch 'early-look-gate' (GATE_WEIGHTS); `o.fixedHorizon`: the early look's one-sided
  * fixed-sample z instead of the confidence sequence.
  */
@@ -408,13 +409,13 @@ export function judgePools(
   stages: number,
   percent?: number,
   latencyRule: LatencyRule = 'p95-share',
-  share = 1,
+  share: number | Readonly<Record<string, number>> = 1,
   o: { weighted?: boolean; fixedHorizon?: boolean } = {},
 ): Gate[] {
   const t = thresholds;
   const { candidate, baseline, baselineNote } = judgedPools(stage, bakeoffBaseline, t.minSamples, percent);
   const ctxOf = (gate: string): GateContext => {
-    const alpha = weightedGateAlpha(t.alpha ?? DEFAULT_ALPHA, stages, gate, !!o.weighted) * share;
+    const alpha = weightedGateAlpha(t.alpha ?? DEFAULT_ALPHA, stages, gate, !!o.weighted) * (typeof share === 'number' ? share : (share[gate] ?? 0));
     return { candidate, baseline, baselineNote, minSamples: t.minSamples, alpha, rho: mixtureRho(t.minSamples, alpha), fixedHorizon: !!o.fixedHorizon };
   };
   return [
@@ -455,7 +456,7 @@ function takeEarlyLook(
   const stageCheck = e.checks + 1;
   const pools = judgedPools(stage, bakeoffBaseline, t.minSamples, percent);
   if (!earlyLookDue(e, pools.candidate.requests, pools.baseline.requests, t.minSamples, plannedPairs(t.minSamples))) return { ...e, checks: stageCheck };
-  const gates = judgePools(stage, bakeoffBaseline, t, stages, percent, latencyRule, EARLY_SHARE, { weighted: true, fixedHorizon: true });
+  const gates = judgePools(stage, bakeoffBaseline, t, stages, percent, latencyRule, EARLY_SHARES, { weighted: true, fixedHorizon: true });
   const failed = gates
     .filter((g) => g.name !== 'live:samples' && g.verdict === 'fail')
     .map((g) => ({ ...g, reason: `${g.reason}; early look (one fixed-horizon test at check ${stageCheck} of the stage, ${Math.round(plannedPairs(t.minSamples))} request pairs planned)` }));
@@ -492,7 +493,8 @@ export function judgeCheck(s: LiveJudgeState, w: WindowEvidence, o: JudgeOptions
   const recent = s.recent ? addToRecent(s.recent, w) : undefined;
   // Since patch 'early-look-gate' (s.early): weighted gates, and the budget split early / recent / pooled.
   const weighted = !!s.early;
-  const pooledShare = 1 - (recent ? RECENT_SHARE : 0) - (weighted ? EARLY_SHARE : 0);
+  const rest = 1 - (recent ? RECENT_SHARE : 0);
+  const pooledShare = weighted ? Object.fromEntries(Object.keys(GATE_WEIGHTS).map((g) => [g, rest - (EARLY_SHARES[g] ?? 0)])) : rest;
   let gates = judgePools(stage, bakeoff.baseline, o.thresholds, o.stages, percent, s.latencyRule, pooledShare, { weighted });
   const recentShare = !recent ? 0 : weighted ? recentBlockShareFromSecond(recent.block) : recentBlockShare(recent.block);
   if (recent && recentShare > 0) {

@@ -152,8 +152,8 @@ describe('live judge', () => {
     expect(empty.decision.action).toBe('ask-operator'); // a stage end without proof never advances
     // A second small window makes enough: now it is judged.
     const enough = judgeCheck(few.state, win(side(150, 1, 120), side(120, 1, 95)), opts());
-    // The stage-pooled CS of the error gate: 0.01/3 × 0.25 (its weight) × 0.3 (pooled share), patch 'early-look-gate'.
-    expect(gate(enough.decision.gates, 'live:error_rate').reason).toMatch(/^harm .* \(CS .*α 0\.000250\), n 240 vs 300/);
+    // The stage-pooled CS of the error gate: 0.01/3 × 0.25 (its weight) × 0.8 (pooled share; only latency looks early), patch 'early-look-gate'.
+    expect(gate(enough.decision.gates, 'live:error_rate').reason).toMatch(/^harm .* \(CS .*α 0\.000667\), n 240 vs 300/);
   });
 
   test('zero-error baselines: a finite interval, a proven non-breach, and a proven breach', () => {
@@ -302,7 +302,7 @@ describe('live judge', () => {
     expect(LiveThresholdsSchema.safeParse({ alpha: 0 }).success).toBe(false);
     const { alpha: _dropped, ...older } = DEFAULTS;
     const r = judgeCheck(startStage(initialJudgeState(), 0), win(side(500, 2, 400), side(500, 2, 400)), opts(false, older as LiveThresholds));
-    expect(gate(r.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.000250/); // the stage-pooled CS: 0.3 of 0.01/3 × 0.25 (patch 'early-look-gate')
+    expect(gate(r.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.000667/); // the stage-pooled CS: 0.8 of 0.01/3 × 0.25 (no early look for this gate) (patch 'early-look-gate')
     // A judge started before patch 'early-look-gate' keeps its budget: 80 % of 0.01 / 9 (patch 'recent-window-gate').
     const before = judgeCheck(startStage(initialJudgeState({ earlyLook: false }), 0), win(side(500, 2, 400), side(500, 2, 400)), opts(false, older as LiveThresholds));
     expect(gate(before.decision.gates, 'live:error_rate').reason).toMatch(/α 0\.000889/);
