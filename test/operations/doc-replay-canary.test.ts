@@ -164,6 +164,7 @@ test(`step 10 of docs/operations.md runs as written: cluster, real ingest, worke
   expect(watch).toContain(DOC_SOAKS);
 
   // 1. the cluster and the baseline, verbatim; the terminals share the DATABASE_URL this block exports
+  const t0 = Date.now();
   const urlFile = path.join(home, 'database-url');
   const setup = await run('bash', ['-c', `set -euo pipefail\n${sized(setupBlock.code)}\nprintf '%s' "$DATABASE_URL" > ${JSON.stringify(urlFile)}`], { env, cwd: repo, timeoutMs: 600_000 });
   if (setup.code !== 0) process.stderr.write(`--- setup stdout\n${setup.stdout}\n--- setup stderr\n${setup.stderr}\n`);
@@ -176,7 +177,9 @@ test(`step 10 of docs/operations.md runs as written: cluster, real ingest, worke
   // 2. each "own terminal" line as a background process, as written (sized; the replayer aimed at the service's port)
   const worker = startInBackground(sized(terminals[0]), 0);
   const service = startInBackground(sized(terminals[1]), 1);
+  const tBaseline = Date.now();
   const ready = await waitForLog(service, /lane 'default' on (http:\/\/127\.0\.0\.1:\d+) .*τ = ([\d.]+)/, 300_000);
+  const tServing = Date.now();
   expect(ready[1]).toBe(`http://127.0.0.1:${env.BAKEOFF_SERVE_PORT}`);
   startInBackground(`${sized(terminals[2])} --url ${ready[1]}`, 2);
   for (let t = Date.now(); (await bakeoffProcess(['workers'], env)).code !== 0; await sleep(1000)) {
@@ -185,9 +188,9 @@ test(`step 10 of docs/operations.md runs as written: cluster, real ingest, worke
 
   // 3. start, watch, approve, watch the canary stage end, roll back, the pointer history — verbatim but for the soaks
   const script = ['set -euo pipefail', sized(watch.replace(DOC_SOAKS, SOAKS)), 'echo "ID=$ID"'].join('\n');
-  const child = run('bash', ['-c', script], { env, cwd: repo, timeoutMs: 900_000 });
-  // the id, for afterAll's cleanup if the script fails before the rollback
-  const started = await child;
+  const tStart = Date.now();
+  const started = await run('bash', ['-c', script], { env, cwd: repo, timeoutMs: 900_000 });
+  // the id, for afterAll's cleanup if the script failed before the rollback
   workflowId = /^ID=(bakeoff-default-[0-9a-f]{16})$/m.exec(started.stdout)?.[1];
   if (started.code !== 0) {
     process.stderr.write(`--- replay stdout\n${started.stdout}\n--- replay stderr\n${started.stderr}\n`);
@@ -210,6 +213,11 @@ test(`step 10 of docs/operations.md runs as written: cluster, real ingest, worke
   expect(samples).not.toBeNull();
   expect(Number(samples![1])).toBeGreaterThan(0);
   expect(Number(samples![2])).toBeGreaterThan(0);
+  process.stdout.write(
+    `[doc-canary] --sample ${SAMPLE}: cluster + baseline ingest ${((tBaseline - t0) / 1000).toFixed(0)} s, service up ${((tServing - tBaseline) / 1000).toFixed(0)} s later (τ ${ready[2]}), ` +
+      `start → rolled back ${((Date.now() - tStart) / 1000).toFixed(0)} s; Live ${live![1]} checks (${live![2]} pass, ${live![3]} inconclusive, ${live![4]} fail); ` +
+      `live:samples candidate ${samples![1]}, baseline ${samples![2]} judged requests\n`,
+  );
   // then the rollback, and the pointer history: the baseline, the 10 % split, the restore
   expect(out).toMatch(/^Phase\s+rolled-back$/m);
   const history = out.slice(out.lastIndexOf('Phase'));
