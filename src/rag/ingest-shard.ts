@@ -53,7 +53,7 @@ export async function finishedShards(db: Db, config: LockedConfig, table: string
 }
 
 /**
- * After every shard: the lexical ranker and its term statistics of the whole table (one pass), and
+ * After every shard: the lexical ranker and its term statistics of the whole table (in slices), and
  * the unsharded run row (status done, the shards' reports summed) that the probes and the serving
  * side read by the config's ingest_run_id.
  */

@@ -453,7 +453,7 @@ export async function shadowIngest(opts: ShadowIngestOptions): Promise<IngestRep
     const stale = await db.query<{ doc_id: string }>(`DELETE FROM ${quoteIdent(store.table)} WHERE doc_id <> ALL($1::text[]) RETURNING doc_id`, [[...seen]]);
     staleRemoved += stale.rows.length;
     docsRemoved = new Set(stale.rows.map((r) => r.doc_id)).size;
-    // The lexical ranker and its term statistics belong to this table and this run (one pass over it;
+    // The lexical ranker and its term statistics belong to this table and this run (built in slices;
     // a shard leaves them to finishShardedIngest, once every shard is in).
     if (!shard) {
       await store.lexical.setRanker(lexicalRankerOf(config), config.ingest_run_id);
