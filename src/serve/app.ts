@@ -183,6 +183,8 @@ export interface SideHealth {
 export interface RerankHealth {
   status: string;
   model: string | null;
+  /** sha256 of the published reranker the side serves (trained with its index build); null: a local or no model. */
+  sha256: string | null;
   fallbacks: number;
   lastError: string | null;
   stats: RerankerStats | null;
@@ -305,6 +307,7 @@ function rerankHealth(s: ServingSide): RerankHealth {
   return {
     status: s.rerankerStatus,
     model: s.reranker?.id ?? null,
+    sha256: s.rerankerSha256,
     fallbacks: s.reranker?.fallbacks ?? 0,
     lastError: s.reranker?.lastError ?? null,
     stats: s.reranker?.service.stats() ?? null,

@@ -54,6 +54,8 @@ export interface ServingSide {
   /** null when the table has no trained reranker (fused order is served). */
   readonly reranker: FallbackReranker | null;
   readonly rerankerStatus: string;
+  /** sha256 of the published reranker served (the build's, loaded by hash); null: a local file or none. */
+  readonly rerankerSha256: string | null;
   readonly vectorSource: VectorSource;
   readonly indexDir: string | null;
   readonly rows: number;
@@ -158,7 +160,7 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
     } catch (err) {
       throw new SideLoadError(spec, (err as Error).message);
     }
-    rerankerStatus = `ready: sha256:${publishedReranker} (trained with the index build of ${build.ingest_run_id})`;
+    rerankerStatus = 'ready';
   } else if (!fs.existsSync(modelFile)) {
     rerankerStatus = `absent: no trained reranker at ${modelFile} (fused order is served)`;
   } else {
@@ -177,6 +179,7 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
     encoder,
     reranker,
     rerankerStatus,
+    rerankerSha256: reranker && publishedReranker ? publishedReranker : null,
     vectorSource: base.vector.source,
     indexDir,
     rows,

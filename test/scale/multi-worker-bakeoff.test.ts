@@ -128,8 +128,8 @@ describe('issue 17: one control worker, two data workers, two serving replicas',
 
     // Approve what a 56-document corpus leaves inconclusive; at the split, ask each replica until the candidate answers.
     const served: Record<string, { table: string; configHash: string | null } | null> = { 'replica-1': null, 'replica-2': null };
-    /** Each replica's /health rerank status of the candidate, once it served it. */
-    const rerankStatus: Record<string, string | null> = { 'replica-1': null, 'replica-2': null };
+    /** Each replica's /health rerank status and model sha256 of the candidate, once it served it. */
+    const rerankStatus: Record<string, { status: string; sha256: string | null } | null> = { 'replica-1': null, 'replica-2': null };
     let approvals = 0;
     const approvedSince = new Set<number>();
     for (;;) {
@@ -150,8 +150,9 @@ describe('issue 17: one control worker, two data workers, two serving replicas',
             if (res.ok && body.side === 'candidate' && body.table === pointer.candidateTable) served[name] = { table: body.table, configHash: body.configHash ?? null };
           }
           if (served[name] && !rerankStatus[name]) {
-            const health = (await (await fetch(`${r.url}/health`)).json()) as { rerank?: { candidate?: { status: string } | null } | null };
-            rerankStatus[name] = health.rerank?.candidate?.status ?? null;
+            const health = (await (await fetch(`${r.url}/health`)).json()) as { rerank?: { candidate?: { status: string; sha256: string | null } | null } | null };
+            const c = health.rerank?.candidate;
+            rerankStatus[name] = c ? { status: c.status, sha256: c.sha256 } : null;
           }
         }
       }
@@ -200,7 +201,7 @@ describe('issue 17: one control worker, two data workers, two serving replicas',
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(trainings).toHaveLength(1);
     expect(trainings[0]).toContain('trained with the index build');
-    for (const status of Object.values(rerankStatus)) expect(status).toMatch(new RegExp(`^ready: sha256:${hash}\\b`));
+    for (const status of Object.values(rerankStatus)) expect(status).toEqual({ status: 'ready', sha256: hash });
     // A data worker with an empty state dir evaluates with the published reranker, training nothing.
     const emptyHome = path.join(world.stateDir, '..', 'data-empty');
     const emptyLog: string[] = [];

@@ -13,9 +13,6 @@ import { DataPlane } from '../../src/activities/data-plane';
 import { loadDataset, type Dataset } from '../../src/data/dataset';
 import type { Db } from '../../src/platform/db';
 import type { LockedConfig } from '../../src/rag/config';
-import { LearnedReranker } from '../../src/rag/rerank';
-import { trainTableReranker } from '../../src/rag/rerank-training';
-import type { HybridRetriever } from '../../src/rag/retrieve';
 import { EncoderPool } from '../../src/serve/caching-encoder';
 import { calibrateTau, type TauCalibration } from '../../src/serve/quality-tau';
 import type { SearchResponse } from '../../src/serve/search-service';
@@ -87,16 +84,7 @@ export async function buildServingFixture(
     if (!report.index) throw new Error(`ingest of ${config.shadow_table} built no index`);
     sides.push({ config, table: config.shadow_table, ivf: report.index.ivf, chunks: report.chunks });
   }
-  // Each table's learned reranker, where the serving path looks for it (data-plane layout).
-  for (const side of sides) {
-    const loaded = await loadServingSide(
-      { table: side.table, index: side.ivf, configHash: side.config.config_hash },
-      { db, indexDir, encoderFor: (n) => new EncoderPool(async () => embedder, 0).encoderFor(n), rowCacheSize: 0, rerank: false },
-    );
-    // rerank: false, so the side's retriever is the plain HybridRetriever the trainer needs.
-    const trained = await trainTableReranker(loaded.retriever as HybridRetriever, dataset.cases, { source: side.table });
-    new LearnedReranker(trained.model).save(path.join(indexDir, side.table, side.config.ingest_run_id, `reranker-${loaded.vectorSource}.json`));
-  }
+  // Each table's learned reranker was trained by its index build (the data plane) and named by sha256 in its pointer.
   const [baseline, candidate] = sides;
   const lane = opts.lane ?? 'default';
   await initLane(db, { lane, liveTable: baseline.table, liveIndex: baseline.ivf, liveConfigHash: baseline.config.config_hash, by: 'test-fixture' });
