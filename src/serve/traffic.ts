@@ -164,8 +164,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // CLI: node dist/serve/traffic.js --url http://127.0.0.1:8088 --rate 20 --duration 60 [--max 1000]
 //        [--split train|dev|all] [--sample N] [--users 1000] [--concurrency 32] [--seed 1]
 
+/** The service's own address settings (src/serve/main.ts), so one exported BAKEOFF_SERVE_PORT serves both. */
+function defaultServiceUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.BAKEOFF_SERVE_HOST || '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${env.BAKEOFF_SERVE_PORT || '8088'}`;
+}
+
 const CliSchema = z.strictObject({
-  url: z.string().default('http://127.0.0.1:8088'),
+  url: z.string().default(() => defaultServiceUrl()),
   rate: z.coerce.number().positive().default(20),
   duration: z.coerce.number().positive().default(60),
   max: z.coerce.number().int().positive().default(100_000),
@@ -187,8 +193,9 @@ function parseArgs(argv: string[]): Record<string, string> {
   return out;
 }
 
-export const TRAFFIC_USAGE = `usage: node dist/serve/traffic.js [--url http://127.0.0.1:8088] [--rate 20] [--duration 60] [--max 100000]
+export const TRAFFIC_USAGE = `usage: node dist/serve/traffic.js [--url URL] [--rate 20] [--duration 60] [--max 100000]
                                 [--split train|dev|all] [--sample N] [--users 1000] [--concurrency 32] [--seed 1]
+--url: default http://$BAKEOFF_SERVE_HOST:$BAKEOFF_SERVE_PORT (the service's own settings; 127.0.0.1:8088 when unset).
 --sample N: the questions of the same N-case sample the lane was ingested from (bakeoff ingest --sample N).
 Replays the evaluation questions against a running retrieval service (loopback only) at --rate requests/s
 for --duration seconds (at most --max requests), with sticky user keys; prints a JSON report at the end.`;

@@ -3,6 +3,8 @@
 // answer --help; the service calibrates τ on the --sample the lane was ingested from; `bakeoff workers`
 // tells a live worker from one that stopped polling (which `temporal task-queue describe` still lists).
 import { spawn } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { loadDataset } from '../../src/data/dataset';
 import { loadServeEnv, serveArgsToEnv, serveTrainCases } from '../../src/serve/main';
@@ -12,7 +14,8 @@ import { bakeoffBinDir, bakeoffProcess, run } from '../support/cli';
 import { createOpsRig, type OpsRig } from './rig';
 
 const repo = path.resolve(__dirname, '..', '..');
-const tsNode = (script: string, args: string[]) => run('node', ['-r', path.join(repo, 'test/support/ts-register.js'), path.join(repo, script), ...args], { env: process.env, timeoutMs: 60_000 });
+const tsNode = (script: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  run('node', ['-r', path.join(repo, 'test/support/ts-register.js'), path.join(repo, script), ...args], { env, timeoutMs: 60_000 });
 
 test('a reader that goes away (`bakeoff --help | true`) gets no EPIPE stack, and the command keeps its exit code', async () => {
   // `true` exits before node has started, so every write the CLI makes meets a closed pipe.
@@ -38,7 +41,7 @@ test('stdout closed while the CLI is still writing: the process ends quietly', a
 test('node dist/serve/traffic.js --help prints its usage; an unknown argument points to it', async () => {
   const help = await tsNode('src/serve/traffic.ts', ['--help']);
   expect(help.code).toBe(0);
-  expect(help.stdout).toMatch(/^usage: node dist\/serve\/traffic\.js \[--url http:\/\/127\.0\.0\.1:8088\] \[--rate 20\]/);
+  expect(help.stdout).toMatch(/^usage: node dist\/serve\/traffic\.js \[--url URL\] \[--rate 20\]/);
   expect(help.stdout).toContain('--split train|dev|all');
   const bad = await tsNode('src/serve/traffic.ts', ['--nope']);
   expect(bad.code).toBe(1);
@@ -49,6 +52,22 @@ test('node dist/serve/traffic.js --help prints its usage; an unknown argument po
   const report = JSON.parse(sampled.stdout) as { sent: number; failed: number };
   expect(report.sent).toBeGreaterThan(0);
   expect(report.failed).toBe(report.sent);
+  // without --url the replayer goes where the service listens: the same BAKEOFF_SERVE_PORT (step 10 exports one)
+  let hits = 0;
+  const listener = http.createServer((_req, res) => {
+    hits++;
+    res.writeHead(503).end();
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (listener.address() as AddressInfo).port;
+    const byEnv = await tsNode('src/serve/traffic.ts', ['--sample', '40', '--split', 'all', '--rate', '5', '--duration', '1', '--concurrency', '2'], { ...process.env, BAKEOFF_SERVE_PORT: String(port) });
+    expect(byEnv.stderr).toBe('');
+    expect(hits).toBe((JSON.parse(byEnv.stdout) as { sent: number }).sent);
+    expect(hits).toBeGreaterThan(0);
+  } finally {
+    listener.close();
+  }
   const serve = await tsNode('src/serve/main.ts', ['--help']);
   expect(serve.code).toBe(0);
   expect(serve.stdout).toMatch(/^usage: node dist\/serve\/main\.js \[--sample N\]/);
