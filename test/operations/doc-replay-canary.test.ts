@@ -15,7 +15,7 @@
 //    every line (a quarter of the corpus to ingest, twice); BAKEOFF_FULL=1 runs `--sample 40` as written;
 //  - place: the cluster lives in a private BAKEOFF_HOME on a free port (BAKEOFF_PG_PORT, the script's own
 //    knob) and the service on a free port (BAKEOFF_SERVE_PORT), so nothing collides with the global test
-//    PostgreSQL or a developer's `.bakeoff/pg` and port 8088; the replayer line gets `--url` for that port.
+//    PostgreSQL or a developer's `.bakeoff/pg` and port 8088; the replayer line, verbatim, follows the same BAKEOFF_SERVE_PORT.
 // The test waits for what an operator would watch before the next step: the service's
 // `lane 'default' on …` line before the replayer starts, and `bakeoff workers` before `bakeoff start`.
 // afterAll kills every process group it started and stops the cluster, also on failure.
@@ -181,7 +181,7 @@ test(`step 10 of docs/operations.md runs as written: cluster, real ingest, worke
   const ready = await waitForLog(service, /lane 'default' on (http:\/\/127\.0\.0\.1:\d+) .*τ = ([\d.]+)/, 300_000);
   const tServing = Date.now();
   expect(ready[1]).toBe(`http://127.0.0.1:${env.BAKEOFF_SERVE_PORT}`);
-  startInBackground(`${sized(terminals[2])} --url ${ready[1]}`, 2);
+  startInBackground(sized(terminals[2]), 2);
   for (let t = Date.now(); (await bakeoffProcess(['workers'], env)).code !== 0; await sleep(1000)) {
     if (Date.now() - t > 180_000) throw new Error(`no worker polling after 3 min:\n${fs.readFileSync(worker.log, 'utf8').slice(-3000)}`);
   }
