@@ -460,6 +460,7 @@ export class DataPlane {
       runLabel: input[which].runLabel,
       caseSet,
       manifestDir: this.manifestDir,
+      artifacts: this.deps.artifacts,
     });
     let pair: { candidate: PairedSide; baseline: PairedSide };
     if (parseCaseSetRef(input.caseSetRef).bundled) {
@@ -503,6 +504,7 @@ export class DataPlane {
       datasetManifest: dataset.manifest,
       embedderId: side.embedder.modelId,
       manifestDir: this.manifestDir,
+      artifacts: this.deps.artifacts,
       onCase: (done, total) => heartbeat({ phase: 'evaluate', done, total }),
     });
     this.log(`evaluate ${input.side} ${input.table}: hit@${input.k} ${result.report.metrics.hit_rate.toFixed(3)}, MRR ${result.report.metrics.mrr.toFixed(3)}, F1 ${result.report.metrics.f1.toFixed(3)} on ${cases.length} cases`);
@@ -529,6 +531,7 @@ export class DataPlane {
       caseSet: input.caseSetRef + (input.maxCases !== undefined ? `[:${input.maxCases}]` : ''),
       corpusSnapshot: snapshot,
       manifestDir: this.manifestDir,
+      artifacts: this.deps.artifacts,
       onCase: (done, total) => heartbeat({ phase: 'evaluate', done, total }),
     });
     const na = report.caseSupport?.unsupported.map((u) => u.metric).join('/') ?? '';

@@ -2,6 +2,7 @@
 // (the database, the data plane, where reports go) so tests and the worker wire real pieces.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../platform/db';
+import type { ArtifactStore } from '../store/artifacts';
 import { createBackupActivities } from './backup';
 import { createCanaryActivities } from './canary';
 import { createLaneLeaseActivities } from './lane-lease';
@@ -22,6 +23,8 @@ export interface PlatformDeps {
   db: Db;
   /** Directory for JSON copies of final reports (absent: database only). */
   reportsDir?: string;
+  /** Shared artifact store (PostgreSQL): reports are put there and evaluation inputs read from it by hash. */
+  artifacts?: ArtifactStore;
   /** Where notifications without a webhook are logged. */
   log?: (line: string) => void;
   fetchImpl?: typeof fetch;

@@ -1,14 +1,16 @@
 // The writeReport activity: a bakeoff's final status goes into bakeoff_reports (src/store/reports.ts)
 // once per key and, when a directory is configured, into a JSON file with a self-contained HTML
-// report beside it (src/report).
-import * as fs from 'node:fs';
+// report beside it (src/report). With an artifact store (PostgreSQL) both are also put there under
+// report:<workflowId> / report-html:<workflowId>: the control worker's disk is not the operator's.
 import type { Db } from '../platform/db';
-import { htmlReportPath, reportJsonPath, writeBakeoffHtmlReport } from '../report/bakeoff-report-file';
+import { renderBakeoffReport } from '../report/html-report';
+import { htmlReportPath, loadBakeoffReportData, publishBakeoffReport, reportJsonPath, writeReportFile } from '../report/bakeoff-report-file';
+import type { ArtifactStore } from '../store/artifacts';
 import { applyOnce } from '../store/audit';
 import { reportIdFor, upsertReport } from '../store/reports';
 import type { ReportRef, WriteReportInput } from './types';
 
-export function createReportActivities(deps: { db: Db; reportsDir?: string; log?: (line: string) => void }) {
+export function createReportActivities(deps: { db: Db; reportsDir?: string; artifacts?: ArtifactStore; log?: (line: string) => void }) {
   const { db } = deps;
   return {
     async writeReport(input: WriteReportInput): Promise<ReportRef> {
@@ -18,14 +20,25 @@ export function createReportActivities(deps: { db: Db; reportsDir?: string; log?
         await upsertReport(tx, reportId, input.workflowId, s);
         return { reportId, path: null as string | null };
       });
-      if (!deps.reportsDir) return result;
-      // The file is a convenience copy; rewriting it on a retry is harmless.
-      fs.mkdirSync(deps.reportsDir, { recursive: true });
+      if (!deps.reportsDir && !deps.artifacts) return result;
+      const json = `${JSON.stringify(s, null, 2)}\n`;
+      // The files are copies of the row; rewriting them (or re-putting the same bytes) on a retry is harmless.
       // Named by a safe form of the id: an id from before validation cannot write outside the directory.
-      const file = reportJsonPath(deps.reportsDir, input.workflowId);
-      fs.writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`);
+      const file = deps.reportsDir ? reportJsonPath(deps.reportsDir, input.workflowId) : null;
+      if (file) writeReportFile(file, json);
+      if (deps.artifacts) await publishBakeoffReport(deps.artifacts, input.workflowId, 'json', json);
       // The HTML is a view of the JSON: failing to render it must not fail (and endlessly retry) the report.
-      await writeBakeoffHtmlReport(db, s, htmlReportPath(file)).catch((err: Error) => deps.log?.(`HTML report for ${input.workflowId} not written: ${err.message}`));
+      const html = await loadBakeoffReportData(db, s, deps.artifacts)
+        .then((data) => {
+          const page = renderBakeoffReport(data);
+          if (file) writeReportFile(htmlReportPath(file), page);
+          return page;
+        })
+        .catch((err: Error) => {
+          deps.log?.(`HTML report for ${input.workflowId} not written: ${err.message}`);
+          return null;
+        });
+      if (html !== null && deps.artifacts) await publishBakeoffReport(deps.artifacts, input.workflowId, 'html', html);
       return { reportId: result.reportId, path: file };
     },
   };

@@ -67,6 +67,7 @@ export async function createRuntime(opts: RuntimeOptions = runtimeOptionsFromEnv
   const activities = createActivities({
     db,
     reportsDir: opts.reportsDir,
+    ...(artifacts ? { artifacts } : {}),
     log: opts.log,
     workflowClosed: opts.workflowClosed,
     dataPlane: {

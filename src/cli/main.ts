@@ -12,6 +12,7 @@ import { registerInspectCommands } from './commands/inspect';
 import { registerJudgeCommands } from './commands/judge';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerRuntimeCommands } from './commands/runtime';
+import { registerReportCommand } from './commands/report';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerStoreCommands } from './commands/store';
 import { registerScreenshotCommand } from './commands/screenshot';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
     );
   registerLifecycleCommands(program, ctx);
   registerInspectCommands(program, ctx);
+  registerReportCommand(program, ctx);
   registerControlCommands(program, ctx);
   registerStoreCommands(program, ctx);
   registerDataCommands(program, ctx);

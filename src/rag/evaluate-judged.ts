@@ -14,6 +14,8 @@ import { safeFileLabel, tableFingerprints } from './evaluate';
 import type { Queryable } from '../platform/db';
 import type { HybridRetriever, StageTimings } from './retrieve';
 import { createHash } from 'node:crypto';
+import type { ArtifactStore } from '../store/artifacts';
+import { publishEvaluation } from './eval-artifacts';
 
 export interface EvaluateJudgedOptions {
   side: 'candidate' | 'baseline';
@@ -28,6 +30,8 @@ export interface EvaluateJudgedOptions {
   /** The registered snapshot the cases belong to (written into the manifest). */
   corpusSnapshot: string;
   manifestDir: string | null;
+  /** Shared artifact store: the manifest and per-case scores are put there too (report.manifest_sha256). */
+  artifacts?: ArtifactStore;
   onCase?: (done: number, total: number) => void | Promise<void>;
 }
 
@@ -86,19 +90,23 @@ export async function finishJudged(o: EvaluateJudgedOptions, run: JudgedRun): Pr
   const caseIdsSha256 = createHash('sha256').update(sorted.map((s) => s.case_id).join('\n')).digest('hex');
   const caseSupport = { caseSet: o.caseSet, graded: summary.graded, unsupported: summary.unsupported };
   let manifest: string | null = null;
-  if (o.manifestDir) {
+  let manifestSha256: string | null = null;
+  if (o.manifestDir || o.artifacts) {
     const label = safeFileLabel(o.runLabel);
-    fs.mkdirSync(o.manifestDir, { recursive: true });
-    const casesFile = path.join(o.manifestDir, `${label}.cases.jsonl`);
-    fs.writeFileSync(casesFile, scores.map((s) => JSON.stringify(s)).join('\n') + '\n');
-    manifest = path.join(o.manifestDir, `${label}.manifest.json`);
+    const casesJsonl = scores.map((s) => JSON.stringify(s)).join('\n') + '\n';
     const fingerprints = await tableFingerprints(o.db, o.table);
     const body = {
       format: 'bakeoff-eval-judged/1', run_label: o.runLabel, side: o.side, table: o.table, case_set: o.caseSet, cases: scores.length,
       case_ids_sha256: caseIdsSha256, k: o.k, ndcg_k: JUDGED_NDCG_K, corpus_snapshot: o.corpusSnapshot, table_fingerprints: fingerprints,
-      metrics: summary.metrics, supported: summary.supported, unsupported: summary.unsupported, graded: summary.graded, per_case_file: path.basename(casesFile),
+      metrics: summary.metrics, supported: summary.supported, unsupported: summary.unsupported, graded: summary.graded, per_case_file: `${label}.cases.jsonl`,
     };
-    fs.writeFileSync(manifest, JSON.stringify(body, null, 2) + '\n');
+    if (o.manifestDir) {
+      fs.mkdirSync(o.manifestDir, { recursive: true });
+      fs.writeFileSync(path.join(o.manifestDir, `${label}.cases.jsonl`), casesJsonl);
+      manifest = path.join(o.manifestDir, `${label}.manifest.json`);
+      fs.writeFileSync(manifest, JSON.stringify(body, null, 2) + '\n');
+    }
+    if (o.artifacts) manifestSha256 = (await publishEvaluation(o.artifacts, casesJsonl, body)).manifestSha256;
   }
   return {
     side: o.side,
@@ -108,6 +116,7 @@ export async function finishJudged(o: EvaluateJudgedOptions, run: JudgedRun): Pr
     metrics,
     latencyMs: { encode: lat((t) => t.encodeMs), search: lat((t) => t.searchMs), rerank: lat((t) => t.rerankMs), total: lat((t) => t.totalMs) },
     manifest,
+    ...(manifestSha256 ? { manifest_sha256: manifestSha256 } : {}),
     perCase: {
       caseIdsSha256,
       hit_rate: sorted.map((s) => s.hit),

@@ -19,6 +19,8 @@ import { quoteIdent, type Queryable } from '../platform/db';
 import { hitAtK, mean, ndcgAtK, pairedBootstrap, percentile, reciprocalRankAtK, recallAtK, signTest, type PairedBootstrapResult, type SignTestResult } from './metrics';
 import { readAnswer, tokenF1, type SentenceEncoder } from './reader';
 import type { HybridRetriever, StageTimings } from './retrieve';
+import type { ArtifactStore } from '../store/artifacts';
+import { publishEvaluation } from './eval-artifacts';
 
 export const NDCG_K = 10;
 export const READER_ID = 'extractive-lexical-semantic/1';
@@ -131,6 +133,8 @@ export interface EvaluateSideOptions {
   thresholds?: Record<string, number>;
   /** Where the manifest and per-case results go; null: not written. */
   manifestDir: string | null;
+  /** Shared artifact store: the manifest and per-case results are put there too (report.manifest_sha256). */
+  artifacts?: ArtifactStore;
   /** Called after each case (the activity heartbeats with it). */
   onCase?: (done: number, total: number) => void | Promise<void>;
 }
@@ -299,12 +303,17 @@ export async function finishSide(o: EvaluateSideOptions, run: SideRun): Promise<
     stale_index_ids: stale,
     per_case_file: casesPath ? path.basename(casesPath) : null,
   };
+  const casesJsonl = results.map((c) => JSON.stringify(c)).join('\n') + '\n';
   if (manifestPath && casesPath) {
     fs.mkdirSync(path.dirname(manifestPath), { recursive: true });
-    writeAtomically(casesPath, results.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    writeAtomically(casesPath, casesJsonl);
     writeAtomically(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   }
-  const report: EvalReport = { side: o.side, table: o.table, cases: results.length, k: o.k, metrics, latencyMs, manifest: manifestPath, perCase: perCaseScores(results) };
+  const published = o.artifacts ? await publishEvaluation(o.artifacts, casesJsonl, manifest) : null;
+  const report: EvalReport = {
+    side: o.side, table: o.table, cases: results.length, k: o.k, metrics, latencyMs, manifest: manifestPath,
+    ...(published ? { manifest_sha256: published.manifestSha256 } : {}), perCase: perCaseScores(results),
+  };
   return { report, manifest, cases: results };
 }
 

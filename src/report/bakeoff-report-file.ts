@@ -1,24 +1,29 @@
 // Gathers what a bakeoff's HTML report shows beyond its status (the canary's live KPI windows, the
 // candidate index's nprobe sweep, the lane's 7-day evaluation trend) and writes the file. Called
 // by the workflow's writeReport activity (src/activities/report.ts) and by the CLI for a stored or
-// live status.
+// live status. With an artifact store (PostgreSQL) the JSON and HTML are also put there under the
+// refs report:<workflowId> / report-html:<workflowId>, so `bakeoff report` works on any machine.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { workflowIdProblem } from '../client/workflow-id';
 import type { Queryable } from '../platform/db';
+import type { ArtifactStore } from '../store/artifacts';
 import { loadEvaluationTrends } from '../schedules/evaluation-trend';
 import type { BakeoffStatus } from '../workflows/types';
 import { loadCanaryTimeline } from './canary-timeline';
 import { renderBakeoffReport, type BakeoffReportData } from './html-report';
 import { readSweepBeside } from './report-inputs';
+import { readPublishedSweep } from './stored-report-inputs';
 
-export async function loadBakeoffReportData(db: Queryable, status: BakeoffStatus): Promise<BakeoffReportData> {
+export async function loadBakeoffReportData(db: Queryable, status: BakeoffStatus, artifacts?: ArtifactStore): Promise<BakeoffReportData> {
   const now = status.asOf || Date.now();
+  // The sweep lies beside the index on the data worker that built it; the store has it for any machine.
+  const published = artifacts && status.ingest?.index ? (await readPublishedSweep(artifacts, status.ingest.table, status.ingest.index.ivf)).value : null;
   return {
     status,
     canary: await loadCanaryTimeline(db, status),
-    sweep: readSweepBeside(status.ingest?.index?.ivf),
+    sweep: published ?? readSweepBeside(status.ingest?.index?.ivf),
     trends: await loadEvaluationTrends(db, status.lane, { now }),
     generatedAt: Date.now(),
   };
@@ -50,10 +55,33 @@ export function htmlReportPath(jsonPath: string): string {
 }
 
 /** Renders and writes atomically (a reader never sees half a report). Returns the file. */
-export async function writeBakeoffHtmlReport(db: Queryable, status: BakeoffStatus, file: string): Promise<string> {
-  const html = renderBakeoffReport(await loadBakeoffReportData(db, status));
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, html);
-  fs.renameSync(`${file}.tmp`, file);
+export async function writeBakeoffHtmlReport(db: Queryable, status: BakeoffStatus, file: string, artifacts?: ArtifactStore): Promise<string> {
+  writeReportFile(file, renderBakeoffReport(await loadBakeoffReportData(db, status, artifacts)));
   return file;
+}
+
+export function writeReportFile(file: string, text: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+export type ReportFormat = 'json' | 'html';
+
+/** The artifact-store ref of a bakeoff's report in one format. */
+export function reportRefName(workflowId: string, format: ReportFormat): string {
+  return `${format === 'json' ? 'report' : 'report-html'}:${workflowId}`;
+}
+
+/** Puts a report's bytes in the store and points its ref at them; returns the hash. */
+export async function publishBakeoffReport(artifacts: ArtifactStore, workflowId: string, format: ReportFormat, text: string): Promise<string> {
+  const { hash } = await artifacts.putBytes(text, `bakeoff-report-${format}`);
+  await artifacts.setRef(reportRefName(workflowId, format), hash);
+  return hash;
+}
+
+/** A report's bytes from the store (verified by hash), or null when none was published under its ref. */
+export async function readPublishedBakeoffReport(artifacts: ArtifactStore, workflowId: string, format: ReportFormat): Promise<{ hash: string; bytes: Buffer } | null> {
+  const hash = await artifacts.getRef(reportRefName(workflowId, format));
+  return hash ? { hash, bytes: await artifacts.readBytes(hash) } : null;
 }

@@ -32,11 +32,16 @@ export function readSweepBeside(ivfIndexDir: string | null | undefined): SweepRe
 export function readSweepFile(file: string): SweepResult | null {
   try {
     if (!fs.existsSync(file)) return null;
-    const parsed = SweepFile.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-    return parsed.success ? parsed.data : null;
+    return parseSweep(JSON.parse(fs.readFileSync(file, 'utf8')));
   } catch {
     return null;
   }
+}
+
+/** A sweep.json's parsed contents as a SweepResult, or null when it is not one. */
+export function parseSweep(raw: unknown): SweepResult | null {
+  const parsed = SweepFile.safeParse(raw);
+  return parsed.success ? parsed.data : null;
 }
 
 /** Per-case results written beside an evaluation manifest (<label>.cases.jsonl), or null. */
@@ -46,14 +51,19 @@ export function readCaseResults(manifestPath: string | null | undefined): CaseRe
   if (file === manifestPath) return null;
   try {
     if (!fs.existsSync(file)) return null;
-    const out: CaseResult[] = [];
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const c = JSON.parse(line) as Partial<CaseResult>;
-      if (typeof c.case_id === 'string' && typeof c.hit === 'number') out.push(c as CaseResult);
-    }
-    return out;
+    return parseCaseLines(fs.readFileSync(file, 'utf8'));
   } catch {
     return null;
   }
+}
+
+/** The cases of a .cases.jsonl text (lines without a case_id and a numeric hit are skipped); throws on a line that is not JSON. */
+export function parseCaseLines(text: string): CaseResult[] {
+  const out: CaseResult[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const c = JSON.parse(line) as Partial<CaseResult>;
+    if (typeof c.case_id === 'string' && typeof c.hit === 'number') out.push(c as CaseResult);
+  }
+  return out;
 }

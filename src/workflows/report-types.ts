@@ -54,6 +54,8 @@ export interface EvalReport {
   };
   /** Where the run's manifest (model ids, config_hash, dataset checksums, seed) was written. */
   manifest: string | null;
+  /** The manifest in the artifact store (it names the per-case results by hash); absent on PGlite and older runs. */
+  manifest_sha256?: string;
   /**
    * Per-case values of the gated metrics, so the gates pair candidate − baseline on the same cases.
    * Absent in reports from before paired gates (those are judged on the means, as they were).
