@@ -1,6 +1,6 @@
-// The live judge's early look (issue 11, patch 'early-look-gate'): one fixed-horizon test per gate
-// and stage, at the planned information, so a clear regression is rolled back within the first
-// ~30 minutes of a stage. Why a confidence sequence alone cannot: at its best (ρ tuned for n* = 600
+// The live judge's early look (issue 11, patch 'early-look-gate'): one fixed-horizon test of the
+// latency gate per stage, at the planned information, so a clear latency regression is rolled back
+// within the first ~30 minutes of a stage. Why a confidence sequence alone cannot: at its best (ρ tuned for n* = 600
 // request pairs, 6 checks of 200 per side) the normal-mixture half-width is 4.18 standard errors at a
 // gate-stage's α 0.00111, while catching latency ×1.3 (harm ln 1.3 against the ln 1.15 tolerance,
 // 5.0 standard errors at n*) in 95 % of bakeoffs needs ≤ 3.36 — which the mixture reaches only at
