@@ -17,6 +17,8 @@ import { RerankerService } from '../../src/rag/rerank-service';
 import { trainTableReranker } from '../../src/rag/rerank-training';
 import { faissSearcher, HybridRetriever } from '../../src/rag/retrieve';
 import { buildTableIndexes } from '../../src/rag/serving-index';
+import { readStoredCaseResults } from '../../src/report/stored-report-inputs';
+import { ArtifactStore } from '../../src/store/artifacts';
 import { candidateConfig, faqSubset, ingestInto, MemoEmbedder, realEmbedder } from '../support/rag-fixture';
 
 let dataset: Dataset;
@@ -140,4 +142,21 @@ test('paired comparison of two runs on the same cases', async () => {
   expect(mrr.bootstrap.pValue).toBeLessThanOrEqual(1);
   process.stderr.write(`[evaluate] reranker vs fused on dev: MRR ${mrr.baseline.toFixed(3)} → ${mrr.candidate.toFixed(3)} (bootstrap p ${mrr.bootstrap.pValue.toFixed(3)})\n`);
   expect(() => compareSides(without.cases, withReranker.cases.slice(1), 3)).toThrow(/same cases/);
+});
+
+test('with an artifact store, the manifest and per-case results are put there and read back by hash from another cache', async () => {
+  const store = await ArtifactStore.open(db, { cacheDir: path.join(tmp, 'writer-artifacts') });
+  const e = await evaluateSide(options({ runLabel: 'wf-123/stored', artifacts: store }));
+  expect(e.report.manifest_sha256).toMatch(/^[0-9a-f]{64}$/);
+  const reader = new ArtifactStore(db, { cacheDir: path.join(tmp, 'reader-artifacts') });
+  const stored = JSON.parse((await reader.readBytes(e.report.manifest_sha256!)).toString('utf8'));
+  // The stored manifest is the local one plus the per-case results' hash.
+  const { per_case_sha256: casesHash, ...rest } = stored;
+  expect(rest).toEqual(JSON.parse(fs.readFileSync(e.report.manifest!, 'utf8')));
+  expect((await reader.readBytes(casesHash)).toString('utf8')).toBe(fs.readFileSync(path.join(tmp, 'manifests', 'wf-123_stored.cases.jsonl'), 'utf8'));
+  const cases = await readStoredCaseResults(reader, e.report.manifest_sha256!);
+  expect(cases.problem).toBeNull();
+  expect(cases.value).toEqual(JSON.parse(JSON.stringify(e.cases)));
+  // Without a store the report names no hash (PGlite runtimes, older runs).
+  expect((await evaluateSide(options({ manifestDir: null }))).report.manifest_sha256).toBeUndefined();
 });
