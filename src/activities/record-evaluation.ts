@@ -4,10 +4,10 @@
 // With an artifact store (PostgreSQL) the per-case results and the sweep come from the store by hash,
 // since the data worker that produced them may be another machine; a recorded hash that cannot be
 // read is named in the report's header in one line, never shown as an empty section.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Db } from '../platform/db';
 import { safeFileLabel } from '../rag/evaluate';
+import { publishBakeoffReport, writeReportFile } from '../report/bakeoff-report-file';
 import { renderEvaluationReport } from '../report/html-report';
 import { readCaseResults, readSweepBeside } from '../report/report-inputs';
 import { readPublishedSweep, readStoredCaseResults } from '../report/stored-report-inputs';
@@ -24,10 +24,9 @@ export function createRecordEvaluationActivities(deps: { db: Db; reportsDir?: st
   return {
     async recordEvaluation(input: RecordEvaluationInput): Promise<RecordEvaluationResult> {
       const { id, inserted } = await appendEvaluation(db, input);
-      if (!deps.reportsDir) return { id, inserted, htmlReport: null };
+      if (!deps.reportsDir && !deps.artifacts) return { id, inserted, htmlReport: null };
       // The HTML is a convenience copy: a failure to write it is logged, never fails the record.
       try {
-        const file = path.join(deps.reportsDir, 'evaluations', `${safeFileLabel(input.workflowId)}.html`);
         const trends = await loadEvaluationTrends(db, input.lane, { now: input.startedAt });
         const problems: Record<string, string> = {};
         let cases = readCaseResults(input.report.manifest);
@@ -63,9 +62,11 @@ export function createRecordEvaluationActivities(deps: { db: Db; reportsDir?: st
           },
           generatedAt: Date.now(),
         });
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(`${file}.tmp`, html);
-        fs.renameSync(`${file}.tmp`, file);
+        // In the store under report-html:<workflowId>, so `bakeoff report <id> --html` finds it on any machine.
+        if (deps.artifacts) await publishBakeoffReport(deps.artifacts, input.workflowId, 'html', html, 'evaluation-report-html');
+        if (!deps.reportsDir) return { id, inserted, htmlReport: null };
+        const file = path.join(deps.reportsDir, 'evaluations', `${safeFileLabel(input.workflowId)}.html`);
+        writeReportFile(file, html);
         await db.query('UPDATE evaluation_history SET html_report = $2 WHERE id = $1', [id, file]);
         return { id, inserted, htmlReport: file };
       } catch (err) {

@@ -73,9 +73,9 @@ export function reportRefName(workflowId: string, format: ReportFormat): string 
   return `${format === 'json' ? 'report' : 'report-html'}:${workflowId}`;
 }
 
-/** Puts a report's bytes in the store and points its ref at them; returns the hash. */
-export async function publishBakeoffReport(artifacts: ArtifactStore, workflowId: string, format: ReportFormat, text: string): Promise<string> {
-  const { hash } = await artifacts.putBytes(text, `bakeoff-report-${format}`);
+/** Puts a report's bytes in the store and points its ref at them (a scheduled evaluation's HTML too); returns the hash. */
+export async function publishBakeoffReport(artifacts: ArtifactStore, workflowId: string, format: ReportFormat, text: string, kind = `bakeoff-report-${format}`): Promise<string> {
+  const { hash } = await artifacts.putBytes(text, kind);
   await artifacts.setRef(reportRefName(workflowId, format), hash);
   return hash;
 }

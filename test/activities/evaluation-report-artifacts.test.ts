@@ -18,6 +18,7 @@ import type { SweepResult } from '../../src/rag/nprobe-sweep';
 import { indexRefName, type IndexPointer } from '../../src/rag/serving-index';
 import { readCaseResults, readSweepBeside } from '../../src/report/report-inputs';
 import { ArtifactStore } from '../../src/store/artifacts';
+import { bakeoffInProcess } from '../support/cli';
 import { freshPgDatabase } from '../support/serve-fixture';
 
 const TABLE = 'chunks_eval_artifacts';
@@ -29,8 +30,10 @@ const home = (tag: string): string => {
 };
 
 let db: Db;
+let pgUrl: string;
 beforeAll(async () => {
-  db = await openDb({ url: await freshPgDatabase('eval_report_artifacts') });
+  pgUrl = await freshPgDatabase('eval_report_artifacts');
+  db = await openDb({ url: pgUrl });
   await ensurePlatformSchema(db);
   // tableFingerprints reads these columns of the evaluated table.
   await db.exec(`CREATE TABLE ${TABLE} (chunk_id text PRIMARY KEY, ingest_run_id text, chunk_version int, config_hash text)`);
@@ -117,6 +120,14 @@ test('the control worker with an empty state dir reports the per-case table and 
   expect(html).toContain(`sha256:${report.manifest_sha256}`);
   expect(html).not.toContain('unavailable:');
   expect(logs).toEqual([]);
+
+  // The same page from the store on an operator's machine (a third home, nothing local).
+  const operatorHome = home('operator');
+  const out = path.join(operatorHome, 'eval.html');
+  const cli = await bakeoffInProcess(['report', 'scheduled-eval-1', '--html', '--out', out], { BAKEOFF_HOME: operatorHome, DATABASE_URL: pgUrl, PATH: process.env.PATH });
+  expect(cli.stderr).toBe('');
+  expect(cli.stdout).toBe(out);
+  expect(fs.readFileSync(out, 'utf8')).toBe(html);
 });
 
 test('a corrupt manifest artifact: the report says so in one line instead of an empty per-case section', async () => {
