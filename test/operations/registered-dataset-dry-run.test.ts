@@ -19,10 +19,10 @@ import { createDataPlaneActivities, DataPlane } from '../../src/activities/data-
 import { createLockConfigActivities } from '../../src/activities/lock-config';
 import { lockCorpusSnapshot } from '../../src/data/locked-corpus';
 import { openDb, type Db } from '../../src/platform/db';
-import { seededRandom } from '../../src/platform/seeded-random';
 import { defaultBaseline, defaultCandidate, lockConfig } from '../../src/rag/config';
 import { initLane } from '../../src/store/pointer';
 import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
+import { writeBeir } from '../support/beir-fixture';
 import { bakeoffProcess } from '../support/cli';
 import { identityOf, MemoEmbedder, realEmbedder } from '../support/rag-fixture';
 import { freshPgDatabase } from '../support/serve-fixture';
@@ -38,32 +38,6 @@ let plane: DataPlane;
 let nativeConnection: NativeConnection;
 let running: { worker: BakeoffWorkers; done: Promise<void> } | null = null;
 const taskQueue = `syn-dry-${randomBytes(3).toString('hex')}`;
-
-// 12 topics of 5 documents; a query about a topic has 3 of its documents as relevant (grades 2, 1, 1).
-const TOPICS = ['glacier', 'volcano', 'orchard', 'harbor', 'telescope', 'violin', 'bakery', 'railway', 'beehive', 'lighthouse', 'vineyard', 'quarry'];
-const FILLER = ['morning', 'people', 'often', 'visit', 'during', 'summer', 'local', 'guide', 'stories', 'about', 'history', 'weather'];
-
-function writeBeir(root: string): void {
-  const rnd = seededRandom(16);
-  const pick = (xs: string[]) => xs[Math.floor(rnd() * xs.length)];
-  const docs = Array.from({ length: 60 }, (_, i) => {
-    const topic = TOPICS[i % TOPICS.length];
-    const words = Array.from({ length: 30 }, (_, j) => (j % 4 === 0 ? topic : pick(FILLER)));
-    return { _id: `doc${i}`, title: `${topic} note ${Math.floor(i / TOPICS.length)}`, text: `The ${topic} ${words.join(' ')}.` };
-  });
-  const queries = Array.from({ length: 40 }, (_, q) => ({ _id: `q${q}`, text: `what do visitors say about the ${TOPICS[q % TOPICS.length]} ${pick(FILLER)}?` }));
-  const qrels = (from: number, to: number) =>
-    ['query-id\tcorpus-id\tscore', ...queries.slice(from, to).flatMap((q, i) => {
-      const t = (from + i) % TOPICS.length;
-      const start = ((from + i) / TOPICS.length) % 3 | 0;
-      return [0, 1, 2].map((k) => `${q._id}\tdoc${t + TOPICS.length * (start + k)}\t${k === 0 ? 2 : 1}`);
-    })].join('\n') + '\n';
-  fs.mkdirSync(path.join(root, 'qrels'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'corpus.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
-  fs.writeFileSync(path.join(root, 'queries.jsonl'), queries.map((q) => JSON.stringify(q)).join('\n') + '\n');
-  fs.writeFileSync(path.join(root, 'qrels', 'train.tsv'), qrels(0, 8));
-  fs.writeFileSync(path.join(root, 'qrels', 'test.tsv'), qrels(8, 40));
-}
 
 beforeAll(async () => {
   const url = await freshPgDatabase('syn_dry_run');
@@ -98,7 +72,7 @@ afterAll(async () => {
 
 test('register a synthetic BEIR dataset, ingest a baseline of it, dry-run a candidate on syn:test: graded nDCG from the dataset, F1 n/a', async () => {
   const root = path.join(dir, 'syn');
-  writeBeir(root);
+  writeBeir(root, { seed: 16, splits: { train: [0, 8], test: [8, 40] } });
   const add = await bakeoffProcess(['dataset', 'add', 'syn', '--beir', root], env, 60_000);
   expect(add.stderr).not.toMatch(/^\s+at /m);
   expect(add.code).toBe(0);

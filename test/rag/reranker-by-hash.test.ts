@@ -17,13 +17,13 @@ import type { Dataset } from '../../src/data/dataset';
 import { lockCorpusSnapshot } from '../../src/data/locked-corpus';
 import { addDataset } from '../../src/data/registry';
 import { openDb, type Db } from '../../src/platform/db';
-import { seededRandom } from '../../src/platform/seeded-random';
 import { defaultBaseline, lockConfig } from '../../src/rag/config';
 import { LearnedReranker, type RerankerLift } from '../../src/rag/rerank';
 import { readPublishedIndexPointer } from '../../src/rag/serving-index';
 import { EncoderPool } from '../../src/serve/caching-encoder';
 import { loadServingSide, SideLoadError, type SideLoaderDeps } from '../../src/serve/serving-side';
 import { ArtifactStore } from '../../src/store/artifacts';
+import { writeBeir } from '../support/beir-fixture';
 import { candidateConfig, faqSubset, identityOf, MemoEmbedder, realEmbedder } from '../support/rag-fixture';
 import { freshPgDatabase } from '../support/serve-fixture';
 
@@ -118,37 +118,10 @@ test('the build trains the reranker once, named by sha256; empty state dirs eval
   expect((refused as Error).message).toBe(`cannot serve ${table}: ${(failure as Error).message}`);
 }, 300_000);
 
-// 12 topics of 5 documents; a query has 3 of its topic's documents relevant (grades 2, 1, 1).
-const TOPICS = ['glacier', 'volcano', 'orchard', 'harbor', 'telescope', 'violin', 'bakery', 'railway', 'beehive', 'lighthouse', 'vineyard', 'quarry'];
-const FILLER = ['morning', 'people', 'often', 'visit', 'during', 'summer', 'local', 'guide', 'stories', 'about', 'history', 'weather'];
-
-/** A BEIR directory with the given qrels splits (query ranges), seeded. */
-function writeBeir(root: string, splits: Record<string, [number, number]>): void {
-  const rnd = seededRandom(17);
-  const pick = (xs: string[]) => xs[Math.floor(rnd() * xs.length)];
-  const docs = Array.from({ length: 60 }, (_, i) => {
-    const topic = TOPICS[i % TOPICS.length];
-    const words = Array.from({ length: 30 }, (_, j) => (j % 4 === 0 ? topic : pick(FILLER)));
-    return { _id: `doc${i}`, title: `${topic} note ${Math.floor(i / TOPICS.length)}`, text: `The ${topic} ${words.join(' ')}.` };
-  });
-  const queries = Array.from({ length: 40 }, (_, q) => ({ _id: `q${q}`, text: `what do visitors say about the ${TOPICS[q % TOPICS.length]} ${pick(FILLER)}?` }));
-  fs.mkdirSync(path.join(root, 'qrels'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'corpus.jsonl'), docs.map((x) => JSON.stringify(x)).join('\n') + '\n');
-  fs.writeFileSync(path.join(root, 'queries.jsonl'), queries.map((x) => JSON.stringify(x)).join('\n') + '\n');
-  for (const [split, [from, to]] of Object.entries(splits)) {
-    const lines = queries.slice(from, to).flatMap((q, i) => {
-      const t = (from + i) % TOPICS.length;
-      const start = ((from + i) / TOPICS.length) % 3 | 0;
-      return [0, 1, 2].map((k) => `${q._id}\tdoc${t + TOPICS.length * (start + k)}\t${k === 0 ? 2 : 1}`);
-    });
-    fs.writeFileSync(path.join(root, 'qrels', `${split}.tsv`), ['query-id\tcorpus-id\tscore', ...lines].join('\n') + '\n');
-  }
-}
-
 test('a registered BEIR dataset gets a reranker fitted on its own train qrels; one without dev cases gets none, said once and in the status', async () => {
   const home = path.join(dir, 'registry');
-  writeBeir(path.join(dir, 'syn-dev'), { train: [0, 16], dev: [16, 28], test: [28, 40] });
-  writeBeir(path.join(dir, 'syn-nodev'), { train: [0, 8], test: [8, 40] });
+  writeBeir(path.join(dir, 'syn-dev'), { seed: 17, splits: { train: [0, 16], dev: [16, 28], test: [28, 40] } });
+  writeBeir(path.join(dir, 'syn-nodev'), { seed: 17, splits: { train: [0, 8], test: [8, 40] } });
   await addDataset(home, 'synrr', { kind: 'beir', dir: path.join(dir, 'syn-dev') });
   await addDataset(home, 'synnodev', { kind: 'beir', dir: path.join(dir, 'syn-nodev') });
   const w = await machine('reg', { home });
