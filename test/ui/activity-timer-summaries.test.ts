@@ -9,68 +9,29 @@
 // chromium the workflow page's History is opened too; screenshots: test-artifacts/ui-summaries/.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection } from '@temporalio/worker';
-import { chromium } from 'playwright-core';
-import { createActivities } from '../../src/activities';
 import { startBakeoff } from '../../src/client/bakeoff';
-import type { Db } from '../../src/platform/db';
 import { repoRoot } from '../../src/platform/paths';
-import { startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
 import { rollbackSignal } from '../../src/workflows/messages';
-import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { createFixtureDataPlane, HEALTHY } from '../fixtures/data-plane';
-import { BASELINE_HASH, BASELINE_TABLE, bakeoffInput, createLane, openTestDb, waitForStatus, workflowBundle } from '../workflows/harness';
+import { BASELINE_HASH, BASELINE_TABLE, bakeoffInput, waitForStatus } from '../workflows/harness';
+import { CHROMIUM, haveChromium, launchChromium, startUiRig, type UiRig } from './ui-rig';
 
-const CHROMIUM = process.env.BAKEOFF_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'ui-summaries');
-const haveChromium = fs.existsSync(CHROMIUM);
 const EventType = temporal.api.enums.v1.EventType;
 /** A duration as formatDuration writes it: '4s', '1s112ms', '0s'. */
 const DUR = String.raw`(?:\d+(?:ms|[dhms]))+`;
 
-let tmp: string;
-let server: DevServer;
-let db: Db;
-let connection: Connection;
-let client: Client;
-let nativeConnection: NativeConnection;
-let worker: BakeoffWorkers;
-let workerRun: Promise<void>;
-const taskQueue = `summaries-${randomBytes(3).toString('hex')}`;
+let rig: UiRig;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-summaries-'));
-  const [srv, bundle, database] = await Promise.all([startDevServer({ logFile: path.join(tmp, 'temporal.log') }), workflowBundle(), openTestDb()]);
-  server = srv;
-  db = database;
-  await createLane(db, 'sum_lane');
-  connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-  worker = await createBakeoffWorker({
-    connection: nativeConnection,
-    taskQueue,
-    extra: { workflowBundle: bundle },
-    activities: createActivities({ db, dataPlane: createFixtureDataPlane(db, HEALTHY), log: () => undefined }),
-  });
-  workerRun = worker.run();
+  rig = await startUiRig({ name: 'summaries', lanes: ['sum_lane'], dataPlane: (db) => createFixtureDataPlane(db, HEALTHY) });
 }, 120_000);
 
 afterAll(async () => {
-  if (worker) {
-    worker.shutdown();
-    await workerRun.catch(() => undefined);
-  }
-  await nativeConnection?.close().catch(() => undefined);
-  await connection?.close().catch(() => undefined);
-  await server?.stop();
-  await db?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await rig?.close();
 });
 
 interface Summarized {
@@ -102,7 +63,7 @@ test('every activity and timer of a bakeoff carries a one-line summary of what i
   const tag = randomBytes(3).toString('hex');
   const workflowId = `bakeoff-summaries-${tag}`;
   const input = bakeoffInput('sum_lane', `v450_s${tag}`, { ramp: [{ percent: 10, soak: '4s' }], checkInterval: '1s', operatorDeadline: '10m' });
-  const handle = await startBakeoff(client, input, { taskQueue, workflowId });
+  const handle = await startBakeoff(rig.client, input, { taskQueue: rig.taskQueue, workflowId });
   // No traffic: the stage's end cannot prove non-breach and asks an operator (a timer until the deadline).
   const waiting = await waitForStatus(handle, (s) => s.phase === 'awaiting-operator', 90_000);
   await handle.signal(rollbackSignal, { by: 'oncall-summaries', reason: 'summaries test' });
@@ -148,14 +109,13 @@ test('every activity and timer of a bakeoff carries a one-line summary of what i
     process.stderr.write(`\n! test/ui/activity-timer-summaries.test.ts: no chromium at ${CHROMIUM}, the History page was not opened\n\n`);
     return;
   }
-  if (!server.uiUrl) throw new Error('the dev server was started without its Web UI');
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
   page.setDefaultTimeout(30_000);
   try {
-    await page.goto(`${server.uiUrl}/namespaces/default/workflows/${workflowId}/${handle.firstExecutionRunId}/history`);
+    await page.goto(`${rig.uiUrl}/namespaces/default/workflows/${workflowId}/${handle.firstExecutionRunId}/history`);
     // Newest first: the rollback's steps and the operator's timer are on the first page of events.
     for (const text of [`restore pointer to ${BASELINE_TABLE}`, `smoke eval of baseline ${BASELINE_TABLE}`, `waiting for an operator (approve or abort) until ${deadline}`]) {
       await page.getByText(text, { exact: false }).first().waitFor();

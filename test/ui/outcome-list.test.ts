@@ -8,30 +8,22 @@
 // and it lets one bakeoff fail its gates in seconds. Screenshots: test-artifacts/ui-outcomes/.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createActivities } from '../../src/activities';
+import type { Page } from 'playwright-core';
 import { startBakeoff } from '../../src/client/bakeoff';
 import { BAKEOFF_LIST_COLUMNS, BAKEOFF_VIEW_NAME, BAKEOFFS_QUERY, listColumnsStorage, UI_COLUMNS_STORAGE_KEY, workflowsListUrl } from '../../src/cli/web-ui-list';
-import type { Db } from '../../src/platform/db';
 import { repoRoot } from '../../src/platform/paths';
-import { startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
 import { promoteSignal, rollbackSignal } from '../../src/workflows/messages';
-import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
 import { createFixtureDataPlane, HEALTHY, type FixtureDataPlane, type FixtureScript } from '../fixtures/data-plane';
 import { bakeoffInProcess } from '../support/cli';
-import { bakeoffInput, createLane, openTestDb, waitForStatus, workflowBundle } from '../workflows/harness';
+import { bakeoffInput, waitForStatus } from '../workflows/harness';
+import { CHROMIUM, haveChromium, startUiRig, type UiRig } from './ui-rig';
 
-const CHROMIUM = process.env.BAKEOFF_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'ui-outcomes');
 const ROW = '[data-testid="workflows-summary-configurable-table-row"]';
 /** Worse f1 and p95 than the baseline: the offline gates fail and the bakeoff ends 'failed'. */
 const WORSE: FixtureScript = { ...HEALTHY, candidate: { ...HEALTHY.candidate, f1: 0.5, p95TotalMs: 40 } };
 
-const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium) process.stderr.write(`\n! SKIPPED test/ui/outcome-list.test.ts: no chromium at ${CHROMIUM}\n\n`);
 const suite = haveChromium ? describe : describe.skip;
 
@@ -41,57 +33,25 @@ const seedStorage = ([key, value]: [string, string]): void => {
 };
 
 suite('Web UI list: each bakeoff\'s outcome', () => {
-  let tmp: string;
-  let server: DevServer;
+  let rig: UiRig;
   let uiUrl: string;
-  let connection: Connection;
-  let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: BakeoffWorkers;
-  let workerRun: Promise<void>;
-  let db: Db;
-  let browser: Browser;
-  const taskQueue = `outcomes-${randomBytes(3).toString('hex')}`;
   let dataPlane: FixtureDataPlane;
 
   beforeAll(async () => {
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-outcomes-'));
-    const [srv, bundle, database] = await Promise.all([startDevServer({ logFile: path.join(tmp, 'temporal.log') }), workflowBundle(), openTestDb()]);
-    server = srv;
-    db = database;
-    if (!server.uiUrl) throw new Error('the dev server was started without its Web UI');
-    uiUrl = server.uiUrl;
-    for (const lane of ['out_failed', 'out_promoted', 'out_rolled']) await createLane(db, lane);
-    connection = await Connection.connect({ address: server.address });
-    client = new Client({ connection });
-    nativeConnection = await NativeConnection.connect({ address: server.address });
-    dataPlane = createFixtureDataPlane(db, WORSE);
-    worker = await createBakeoffWorker({
-      connection: nativeConnection,
-      taskQueue,
-      extra: { workflowBundle: bundle },
-      activities: createActivities({ db, dataPlane, reportsDir: path.join(tmp, 'reports'), log: () => undefined }),
+    rig = await startUiRig({
+      name: 'outcomes',
+      lanes: ['out_failed', 'out_promoted', 'out_rolled'],
+      dataPlane: (db) => (dataPlane = createFixtureDataPlane(db, WORSE)),
+      reportsDir: true,
+      browser: 'launch',
     });
-    workerRun = worker.run();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    uiUrl = rig.uiUrl;
   }, 150_000);
 
   afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    if (worker) {
-      worker.shutdown();
-      await workerRun.catch(() => undefined);
-    }
-    await nativeConnection?.close().catch(() => undefined);
-    await connection?.close().catch(() => undefined);
-    await server?.stop();
-    await db?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await rig?.close();
   });
 
   /** The text of each listed workflow's cell under `column`, by workflow id. */
@@ -112,7 +72,7 @@ suite('Web UI list: each bakeoff\'s outcome', () => {
     const t0 = Date.now();
     const tag = randomBytes(3).toString('hex');
     const ids = { failed: `bakeoff-out-failed-${tag}`, promoted: `bakeoff-out-promoted-${tag}`, rolledBack: `bakeoff-out-rolled-${tag}` };
-    const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+    const context = await rig.browser!.newContext({ viewport: { width: 1600, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
     // The documented columns, as *Configure Columns* stores them in the browser.
@@ -124,14 +84,14 @@ suite('Web UI list: each bakeoff\'s outcome', () => {
     };
     try {
       // 1. Failed at the offline gates (the fixture's script is the plane's, so this one runs first).
-      const failed = await startBakeoff(client, bakeoffInput('out_failed', `v450_f${tag}`), { taskQueue, workflowId: ids.failed });
+      const failed = await startBakeoff(rig.client, bakeoffInput('out_failed', `v450_f${tag}`), { taskQueue: rig.taskQueue, workflowId: ids.failed });
       expect((await failed.result()).outcome).toBe('failed');
 
       // 2. Two canaries: one promoted by an operator (promote --full), one rolled back by one.
       dataPlane.script = HEALTHY;
       const canaryInput = (lane: string, v: string) => bakeoffInput(lane, v, { ramp: [{ percent: 10, soak: '20m' }], checkInterval: '10m' });
-      const promoted = await startBakeoff(client, canaryInput('out_promoted', `v450_p${tag}`), { taskQueue, workflowId: ids.promoted });
-      const rolled = await startBakeoff(client, canaryInput('out_rolled', `v450_r${tag}`), { taskQueue, workflowId: ids.rolledBack });
+      const promoted = await startBakeoff(rig.client, canaryInput('out_promoted', `v450_p${tag}`), { taskQueue: rig.taskQueue, workflowId: ids.promoted });
+      const rolled = await startBakeoff(rig.client, canaryInput('out_rolled', `v450_r${tag}`), { taskQueue: rig.taskQueue, workflowId: ids.rolledBack });
       await Promise.all([promoted, rolled].map((h) => waitForStatus(h, (s) => s.phase === 'canary', 60_000)));
       await promoted.signal(promoteSignal, { by: 'oncall-ui', full: true });
 
@@ -150,7 +110,7 @@ suite('Web UI list: each bakeoff\'s outcome', () => {
 
       // 3. `bakeoff screenshot --list`: the list with the outcome columns, as a PNG.
       const png = path.join(ARTIFACTS, 'bakeoffs-list.png');
-      const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: server.address, BAKEOFF_UI_URL: uiUrl, BAKEOFF_CHROMIUM: CHROMIUM };
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: rig.server.address, BAKEOFF_UI_URL: uiUrl, BAKEOFF_CHROMIUM: CHROMIUM };
       const shot = await bakeoffInProcess(['screenshot', '--list', '--out', png, '--timeout', '40'], env);
       expect(shot.stderr).toBe('');
       expect(shot.code).toBe(0);

@@ -8,22 +8,15 @@
 // seconds; the UI, not retrieval quality, is under test here. Screenshots: test-artifacts/ui/.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { createBakeoffWorker, type BakeoffWorkers } from '../../src/worker';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createActivities } from '../../src/activities';
+import type { Page } from 'playwright-core';
 import { bakeoffStatus, startBakeoff } from '../../src/client/bakeoff';
-import type { Db } from '../../src/platform/db';
 import { repoRoot } from '../../src/platform/paths';
-import { startDevServer, type DevServer } from '../../src/platform/temporal-dev-server';
 import type { BakeoffStatus } from '../../src/workflows/types';
 import { createFixtureDataPlane, HEALTHY } from '../fixtures/data-plane';
-import { bakeoffInput, createLane, HEALTHY_TRAFFIC, openTestDb, workflowBundle, writeTraffic } from '../workflows/harness';
+import { bakeoffInput, HEALTHY_TRAFFIC, writeTraffic } from '../workflows/harness';
+import { CHROMIUM, haveChromium, startUiRig, type UiRig } from './ui-rig';
 
-const CHROMIUM = process.env.BAKEOFF_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'ui');
 const LANE = 'ui_lane';
 const OPERATOR = 'oncall-ui';
@@ -33,7 +26,6 @@ const REASON = 'rolled back from the Web UI by the browser test';
 const backgroundOf = (el: unknown): string =>
   (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor;
 
-const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium) {
   process.stderr.write(
     `\n${'!'.repeat(78)}\n! SKIPPED test/ui/web-ui.test.ts: no chromium at ${CHROMIUM}.\n` +
@@ -43,21 +35,11 @@ if (!haveChromium) {
 const suite = haveChromium ? describe : describe.skip;
 
 suite('Temporal Web UI', () => {
-  let tmp: string;
-  let server: DevServer;
-  let connection: Connection;
-  let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: BakeoffWorkers;
-  let workerRun: Promise<void>;
-  let db: Db;
-  let browser: BrowserContext;
+  let rig: UiRig;
   let page: Page;
   let shot = 0;
   /** Notifications the bakeoff sent (logged, no webhook): kept quiet, attached to the artifacts. */
   const notifications: string[] = [];
-  const taskQueue = `ui-${randomBytes(3).toString('hex')}`;
-  const reportsDir = () => path.join(tmp, 'reports');
 
   async function screenshot(name: string): Promise<void> {
     shot += 1;
@@ -78,51 +60,23 @@ suite('Temporal Web UI', () => {
   beforeAll(async () => {
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bakeoff-ui-'));
-    const [srv, bundle, database] = await Promise.all([
-      startDevServer({ dbFile: path.join(tmp, 'temporal.db'), logFile: path.join(tmp, 'temporal.log') }),
-      workflowBundle(),
-      openTestDb(),
-    ]);
-    server = srv;
-    db = database;
-    if (!server.uiUrl) throw new Error('the dev server was started without its Web UI');
-    await createLane(db, LANE);
-    connection = await Connection.connect({ address: server.address });
-    client = new Client({ connection });
-    nativeConnection = await NativeConnection.connect({ address: server.address });
-    worker = await createBakeoffWorker({
-      connection: nativeConnection,
-      taskQueue,
-      extra: { workflowBundle: bundle },
-      activities: createActivities({ db, dataPlane: createFixtureDataPlane(db, HEALTHY), reportsDir: reportsDir(), log: (line) => notifications.push(line) }),
+    rig = await startUiRig({
+      name: 'ui',
+      lanes: [LANE],
+      dataPlane: (db) => createFixtureDataPlane(db, HEALTHY),
+      reportsDir: true,
+      log: (line) => notifications.push(line),
+      temporalDbFile: true,
+      browser: 'persistent',
     });
-    workerRun = worker.run();
-    // A fresh profile per run (playwright passes it as --user-data-dir): no state from earlier runs.
-    browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 900 },
-    });
+    const browser = rig.context!;
     page = browser.pages()[0] ?? (await browser.newPage());
     page.setDefaultTimeout(30_000);
   }, 150_000);
 
   afterAll(async () => {
     if (notifications.length) fs.writeFileSync(path.join(ARTIFACTS, 'notifications.log'), `${notifications.join('\n')}\n`);
-    await browser?.close().catch(() => undefined);
-    if (worker) {
-      worker.shutdown();
-      await workerRun.catch(() => undefined);
-    }
-    await nativeConnection?.close().catch(() => undefined);
-    await connection?.close().catch(() => undefined);
-    await server?.stop();
-    await db?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await rig?.close();
   });
 
   async function expectEventually(f: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -137,7 +91,7 @@ suite('Temporal Web UI', () => {
     const deadline = Date.now() + timeoutMs;
     let last: BakeoffStatus | undefined;
     while (Date.now() < deadline) {
-      last = await bakeoffStatus(client, workflowId).catch(() => last);
+      last = await bakeoffStatus(rig.client, workflowId).catch(() => last);
       if (last && pred(last)) return last;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -148,14 +102,14 @@ suite('Temporal Web UI', () => {
     const t0 = Date.now();
     const workflowId = `bakeoff-ui-${randomBytes(4).toString('hex')}`;
     await startBakeoff(
-      client,
+      rig.client,
       bakeoffInput(LANE, 'v450_ui', {
         requestedBy: 'ui-test',
         // Compressed, but long enough that nothing ends on its own while the test clicks.
         ramp: [{ percent: 10, soak: '20m' }, { percent: 50, soak: '20m' }],
         checkInterval: '10s',
       }),
-      { taskQueue, workflowId },
+      { taskQueue: rig.taskQueue, workflowId },
     );
     const s0 = await waitForStatus(workflowId, (s) => s.phase === 'canary', 60_000, 'the canary');
     const hash = s0.configHash!;
@@ -165,12 +119,12 @@ suite('Temporal Web UI', () => {
     // per side for that (400 per window stays inconclusive, as it should).
     const from = s0.stage!.startedAt - 30_000;
     const busy = { ...HEALTHY_TRAFFIC, samples: 20_000 };
-    for (const side of ['baseline', 'candidate'] as const) await writeTraffic(db, LANE, side, from, from + 10 * 60_000, busy, 5_000);
+    for (const side of ['baseline', 'candidate'] as const) await writeTraffic(rig.db, LANE, side, from, from + 10 * 60_000, busy, 5_000);
 
     // 1. The workflows list, filtered by the search attributes the workflow upserts.
     const query = `BakeoffPhase="canary" AND ConfigHash="${hash}"`;
     await step('find by search attributes', async () => {
-      await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+      await page.goto(`${rig.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
       const link = page.getByRole('link', { name: workflowId, exact: true });
       await link.waitFor({ timeout: 60_000 });
       await screenshot('workflows-by-search-attributes');
@@ -245,7 +199,7 @@ suite('Temporal Web UI', () => {
     expect(rolled.events.some((e) => e.kind === 'signal' && e.message.includes(`rollback requested by ${OPERATOR}`))).toBe(true);
     await step('find the rolled-back bakeoff', async () => {
       const q = `BakeoffPhase="rolled-back" AND ConfigHash="${hash}"`;
-      await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(q)}`);
+      await page.goto(`${rig.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(q)}`);
       await page.getByRole('link', { name: workflowId, exact: true }).waitFor({ timeout: 60_000 });
       await screenshot('workflows-rolled-back');
       await page.getByRole('link', { name: workflowId, exact: true }).click();
@@ -255,7 +209,7 @@ suite('Temporal Web UI', () => {
     });
 
     // 5. The HTML report the workflow's report activity wrote, opened from disk.
-    const reportFile = path.join(reportsDir(), `${workflowId}.html`);
+    const reportFile = path.join(rig.reportsDir!, `${workflowId}.html`);
     expect(fs.existsSync(reportFile)).toBe(true);
     fs.copyFileSync(reportFile, path.join(ARTIFACTS, 'bakeoff-report.html'));
     const requests: string[] = [];
