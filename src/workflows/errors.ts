@@ -13,6 +13,9 @@ export const ERROR_TYPES = {
   TableNotFound: { retryable: false },
   DatasetUnavailable: { retryable: false },
   IndexUnavailable: { retryable: false },
+  // The reranker an index build published (by sha256) is missing or corrupt in the artifact store:
+  // retraining elsewhere would judge with other results, so the step fails until it is restored.
+  RerankerUnavailable: { retryable: false },
   // A registered dataset changed since the bakeoff locked its snapshot: re-lock (a new bakeoff) to use it.
   CorpusChanged: { retryable: false },
   // A sharded ingest's index build found a shard not done, or shards over different corpora.
