@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { quoteIdent, type Queryable } from '../platform/db';
+import { formatZodIssues } from '../platform/zod-issues';
 import { sha256File, type ArtifactStore } from '../store/artifacts';
 import { FaissIndex } from './faiss-index';
 import { buildAndSaveIndexesInChild } from './index-build-child';
@@ -18,7 +19,9 @@ export const CURRENT_FILE = 'current.json';
 /** The sweep's target; the probe's threshold is 0.95 (see buildTableIndexes). */
 export const SWEEP_MIN_OVERLAP = 0.99;
 
-export const IndexPointerSchema = z.strictObject({
+// Not strict: a field a newer build adds is ignored by an older worker or replica reading the pointer
+// (a rolling upgrade), where a strict schema made it "unparseable" — a 503 side, or no index at all.
+export const IndexPointerSchema = z.object({
   table: z.string(),
   ingest_run_id: z.string(),
   config_hash: z.string(),
@@ -184,8 +187,18 @@ export function indexRefName(table: string): string {
 export async function readPublishedIndexPointer(artifacts: ArtifactStore, table: string): Promise<IndexPointer | null> {
   const hash = await artifacts.getRef(indexRefName(table));
   if (!hash) return null;
-  const raw = (await artifacts.readBytes(hash)).toString('utf8');
-  const parsed = IndexPointerSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new Error(`published index pointer sha256:${hash} of ${table} does not parse: ${parsed.error.issues[0].path.join('.')}`);
+  return parseIndexPointer((await artifacts.readBytes(hash)).toString('utf8'), `published index pointer sha256:${hash} of ${table}`);
+}
+
+/** A pointer's JSON text, checked; a bad one is one line naming `where` and each bad field. */
+export function parseIndexPointer(text: string, where: string): IndexPointer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${where} is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = IndexPointerSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`${where} does not parse: ${formatZodIssues(parsed.error, { separator: '; ' })}`);
   return parsed.data;
 }
