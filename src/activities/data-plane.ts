@@ -2,7 +2,6 @@
 // embedding model, loaded FAISS indexes, trained rerankers, the dataset — are loaded once per worker
 // and reused by every activity call. Long steps heartbeat; shadowIngest puts its cursor in the
 // heartbeat and a retried attempt resumes from it.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,6 +35,7 @@ import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptions
 import { buildTableIndexes, readIndexPointer, readPublishedIndexPointer, rerankerFile, type BuildReranker, type IndexPointer } from '../rag/serving-index';
 import { assertNotServing, claimShadowTable, dropShadowTableClaim, refreshShadowTableClaim } from '../store/shadow-table-claim';
 import { lockedOrFail, parseInput, TableName } from './activity-input';
+import { activityContext, heartbeat } from './heartbeat';
 import { lockCorpus } from './lock-corpus';
 import type { DataPlaneActivities, EvalReport, EvaluateInput, EvaluatePairInput, ShadowIngestReport, ProbeInput, ProbeResult, ShadowIngestInput } from './types';
 
@@ -108,23 +108,6 @@ const EvaluatePairInputSchema = z.strictObject({
   baseline: PairSide,
 });
 const ProbeInputSchema = z.strictObject({ locked: z.unknown(), table: TableName, index: z.string().min(1).nullable() });
-
-/** The activity context when running as an activity; null in plain calls (scripts, benches). */
-function activityContext(): Context | null {
-  try {
-    return Context.current();
-  } catch {
-    return null;
-  }
-}
-
-function heartbeat(details?: unknown): void {
-  const ctx = activityContext();
-  if (!ctx) return;
-  ctx.heartbeat(details);
-  // A cancelled activity learns it through the heartbeat; stop at the next safe point.
-  if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('activity cancelled');
-}
 
 export interface SideResources {
   table: string;
@@ -678,8 +661,8 @@ export class DataPlane {
   }
 
   private async loadOrTrainReranker(table: string, ingestRunId: string, retriever: HybridRetriever): Promise<RerankerService | null> {
-    const dir = path.join(this.indexDir, table, ingestRunId);
-    const file = path.join(dir, `reranker-${retriever.vector.source}.json`);
+    const file = rerankerFile(this.indexDir, table, ingestRunId, retriever.vector.source);
+    const dir = path.dirname(file);
     const build = await this.buildOf(table, ingestRunId);
     const published = publishedRerankerFor(build, retriever.vector.source);
     let model: LearnedReranker;

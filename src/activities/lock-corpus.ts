@@ -2,7 +2,6 @@
 // bundled FAQ as this data worker loaded it, or a registered dataset streamed from this worker's
 // registry — so the bakeoff records which corpus it judged even when the control worker has no copy.
 // The workflow stores the snapshot as locked.corpus_snapshot; ingest then refuses any other corpus.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { fingerprintCorpus } from '../data/locked-corpus';
@@ -11,26 +10,16 @@ import { SourceError } from '../data/sources/types';
 import { CorpusChangedError } from '../rag/ingest';
 import { lockedOrFail, parseInput } from './activity-input';
 import type { DataPlane } from './data-plane';
+import { heartbeat } from './heartbeat';
 import type { LockCorpusInput, LockedCorpus } from './types';
 
 const LockCorpusInputSchema = z.strictObject({ locked: z.unknown() });
-
-function progress(documents: number): void {
-  let ctx: Context;
-  try {
-    ctx = Context.current();
-  } catch {
-    return; // a plain call (tests, scripts): nothing to heartbeat
-  }
-  ctx.heartbeat({ phase: 'fingerprint', documents });
-  if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('activity cancelled');
-}
 
 export async function lockCorpus(plane: Pick<DataPlane, 'dataset' | 'home'>, raw: LockCorpusInput): Promise<LockedCorpus> {
   const { locked: rawLocked } = parseInput(LockCorpusInputSchema, raw, 'lockCorpus');
   const locked = lockedOrFail(rawLocked);
   try {
-    return await fingerprintCorpus(locked, { faqDocs: async () => (await plane.dataset()).docs, home: plane.home, onProgress: progress });
+    return await fingerprintCorpus(locked, { faqDocs: async () => (await plane.dataset()).docs, home: plane.home, onProgress: (documents) => heartbeat({ phase: 'fingerprint', documents }) });
   } catch (err) {
     // The user's data, in one line and not retried: changed since the lock, or unknown / unreadable / not as registered.
     if (err instanceof CorpusChangedError) throw ApplicationFailure.create({ type: 'CorpusChanged', nonRetryable: true, message: err.message });

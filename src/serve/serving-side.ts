@@ -17,7 +17,7 @@ import { LearnedReranker } from '../rag/rerank';
 import { loadPublishedReranker, publishedRerankerFor } from '../rag/rerank-artifact';
 import { RerankerService, type RerankerServiceOptions } from '../rag/rerank-service';
 import { faissSearcher, HybridRetriever, pgvectorSearcher, type RetrievalOptionsInput, type VectorSource } from '../rag/retrieve';
-import { readIndexPointer, readPublishedIndexPointer } from '../rag/serving-index';
+import { readIndexPointer, readPublishedIndexPointer, rerankerFile } from '../rag/serving-index';
 import type { ArtifactStore } from '../store/artifacts';
 import type { CachingEncoder } from './caching-encoder';
 import { FallbackReranker } from './rerank-outcome';
@@ -148,7 +148,7 @@ export async function loadServingSide(spec: SideSpec, deps: SideLoaderDeps): Pro
   const base = new HybridRetriever({ store, encoder, vector: ivf ? faissSearcher(ivf) : pgvectorSearcher(store), options: deps.retrieval });
   let reranker: FallbackReranker | null = null;
   let rerankerStatus: string;
-  const modelFile = path.join(deps.indexDir, spec.table, ingestRunId, `reranker-${base.vector.source}.json`);
+  const modelFile = rerankerFile(deps.indexDir, spec.table, ingestRunId, base.vector.source);
   const publishedReranker = publishedRerankerFor(build, base.vector.source);
   if (deps.rerank === false) {
     rerankerStatus = 'disabled by configuration';
