@@ -29,12 +29,13 @@ export function createRecordEvaluationActivities(deps: { db: Db; reportsDir?: st
       try {
         const trends = await loadEvaluationTrends(db, input.lane, { now: input.startedAt });
         const problems: Record<string, string> = {};
-        let cases = readCaseResults(input.report.manifest);
+        // A recorded hash is the source; the local file only for runs that recorded none (PGlite, older runs).
+        let cases = null;
         if (deps.artifacts && input.report.manifest_sha256) {
           const stored = await readStoredCaseResults(deps.artifacts, input.report.manifest_sha256);
           cases = stored.value;
           if (stored.problem) problems['per-case results'] = `unavailable: ${stored.problem}`;
-        }
+        } else cases = readCaseResults(input.report.manifest);
         let sweep = null;
         if (deps.artifacts) {
           const stored = await readPublishedSweep(deps.artifacts, input.report.table, input.index);

@@ -3,8 +3,7 @@
 // report beside it (src/report). With an artifact store (PostgreSQL) both are also put there under
 // report:<workflowId> / report-html:<workflowId>: the control worker's disk is not the operator's.
 import type { Db } from '../platform/db';
-import { renderBakeoffReport } from '../report/html-report';
-import { htmlReportPath, loadBakeoffReportData, publishBakeoffReport, reportJsonPath, writeReportFile } from '../report/bakeoff-report-file';
+import { htmlReportPath, publishBakeoffReport, renderBakeoffReportPage, reportJsonPath, writeReportFile } from '../report/bakeoff-report-file';
 import type { ArtifactStore } from '../store/artifacts';
 import { applyOnce } from '../store/audit';
 import { reportIdFor, upsertReport } from '../store/reports';
@@ -28,9 +27,8 @@ export function createReportActivities(deps: { db: Db; reportsDir?: string; arti
       if (file) writeReportFile(file, json);
       if (deps.artifacts) await publishBakeoffReport(deps.artifacts, input.workflowId, 'json', json);
       // The HTML is a view of the JSON: failing to render it must not fail (and endlessly retry) the report.
-      const html = await loadBakeoffReportData(db, s, deps.artifacts)
-        .then((data) => {
-          const page = renderBakeoffReport(data);
+      const html = await renderBakeoffReportPage(db, s, deps.artifacts)
+        .then((page) => {
           if (file) writeReportFile(htmlReportPath(file), page);
           return page;
         })

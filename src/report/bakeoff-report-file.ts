@@ -54,12 +54,12 @@ export function htmlReportPath(jsonPath: string): string {
   return jsonPath.replace(/\.json$/, '') + '.html';
 }
 
-/** Renders and writes atomically (a reader never sees half a report). Returns the file. */
-export async function writeBakeoffHtmlReport(db: Queryable, status: BakeoffStatus, file: string, artifacts?: ArtifactStore): Promise<string> {
-  writeReportFile(file, renderBakeoffReport(await loadBakeoffReportData(db, status, artifacts)));
-  return file;
+/** The HTML page of a bakeoff's report: its status and what loadBakeoffReportData gathers beside it. */
+export async function renderBakeoffReportPage(db: Queryable, status: BakeoffStatus, artifacts?: ArtifactStore): Promise<string> {
+  return renderBakeoffReport(await loadBakeoffReportData(db, status, artifacts));
 }
 
+/** Writes atomically (a reader never sees half a report). */
 export function writeReportFile(file: string, text: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(`${file}.tmp`, text);

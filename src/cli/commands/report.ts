@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { htmlReportPath, readPublishedBakeoffReport, reportJsonPath, writeReportFile, type ReportFormat } from '../../report/bakeoff-report-file';
+import { htmlReportPath, readPublishedBakeoffReport, reportJsonPath, reportRefName, writeReportFile, type ReportFormat } from '../../report/bakeoff-report-file';
 import { ArtifactCorrupt, ArtifactMissing, ArtifactStore } from '../../store/artifacts';
 import { exitWith, type CliContext } from '../context';
 import { CliError } from '../errors';
@@ -34,7 +34,7 @@ export function registerReportCommand(program: Command, ctx: CliContext): void {
           const artifacts = await ArtifactStore.open(db, { cacheDir: path.join(homeOf(ctx.env), 'artifacts') });
           try {
             const stored = await readPublishedBakeoffReport(artifacts, workflowId, format);
-            if (!stored) throw new CliError(`no ${format} report of ${workflowId} in ${reportsDir} nor in the artifact store (ref ${format === 'json' ? 'report' : 'report-html'}:${workflowId})`);
+            if (!stored) throw new CliError(`no ${format} report of ${workflowId} in ${reportsDir} nor in the artifact store (ref ${reportRefName(workflowId, format)})`);
             return stored.bytes.toString('utf8');
           } catch (err) {
             if (err instanceof ArtifactCorrupt || err instanceof ArtifactMissing) throw new CliError(`${format} report of ${workflowId}: ${err.message}`);
