@@ -189,6 +189,16 @@ export interface HarmInterval {
 }
 
 /**
+ * The interval's half-width in standard errors: the mixture CS (valid at every look), or the early
+ * look's one-sided fixed-sample z; unbounded at alpha 0 (a gate given no budget can never fail).
+ */
+function intervalWidthInSe(n: number, alpha: number, rho: number, fixedHorizon: boolean): number {
+  return alpha <= 0 ? Infinity : fixedHorizon ? criticalZ(alpha) : csWidthInSe(n, rho, alpha);
+}
+
+const intervalName = (fixedHorizon: boolean): string => (fixedHorizon ? 'one-look z-interval' : 'CS');
+
+/**
  * CS on harm = sign·(p_c − p_b) (sign −1 when higher is better): the observed difference ± the
  * mixture half-width times the Agresti–Caffo plug-in standard error.
  */
@@ -200,7 +210,7 @@ export function harmCs(candidate: Proportion, baseline: Proportion, sign: 1 | -1
   const ab = adj(baseline);
   const se = Math.sqrt((ac * (1 - ac)) / (candidate.n + 2) + (ab * (1 - ab)) / (baseline.n + 2));
   const n = 1 / (1 / candidate.n + 1 / baseline.n);
-  const w = se * (alpha <= 0 ? Infinity : fixedHorizon ? criticalZ(alpha) : csWidthInSe(n, rho, alpha));
+  const w = se * intervalWidthInSe(n, alpha, rho, fixedHorizon);
   const harm = sign * (pc - pb);
   return { harm, lo: harm - w, hi: harm + w, n };
 }
@@ -234,7 +244,7 @@ function ruleText(v: Verdict, cs: HarmInterval, tolerance: number): string {
 }
 
 function csText(cs: HarmInterval, alpha: number, nc: number, nb: number, fixedHorizon = false): string {
-  const what = fixedHorizon ? 'one-look z-interval' : 'CS';
+  const what = intervalName(fixedHorizon);
   return `harm ${ptsOf(cs.harm)} pts (${what} ${ptsOf(cs.lo)}..${ptsOf(cs.hi)} pts, α ${alpha.toPrecision(3)}), n ${Math.round(nc)} vs ${Math.round(nb)}`;
 }
 
@@ -345,7 +355,7 @@ function logLatencyGate(t: LiveThresholds, ctx: GateContext): Gate {
   if (few || !c || !b || tol === null) return { ...base, verdict: 'inconclusive', reason: `${few ?? 'no latency on one side'}${ctx.baselineNote}` };
   const harm = c.mean - b.mean;
   const n = 1 / (1 / nc + 1 / nb);
-  const w = Math.sqrt(c.variance / nc + b.variance / nb) * (ctx.alpha <= 0 ? Infinity : ctx.fixedHorizon ? criticalZ(ctx.alpha) : csWidthInSe(n, ctx.rho, ctx.alpha));
+  const w = Math.sqrt(c.variance / nc + b.variance / nb) * intervalWidthInSe(n, ctx.alpha, ctx.rho, ctx.fixedHorizon);
   const cs: HarmInterval = { harm, lo: harm - w, hi: harm + w, n };
   const verdict = verdictOf(cs, tol);
   const ratio = (x: number) => `${signed((Math.exp(x) - 1) * 100, 1)} %`;
@@ -360,7 +370,7 @@ function logLatencyGate(t: LiveThresholds, ctx: GateContext): Gate {
   const p95b = quantile(ctx.baseline.latency, LATENCY_Q);
   const what =
     `geometric mean ${ms(gmC!)} vs baseline ${ms(gmB!)} (p95 ${ms(p95c!)} vs ${ms(p95b!)}): ` +
-    `shift ${ratio(harm)} (${ctx.fixedHorizon ? 'one-look z-interval' : 'CS'} ${ratio(cs.lo)}..${ratio(cs.hi)}, α ${ctx.alpha.toPrecision(3)}, log-mean test), n ${nc} vs ${nb}`;
+    `shift ${ratio(harm)} (${intervalName(ctx.fixedHorizon)} ${ratio(cs.lo)}..${ratio(cs.hi)}, α ${ctx.alpha.toPrecision(3)}, log-mean test), n ${nc} vs ${nb}`;
   return { ...base, verdict, reason: `${what}: ${rule}${ctx.baselineNote}` };
 }
 
